@@ -1,0 +1,131 @@
+"""The clip: frames x 2 hands x 21 landmarks x 3 coordinates, with explicit presence.
+
+Every source stores "hand not seen" differently (all-zero blocks in MP_Data, NaN in GISLR,
+absent in MediaPipe output). Loaders translate all of them into one convention here: a boolean
+``presence`` mask per frame and hand, and zeros in ``landmarks`` wherever the hand is absent, so
+no NaN can ever reach a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from aslrec.errors import DataError
+
+HANDS = 2
+POINTS = 21
+COORDS = 3
+LEFT, RIGHT = 0, 1
+"""Hand slots: the signer's own left (0) and right (1) hand, as Holistic assigns them in the
+WLASL-50 and GISLR data (see ``../shared/data/README.md``)."""
+
+
+@dataclass(frozen=True)
+class LandmarkClip:
+    """One sign (or one stretch of signing) as hand landmarks.
+
+    Attributes:
+        landmarks: float32 ``(T, 2, 21, 3)``; x, y in image-normalised units, z MediaPipe's
+            relative depth. Zero where the hand is absent.
+        presence: bool ``(T, 2)``; True where that hand was detected in that frame.
+        timestamps: optional float64 ``(T,)`` seconds from the start of the source.
+        label: the sign's gloss, if known.
+        signer: signer / participant id, if known (used for signer-held-out splits).
+        group: clips sharing a group must stay on one side of any split (near-duplicates,
+            blocks of consecutive frames); defaults to the clip's own identity.
+        source: where the clip came from (file path or data set id), for error messages.
+    """
+
+    landmarks: np.ndarray
+    presence: np.ndarray
+    timestamps: np.ndarray | None = None
+    label: str | None = None
+    signer: str | None = None
+    group: str | None = None
+    source: str = field(default="<memory>")
+
+    def __post_init__(self) -> None:
+        lm = np.asarray(self.landmarks, dtype=np.float32)
+        pr = np.asarray(self.presence, dtype=bool)
+        if lm.ndim != 4 or lm.shape[1:] != (HANDS, POINTS, COORDS):
+            raise DataError(
+                f"{self.source}: landmarks must have shape (frames, 2, 21, 3), got {lm.shape}"
+            )
+        if pr.shape != lm.shape[:2]:
+            raise DataError(
+                f"{self.source}: presence must have shape {lm.shape[:2]}, got {pr.shape}"
+            )
+        if not np.isfinite(lm[pr]).all():
+            raise DataError(f"{self.source}: landmarks contain NaN or infinite values")
+        lm = np.where(pr[:, :, None, None], lm, 0.0).astype(np.float32)
+        object.__setattr__(self, "landmarks", lm)
+        object.__setattr__(self, "presence", pr)
+        if self.timestamps is not None:
+            ts = np.asarray(self.timestamps, dtype=np.float64)
+            if ts.shape != (lm.shape[0],):
+                raise DataError(
+                    f"{self.source}: timestamps must have shape ({lm.shape[0]},), got {ts.shape}"
+                )
+            object.__setattr__(self, "timestamps", ts)
+
+    @classmethod
+    def from_array(
+        cls,
+        landmarks: np.ndarray,
+        *,
+        missing: str = "zeros",
+        **metadata: object,
+    ) -> LandmarkClip:
+        """Build a clip from a raw ``(T, 2, 21, 3)`` array, deriving presence.
+
+        ``missing="zeros"``: an all-zero 21x3 block means "not detected" (MP_Data convention).
+        ``missing="nan"``: any NaN in a hand's block means "not detected" (GISLR convention; a
+        partly NaN hand is unusable anyway).
+        """
+        source = str(metadata.get("source", "<memory>"))
+        arr = np.asarray(landmarks, dtype=np.float32)
+        if arr.ndim != 4 or arr.shape[1:] != (HANDS, POINTS, COORDS):
+            raise DataError(f"{source}: expected shape (frames, 2, 21, 3), got {arr.shape}")
+        if missing == "zeros":
+            if np.isnan(arr).any():
+                raise DataError(f"{source}: landmarks contain NaN values")
+            presence = np.abs(arr).sum(axis=(2, 3)) > 0
+        elif missing == "nan":
+            presence = ~np.isnan(arr).any(axis=(2, 3))
+            arr = np.nan_to_num(arr, nan=0.0)
+        else:
+            raise ValueError(f"missing must be 'zeros' or 'nan', not {missing!r}")
+        return cls(landmarks=arr, presence=presence, **metadata)  # type: ignore[arg-type]
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.landmarks.shape[0])
+
+    @property
+    def frame_mask(self) -> np.ndarray:
+        """bool ``(T,)``: True where at least one hand is present."""
+        return self.presence.any(axis=1)
+
+    @property
+    def hand_rate(self) -> float:
+        """Fraction of frames with at least one hand (0 for an empty clip)."""
+        return float(self.frame_mask.mean()) if self.num_frames else 0.0
+
+    def with_label(self, label: str | None) -> LandmarkClip:
+        return replace(self, label=label)
+
+    def trimmed(self) -> LandmarkClip:
+        """The sign span: leading and trailing frames without any hand removed."""
+        idx = np.flatnonzero(self.frame_mask)
+        if idx.size == 0:
+            return self.select(np.arange(0))
+        return self.select(np.arange(idx[0], idx[-1] + 1))
+
+    def select(self, frames: np.ndarray) -> LandmarkClip:
+        """A clip of the given frame indices (in that order)."""
+        ts = None if self.timestamps is None else self.timestamps[frames]
+        return replace(
+            self, landmarks=self.landmarks[frames], presence=self.presence[frames], timestamps=ts
+        )
