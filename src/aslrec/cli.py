@@ -1,0 +1,124 @@
+"""The ``aslrec`` command: parses arguments and delegates; no logic of its own lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aslrec.errors import AslrecError
+
+app = typer.Typer(
+    help="Recognise American Sign Language signs from video via MediaPipe hand landmarks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DataOption = Annotated[
+    list[Path],
+    typer.Option(
+        "--data",
+        "-d",
+        help="Landmark data: .npz (WLASL-50 / GISLR / letters), an MP_Data folder, a GISLR "
+        "train.csv, or an aslrec data set folder. Repeat to combine.",
+    ),
+]
+
+
+def _echo_json(payload: object) -> None:
+    typer.echo(json.dumps(payload, indent=2))
+
+
+@app.command()
+def train(
+    data: DataOption,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to create.")] = Path(
+        "runs/latest"
+    ),
+    preset: Annotated[str, typer.Option(help="Recipe to start from (seed = the card's).")] = "seed",
+    model: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Batch size.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
+    patience: Annotated[int | None, typer.Option(help="Early-stopping patience (epochs).")] = None,
+    folds: Annotated[int | None, typer.Option(help="Number of cross-validation folds.")] = None,
+    fold: Annotated[int | None, typer.Option(help="Which fold to hold out for validation.")] = None,
+    split: Annotated[str | None, typer.Option(help="stratified or signer.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (splits, init, batches).")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="JSON file of training options (see TrainConfig).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override any training option: key=value (JSON value)."),
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
+) -> None:
+    """Train a model and write the card's artifacts (best_model.pth, classes, config, history)."""
+    from aslrec.training.config import parse_override, resolve_config
+    from aslrec.training.run import train as run_training
+
+    overrides = dict(parse_override(item) for item in set_ or [])
+    named = {
+        "model": model,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "patience": patience,
+        "folds": folds,
+        "fold": fold,
+        "split": split,
+        "seed": seed,
+        "threads": threads,
+    }
+    overrides.update({k: v for k, v in named.items() if v is not None})
+    result = run_training(data, out, resolve_config(preset, config, overrides), resume=resume)
+    typer.echo(result.summary_line())
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `aslrec train`.")],
+    data: DataOption,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default RUN_DIR/evaluation-<data>).")
+    ] = None,
+    all_clips: Annotated[
+        bool, typer.Option("--all", help="Score every clip, not the run's held-out fold.")
+    ] = False,
+) -> None:
+    """Top-1/top-5, per-class P/R/F1, confusion matrix PNG and metrics.json on held-out data."""
+    from aslrec.evaluation.run import evaluate_run
+
+    result = evaluate_run(run_dir, data, out=out, held_out_only=not all_clips)
+    typer.echo(result.summary_line())
+
+
+@app.command("models")
+def list_models_command() -> None:
+    """List registered model architectures with their parameter counts (77 classes)."""
+    from aslrec.models import count_parameters, create_model, list_models
+
+    for name in list_models():
+        typer.echo(f"{name:20s} {count_parameters(create_model(name, num_classes=77)):>12,d}")
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit code."""
+    try:
+        app()
+    except AslrecError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""From a :class:`LandmarkClip` to the seed model's fixed input ``(30, 2, 21, 3)`` + ``(30,)`` mask.
+
+Three steps, the same for training, evaluation and prediction (one function, so they cannot
+drift apart):
+
+1. Keep only frames with at least one hand. The WLASL-50 clips were collected this way (frames
+   spread evenly over the sign, only frames with a detected hand kept), so fresh video and the
+   other data sets must look the same to the model.
+2. Fix the length: clips longer than ``seq_len`` are resampled uniformly over their whole span
+   (``"resample"``) or cut to their first ``seq_len`` frames (``"truncate"``); shorter clips are
+   zero-padded at the end with ``mask = 0``. ``benchmarks/frame_sampling.py`` compares the two;
+   resampling is the default because a sign's end matters as much as its start.
+3. Normalise to [-1, 1] (the card's "landmarks normalized to [-1, 1]"): see :func:`normalise`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from aslrec.errors import DataError
+from aslrec.landmarks.clip import LandmarkClip
+
+SEQ_LEN = 30
+FrameSampling = Literal["resample", "truncate"]
+
+
+def normalise(landmarks: np.ndarray, presence: np.ndarray) -> np.ndarray:
+    """Centre and scale one clip so every present coordinate lies in [-1, 1].
+
+    Per clip, not per hand or per frame: the centre is the mean (x, y) of all present landmarks
+    over the whole clip and the scale the largest absolute x/y deviation from it, shared by x, y
+    and z. One isotropic transform per clip removes where the signer stands and how far from the
+    camera, yet keeps what carries meaning in a sign: the hand shape, the distance between the
+    two hands and the path they travel. Per-hand or per-frame centring would erase that motion.
+    z is MediaPipe's depth relative to the wrist (already centred), so it is only scaled, then
+    clipped to [-1, 1]. Absent hands stay exactly zero, which is how the model sees "no hand".
+    """
+    out = np.zeros_like(landmarks, dtype=np.float32)
+    if not presence.any():
+        return out
+    present = landmarks[presence]  # (n, 21, 3)
+    centre = present[..., :2].reshape(-1, 2).mean(axis=0)
+    scale = np.abs(present[..., :2] - centre).max()
+    scale = max(float(scale), 1e-6)
+    shifted = landmarks.astype(np.float32).copy()
+    shifted[..., :2] -= centre
+    shifted /= scale
+    np.clip(shifted, -1.0, 1.0, out=shifted)
+    out[presence] = shifted[presence]
+    return out
+
+
+def sample_frames(num_frames: int, seq_len: int, method: FrameSampling) -> np.ndarray:
+    """Indices of the frames to keep when a clip is longer than ``seq_len``."""
+    if num_frames <= seq_len:
+        return np.arange(num_frames)
+    if method == "resample":
+        return np.linspace(0, num_frames - 1, seq_len).round().astype(np.int64)
+    if method == "truncate":
+        return np.arange(seq_len)
+    raise ValueError(f"frame sampling must be 'resample' or 'truncate', not {method!r}")
+
+
+def to_model_input(
+    clip: LandmarkClip, seq_len: int = SEQ_LEN, method: FrameSampling = "resample"
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(seq_len, 2, 21, 3)`` float32 landmarks and ``(seq_len,)`` float32 frame mask."""
+    hand_frames = np.flatnonzero(clip.frame_mask)
+    if hand_frames.size == 0:
+        raise DataError(f"{clip.source}: no hands in any frame")
+    keep = hand_frames[sample_frames(hand_frames.size, seq_len, method)]
+    landmarks = normalise(clip.landmarks[keep], clip.presence[keep])
+    x = np.zeros((seq_len, *landmarks.shape[1:]), dtype=np.float32)
+    mask = np.zeros(seq_len, dtype=np.float32)
+    x[: keep.size] = landmarks
+    mask[: keep.size] = 1.0
+    return x, mask
+
+
+def clips_to_arrays(
+    clips: Sequence[LandmarkClip], seq_len: int = SEQ_LEN, method: FrameSampling = "resample"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stack clips into ``(N, seq_len, 2, 21, 3)`` and ``(N, seq_len)`` arrays."""
+    if not clips:
+        raise DataError("no clips to convert (empty data set)")
+    pairs = [to_model_input(c, seq_len, method) for c in clips]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])

@@ -1,0 +1,84 @@
+"""Leakage-safe, stratified, deterministic folds.
+
+Every split keeps a *group* on one side: WLASL-50 near-duplicate sequences share a group,
+letter windows from one contiguous block of frames share a group (random frames leak: consecutive
+frames are near-identical), and with ``strategy="signer"`` all clips of one signer/participant
+share a group, which is the signer-independent check the card's "next steps" ask for.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold
+
+from aslrec.errors import ConfigError, DataError
+from aslrec.landmarks.clip import LandmarkClip
+
+SplitStrategy = Literal["stratified", "signer"]
+
+
+def clip_groups(clips: Sequence[LandmarkClip], strategy: SplitStrategy) -> np.ndarray:
+    """The group id of each clip under ``strategy``."""
+    if strategy == "stratified":
+        return np.array([c.group or f"clip:{i}" for i, c in enumerate(clips)])
+    if strategy == "signer":
+        unknown = [c.source for c in clips if c.signer is None]
+        if unknown:
+            raise DataError(
+                f"{unknown[0]}: no signer id, so --split signer is impossible for this data "
+                f"({len(unknown)} clips without one); use --split stratified"
+            )
+        return np.array([f"signer:{c.signer}" for c in clips])
+    raise ConfigError(f"unknown split strategy {strategy!r}; use 'stratified' or 'signer'")
+
+
+def make_folds(
+    labels: Sequence[str], groups: Sequence[str], folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``folds`` (train_idx, val_idx) pairs; each group on one side, classes stratified."""
+    if folds < 2:
+        raise ConfigError(f"--folds must be at least 2, got {folds}")
+    labels_arr = np.asarray(labels)
+    groups_arr = np.asarray(groups)
+    groups_per_class = Counter(
+        str(label) for label, _ in set(zip(labels_arr, groups_arr, strict=True))
+    )
+    if len(groups_per_class) < 2:
+        raise DataError("need at least 2 classes to train a classifier")
+    too_small = sorted(c for c, n in groups_per_class.items() if n < 2)
+    if too_small:
+        raise DataError(
+            f"class {too_small[0]!r} has only one clip (or one group of clips), so it cannot be "
+            f"on both sides of a train/validation split ({len(too_small)} such classes)"
+        )
+    if len(set(groups_arr)) < folds:
+        raise DataError(f"only {len(set(groups_arr))} groups, fewer than --folds {folds}")
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        # sklearn warns when a class has fewer groups than folds; some folds then lack that
+        # class in validation, which is expected for small classes and not an error.
+        warnings.simplefilter("ignore", UserWarning)
+        return [
+            (np.sort(train), np.sort(val))
+            for train, val in splitter.split(np.zeros(len(labels_arr)), labels_arr, groups_arr)
+        ]
+
+
+def train_val_split(
+    clips: Sequence[LandmarkClip],
+    *,
+    folds: int = 5,
+    fold: int = 0,
+    strategy: SplitStrategy = "stratified",
+    seed: int = 42,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fold ``fold`` of ``folds``: with the default 5 folds this is the card's 80/20 split."""
+    if not 0 <= fold < folds:
+        raise ConfigError(f"--fold must be in 0..{folds - 1}, got {fold}")
+    labels = [c.label or "" for c in clips]
+    return make_folds(labels, clip_groups(clips, strategy), folds, seed)[fold]

@@ -1,0 +1,80 @@
+"""``aslrec evaluate``: score a trained run on data, on its held-out fold by default."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from aslrec.data.loaders import load_datasets
+from aslrec.data.preprocessing import clips_to_arrays
+from aslrec.data.splits import train_val_split
+from aslrec.errors import DataError
+from aslrec.evaluation.metrics import EvaluationReport, classification_report
+from aslrec.evaluation.report import write_evaluation
+from aslrec.training.artifacts import load_run
+from aslrec.training.run import canonical_clips, predict_proba
+
+
+@dataclass
+class EvaluationResult:
+    report: EvaluationReport
+    out_dir: Path
+    num_clips: int
+    held_out_only: bool
+
+    def summary_line(self) -> str:
+        scope = "held-out fold" if self.held_out_only else "all clips"
+        return f"{self.num_clips} clips ({scope}): {self.report.summary_line()} -> {self.out_dir}"
+
+
+def evaluate_run(
+    run_dir: Path,
+    data: Sequence[Path],
+    *,
+    out: Path | None = None,
+    held_out_only: bool = True,
+) -> EvaluationResult:
+    """Evaluate ``run_dir`` on ``data``.
+
+    With ``held_out_only`` the clips are split exactly as the run's training split them (same
+    folds, fold, strategy and seed from ``model_config.json``) and only the validation side is
+    scored, so the number is honest when evaluating on the training data set. Clips whose label
+    the model does not know are an error, not silently dropped.
+    """
+    run = load_run(run_dir)
+    clips = canonical_clips(load_datasets(data))
+    if held_out_only:
+        split = run.config.get("split", {})
+        _, val_idx = train_val_split(
+            clips,
+            folds=int(split.get("folds", 5)),
+            fold=int(split.get("fold", 0)),
+            strategy=split.get("strategy", "stratified"),
+            seed=int(split.get("seed", 42)),
+        )
+        clips = [clips[i] for i in val_idx]
+    index = {name: i for i, name in enumerate(run.classes)}
+    unknown = sorted({c.label for c in clips if c.label not in index})
+    if unknown:
+        raise DataError(
+            f"{data[0]}: label {unknown[0]!r} is not one of the model's {len(index)} classes "
+            f"({len(unknown)} unknown labels)"
+        )
+    x, mask = clips_to_arrays(clips, run.seq_len, run.frame_sampling)  # type: ignore[arg-type]
+    y = np.array([index[c.label] for c in clips])  # type: ignore[index]
+    report = classification_report(y, predict_proba(run.model, x, mask), run.classes)
+    name = "-".join(Path(p).stem for p in data)
+    out_dir = Path(out) if out else Path(run_dir) / f"evaluation-{name}"
+    write_evaluation(
+        report,
+        out_dir,
+        extra={
+            "run_dir": str(run_dir),
+            "data": [str(p) for p in data],
+            "held_out_only": held_out_only,
+        },
+    )
+    return EvaluationResult(report, out_dir, len(clips), held_out_only)

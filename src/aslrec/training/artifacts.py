@@ -1,0 +1,141 @@
+"""A run directory: the seed card's artifacts, written atomically, and loading them back.
+
+Files (names as on the card, plus a safetensors copy of the weights):
+
+- ``best_model.pth``: ``{"model_state_dict", "epoch", "val_acc"}``; tensors and plain numbers
+  only, so it loads with ``torch.load(..., weights_only=True)`` (never unpickle untrusted files).
+- ``model.safetensors``: the same weights, loadable without torch's pickle machinery at all.
+- ``label_encoder_classes.npy``: the class names, index = model output.
+- ``model_config.json``: architecture, hyper-parameters, classes, data, split, seed, best epoch,
+  metrics.
+- ``training_history.npy`` (a structured array: epoch, train_loss, train_acc, val_loss, val_acc,
+  and test_loss/test_acc on the held-out fold when an inner split selected the epoch, NaN
+  otherwise; loads with ``allow_pickle=False``) and ``training_history.png``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from aslrec.atomic import atomic_path, write_text
+from aslrec.data.labels import LabelEncoder
+from aslrec.errors import ConfigError, ModelError
+from aslrec.models.registry import create_model
+
+CHECKPOINT = "best_model.pth"
+SAFETENSORS = "model.safetensors"
+CLASSES = "label_encoder_classes.npy"
+CONFIG = "model_config.json"
+HISTORY = "training_history.npy"
+HISTORY_PLOT = "training_history.png"
+HISTORY_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
+
+
+def save_weights(run_dir: Path, model: nn.Module, *, epoch: int, val_acc: float) -> None:
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(run_dir / CHECKPOINT) as tmp:
+        torch.save({"model_state_dict": state, "epoch": epoch, "val_acc": val_acc}, tmp)
+    with atomic_path(run_dir / SAFETENSORS) as tmp:
+        save_file(state, str(tmp), metadata={"epoch": str(epoch)})
+
+
+def save_history(run_dir: Path, history: dict[str, list[float]]) -> None:
+    n = len(history.get("train_loss", []))
+    table = np.zeros(n, dtype=[("epoch", "i4")] + [(k, "f4") for k in HISTORY_FIELDS])
+    table["epoch"] = np.arange(1, n + 1)
+    for key in HISTORY_FIELDS:
+        values = history.get(key, [])[:n]
+        table[key] = np.nan
+        table[key][: len(values)] = values
+    with atomic_path(run_dir / HISTORY) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, table, allow_pickle=False)
+
+
+def load_history(run_dir: Path) -> dict[str, list[float]]:
+    table = np.load(run_dir / HISTORY, allow_pickle=False)
+    return {key: table[key].tolist() for key in HISTORY_FIELDS}
+
+
+def save_config(run_dir: Path, config: dict[str, Any]) -> None:
+    write_text(run_dir / CONFIG, json.dumps(config, indent=2, sort_keys=False) + "\n")
+
+
+@dataclass
+class LoadedRun:
+    """A trained model ready for inference, with what is needed to preprocess its input."""
+
+    model: nn.Module
+    classes: list[str]
+    config: dict[str, Any]
+    run_dir: Path
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.config["preprocessing"]["seq_len"])
+
+    @property
+    def frame_sampling(self) -> str:
+        return str(self.config["preprocessing"]["frame_sampling"])
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / CONFIG
+    if not run_dir.is_dir():
+        raise ModelError(f"{run_dir}: model directory not found")
+    if not path.is_file():
+        raise ModelError(f"{run_dir}: not a model directory (no {CONFIG})")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        _ = config["architecture"], config["preprocessing"]["seq_len"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ModelError(f"{path}: unreadable model config ({exc!r})") from None
+    return config
+
+
+def load_state_dict(run_dir: Path) -> dict[str, torch.Tensor]:
+    """Weights from safetensors if present, else from ``best_model.pth`` (weights only)."""
+    if (run_dir / SAFETENSORS).is_file():
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(run_dir / SAFETENSORS))
+        except Exception as exc:  # safetensors raises several unrelated types on corrupt files
+            raise ModelError(f"{run_dir / SAFETENSORS}: unreadable weights ({exc})") from None
+    if (run_dir / CHECKPOINT).is_file():
+        try:
+            checkpoint = torch.load(run_dir / CHECKPOINT, map_location="cpu", weights_only=True)
+            return checkpoint["model_state_dict"]
+        except Exception as exc:  # torch.load raises many types for corrupt/unsafe files
+            raise ModelError(f"{run_dir / CHECKPOINT}: unreadable checkpoint ({exc})") from None
+    raise ModelError(f"{run_dir}: no weights ({SAFETENSORS} or {CHECKPOINT})")
+
+
+def load_run(run_dir: str | Path) -> LoadedRun:
+    """Rebuild the model of a run directory in eval mode."""
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    if not (run_dir / CLASSES).is_file():
+        raise ModelError(f"{run_dir}: no {CLASSES}")
+    classes = LabelEncoder.load(run_dir / CLASSES).classes
+    try:
+        model = create_model(
+            config["architecture"], num_classes=len(classes), **config.get("model_kwargs", {})
+        )
+    except ConfigError as exc:
+        raise ModelError(f"{run_dir}: {exc}") from None
+    try:
+        model.load_state_dict(load_state_dict(run_dir))
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ModelError(f"{run_dir}: weights do not match the architecture ({first})") from None
+    model.eval()
+    return LoadedRun(model=model, classes=classes, config=config, run_dir=run_dir)

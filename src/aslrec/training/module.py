@@ -1,0 +1,100 @@
+"""The Lightning wrapper: loss, augmentation, optimiser and schedule of a training config."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import nn
+
+from aslrec.data.augment import gaussian_noise
+from aslrec.training.config import TrainConfig
+
+
+def presence_from_input(landmarks: torch.Tensor) -> torch.Tensor:
+    """``(B, T, 2)`` hand presence of model input, where absent hands are all-zero blocks."""
+    return landmarks.abs().sum(dim=(-1, -2)) > 0
+
+
+class ClassifierModule(L.LightningModule):
+    def __init__(
+        self, model: nn.Module, config: TrainConfig, class_weights: torch.Tensor | None
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.config = config
+        self.loss = nn.CrossEntropyLoss(weight=class_weights)
+        self.generator = torch.Generator().manual_seed(config.seed)
+
+    def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.model(landmarks, mask)
+
+    def _step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
+        landmarks, mask, target = batch
+        if stage == "train":
+            landmarks = gaussian_noise(
+                landmarks, presence_from_input(landmarks), self.config.noise_std, self.generator
+            )
+        logits = self.model(landmarks, mask)
+        loss = self.loss(logits, target)
+        accuracy = (logits.argmax(dim=1) == target).float().mean()
+        size = target.shape[0]
+        options = {
+            "on_step": False,
+            "on_epoch": True,
+            "batch_size": size,
+            "add_dataloader_idx": False,
+        }
+        self.log(f"{stage}_loss", loss, **options)
+        self.log(f"{stage}_acc", accuracy, prog_bar=True, **options)
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(
+        self, batch: tuple[torch.Tensor, ...], batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        # Loader 0 selects the epoch; loader 1 (only with inner selection) is the held-out fold,
+        # logged per epoch for the learning curves but never used for any decision.
+        self._step(batch, "val" if dataloader_idx == 0 else "test")
+
+    def configure_optimizers(self):  # type: ignore[no-untyped-def]
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
+        )
+        if self.config.scheduler == "none":
+            return optimizer
+        total_steps = int(self.trainer.estimated_stepping_batches)
+        if self.config.scheduler == "onecycle":
+            scheduler: torch.optim.lr_scheduler.LRScheduler = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=self.config.lr, total_steps=total_steps
+            )
+        else:
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+
+class HistoryCallback(L.Callback):
+    """Per-epoch train/val loss and accuracy; saved in checkpoints so a resumed run keeps it."""
+
+    KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {key: [] for key in self.KEYS}
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        metrics = trainer.callback_metrics
+        if "val_acc" not in metrics:
+            return
+        for key in self.KEYS:
+            if key in metrics:
+                self.history[key].append(float(metrics[key]))
+
+    def state_dict(self) -> dict[str, list[float]]:
+        return {key: list(values) for key, values in self.history.items()}
+
+    def load_state_dict(self, state_dict: dict[str, list[float]]) -> None:
+        self.history = {key: list(state_dict.get(key, [])) for key in self.KEYS}

@@ -1,0 +1,309 @@
+"""``aslrec train``: data -> split -> Lightning fit -> the card's artifacts in a run directory."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from aslrec import __version__
+from aslrec.data.labels import LabelEncoder, canonical_label
+from aslrec.data.loaders import load_datasets
+from aslrec.data.preprocessing import clips_to_arrays
+from aslrec.data.splits import train_val_split
+from aslrec.errors import ConfigError, DataError
+from aslrec.landmarks.clip import LandmarkClip
+from aslrec.models.registry import count_parameters, create_model
+from aslrec.training import artifacts
+from aslrec.training.config import TrainConfig
+
+CHECKPOINT_DIR = "checkpoints"
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    best_epoch: int
+    epochs_run: int
+    val_top1: float
+    val_top5: float
+    num_parameters: int
+    wall_time_s: float
+
+    def summary_line(self) -> str:
+        return (
+            f"best epoch {self.best_epoch}/{self.epochs_run}: val top-1 {self.val_top1:.2%}, "
+            f"top-5 {self.val_top5:.2%} ({self.num_parameters:,} parameters, "
+            f"{self.wall_time_s:.0f} s) -> {self.run_dir}"
+        )
+
+
+SELECTION_NOTE = {
+    "val-fold": "the held-out fold itself (the card's recipe; optimistic)",
+    "inner": "an inner validation split of the training folds (held-out fold never used)",
+}
+
+
+def split_indices(
+    clips: Sequence[LandmarkClip], config: TrainConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(train, held_out, selection)`` indices.
+
+    The held-out part is fold ``config.fold`` of ``config.folds``. With ``selection="inner"``
+    the epoch is chosen on 1/8 of the training part (same group and stratification rules) and
+    the model trains on the other 7/8; otherwise selection uses the held-out fold itself.
+    """
+    train_idx, heldout_idx = train_val_split(
+        clips,
+        folds=config.folds,
+        fold=config.fold,
+        strategy=config.split,  # type: ignore[arg-type]
+        seed=config.seed,
+    )
+    if config.selection != "inner":
+        return train_idx, heldout_idx, heldout_idx
+    train_clips = [clips[i] for i in train_idx]
+    fit, select = train_val_split(
+        train_clips,
+        folds=8,
+        fold=0,
+        strategy=config.split,  # type: ignore[arg-type]
+        seed=config.seed + 1,
+    )
+    return train_idx[fit], heldout_idx, train_idx[select]
+
+
+def canonical_clips(clips: Sequence[LandmarkClip]) -> list[LandmarkClip]:
+    """Labels mapped to the card's spellings (synonym table) so data sets combine."""
+    unlabelled = [c.source for c in clips if not c.label]
+    if unlabelled:
+        raise DataError(f"{unlabelled[0]}: clip has no label ({len(unlabelled)} unlabelled)")
+    return [c.with_label(canonical_label(c.label or "")) for c in clips]
+
+
+def limit_per_class(clips: Sequence[LandmarkClip], limit: int, seed: int) -> list[LandmarkClip]:
+    """At most ``limit`` clips per class, chosen reproducibly (for learning curves, quick runs)."""
+    rng = np.random.default_rng(seed)
+    labels = np.array([c.label for c in clips])
+    keep: list[int] = []
+    for label in sorted(set(labels)):
+        idx = np.flatnonzero(labels == label)
+        keep.extend(rng.permutation(idx)[:limit].tolist())
+    return [clips[i] for i in sorted(keep)]
+
+
+def class_weights(y: np.ndarray, num_classes: int) -> torch.Tensor:
+    """sklearn's "balanced" weights, n / (C * n_c): the card's class-weighted loss."""
+    counts = np.bincount(y, minlength=num_classes).astype(np.float64)
+    weights = np.where(counts > 0, len(y) / (num_classes * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def predict_proba(model: torch.nn.Module, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(x), 256):
+            xb = torch.from_numpy(x[start : start + 256])
+            mb = torch.from_numpy(mask[start : start + 256])
+            out.append(torch.softmax(model(xb, mb), dim=1).numpy())
+    return np.concatenate(out)
+
+
+def _quiet_lightning() -> None:
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+
+
+def train(
+    data: Sequence[Path],
+    out: Path,
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Train ``config.model`` on ``data`` and write the run directory ``out``."""
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    from aslrec.evaluation import classification_report, plot_training_history, write_evaluation
+    from aslrec.training.module import ClassifierModule, HistoryCallback
+
+    started = time.perf_counter()
+    out = Path(out)
+    last_ckpt = out / CHECKPOINT_DIR / "last.ckpt"
+    if resume and not last_ckpt.is_file():
+        raise ConfigError(f"{out}: nothing to resume (no {CHECKPOINT_DIR}/last.ckpt)")
+    if not resume and (out / artifacts.CONFIG).exists():
+        raise ConfigError(f"{out}: already holds a trained model; choose another --out or --resume")
+
+    # Everything that can fail on bad input happens before the run directory is touched.
+    clips = canonical_clips(load_datasets(data))
+    if config.max_clips_per_class:
+        clips = limit_per_class(clips, config.max_clips_per_class, config.seed)
+    encoder = LabelEncoder.fit([c.label or "" for c in clips])
+    train_idx, heldout_idx, select_idx = split_indices(clips, config)
+    x, mask = clips_to_arrays(clips, config.seq_len, config.frame_sampling)  # type: ignore[arg-type]
+    y = encoder.encode([c.label or "" for c in clips])
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    _quiet_lightning()
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    model_kwargs = {"dropout": config.dropout, **config.model_kwargs}
+    model = create_model(config.model, num_classes=len(encoder.classes), **model_kwargs)
+    weights = class_weights(y[train_idx], len(encoder.classes)) if config.class_weighted else None
+    module = ClassifierModule(model, config, weights)
+
+    def loader(idx: np.ndarray, shuffle: bool) -> torch.utils.data.DataLoader:
+        dataset = torch.utils.data.TensorDataset(
+            torch.from_numpy(x[idx]), torch.from_numpy(mask[idx]), torch.from_numpy(y[idx])
+        )
+        generator = torch.Generator().manual_seed(config.seed)
+        return torch.utils.data.DataLoader(
+            dataset, batch_size=config.batch_size, shuffle=shuffle, generator=generator
+        )
+
+    out.mkdir(parents=True, exist_ok=True)
+    history = HistoryCallback()
+    best = ModelCheckpoint(
+        dirpath=out / CHECKPOINT_DIR,
+        filename="best",
+        monitor="val_acc",
+        mode="max",
+        save_last=True,
+        enable_version_counter=False,
+    )
+    trainer = L.Trainer(
+        max_epochs=config.epochs,
+        accelerator="auto",
+        devices=1,
+        gradient_clip_val=config.grad_clip,
+        deterministic=True,
+        logger=False,
+        enable_model_summary=False,
+        enable_progress_bar=progress,
+        num_sanity_val_steps=0,
+        default_root_dir=out,
+        callbacks=[
+            EarlyStopping(monitor="val_acc", mode="max", patience=config.patience),
+            best,
+            history,
+        ],
+    )
+    trainer.fit(
+        module,
+        train_dataloaders=loader(train_idx, shuffle=True),
+        val_dataloaders=[loader(select_idx, shuffle=False)]
+        + ([loader(heldout_idx, shuffle=False)] if config.selection == "inner" else []),
+        ckpt_path=str(last_ckpt) if resume else None,
+    )
+
+    best_state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+    module.load_state_dict(best_state["state_dict"])
+    best_epoch = int(best_state["epoch"]) + 1
+    model = module.model.cpu().eval()
+    probs = predict_proba(model, x[heldout_idx], mask[heldout_idx])
+    report = classification_report(y[heldout_idx], probs, encoder.classes)
+    wall_time = time.perf_counter() - started
+
+    artifacts.save_weights(out, model, epoch=best_epoch, val_acc=report.top1)
+    encoder.save(out / artifacts.CLASSES)
+    artifacts.save_history(out, history.history)
+    plot_training_history(history.history, out / artifacts.HISTORY_PLOT)
+    write_evaluation(report, out / "evaluation", extra={"split": "validation (held-out fold)"})
+    metrics = {
+        "val_top1": report.top1,
+        "val_top5": report.top5,
+        "val_macro_f1": report.macro_f1,
+        "val_ece": report.ece,
+        "epoch_selected_on": SELECTION_NOTE[config.selection],
+    }
+    artifacts.save_config(
+        out,
+        run_config(
+            config,
+            classes=encoder.classes,
+            num_parameters=count_parameters(model),
+            data=[str(p) for p in data],
+            num_clips=len(clips),
+            num_train=len(train_idx),
+            num_selection=len(select_idx) if config.selection == "inner" else 0,
+            num_val=len(heldout_idx),
+            best_epoch=best_epoch,
+            epochs_run=len(history.history["train_loss"]),
+            metrics=metrics,
+            wall_time_s=wall_time,
+        ),
+    )
+    return TrainResult(
+        run_dir=out,
+        best_epoch=best_epoch,
+        epochs_run=len(history.history["train_loss"]),
+        val_top1=report.top1,
+        val_top5=report.top5,
+        num_parameters=count_parameters(model),
+        wall_time_s=wall_time,
+    )
+
+
+def run_config(
+    config: TrainConfig,
+    *,
+    classes: list[str],
+    num_parameters: int,
+    data: list[str],
+    num_clips: int,
+    num_train: int,
+    num_selection: int,
+    num_val: int,
+    best_epoch: int,
+    epochs_run: int,
+    metrics: dict[str, float],
+    wall_time_s: float,
+) -> dict[str, Any]:
+    """The ``model_config.json`` of a run: everything needed to rebuild, judge and reproduce it."""
+    return {
+        "architecture": config.model,
+        "model_kwargs": {"dropout": config.dropout, **config.model_kwargs},
+        "num_classes": len(classes),
+        "classes": classes,
+        "num_parameters": num_parameters,
+        "preprocessing": {
+            "seq_len": config.seq_len,
+            "frame_sampling": config.frame_sampling,
+            "normalisation": "per-clip centre and isotropic scale to [-1, 1]",
+            "hand_frames_only": True,
+        },
+        "training": config.to_dict(),
+        "data": {
+            "sources": data,
+            "num_clips": num_clips,
+            "num_train": num_train,
+            "num_inner_val": num_selection,
+            "num_val": num_val,
+        },
+        "split": {
+            "strategy": config.split,
+            "folds": config.folds,
+            "fold": config.fold,
+            "seed": config.seed,
+        },
+        "seed": config.seed,
+        "best_epoch": best_epoch,
+        "epochs_run": epochs_run,
+        "metrics": metrics,
+        "wall_time_s": round(wall_time_s, 1),
+        "aslrec_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }

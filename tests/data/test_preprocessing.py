@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aslrec.data.preprocessing import clips_to_arrays, normalise, sample_frames, to_model_input
+from aslrec.errors import DataError
+from aslrec.landmarks.clip import LandmarkClip
+
+
+def make_clip(frames: int, seed: int = 0) -> LandmarkClip:
+    rng = np.random.default_rng(seed)
+    landmarks = rng.uniform(0.2, 0.8, size=(frames, 2, 21, 3)).astype(np.float32)
+    presence = np.ones((frames, 2), dtype=bool)
+    presence[:, 0] = rng.random(frames) > 0.5
+    return LandmarkClip(landmarks=landmarks, presence=presence, label="x")
+
+
+def test_normalise_range_centre_and_absent_hands() -> None:
+    clip = make_clip(12)
+    out = normalise(clip.landmarks, clip.presence)
+    present = out[clip.presence]
+    assert np.abs(present).max() <= 1.0 + 1e-6
+    assert np.isclose(np.abs(present[..., :2]).max(), 1.0)
+    assert np.allclose(present[..., :2].reshape(-1, 2).mean(axis=0), 0.0, atol=1e-5)
+    assert (out[~clip.presence] == 0).all()
+
+
+def test_normalise_is_invariant_to_position_and_distance() -> None:
+    clip = make_clip(8)
+    moved = clip.landmarks.copy()
+    moved[..., :2] = moved[..., :2] * 0.5 + 0.3
+    moved[..., 2] *= 0.5
+    a = normalise(clip.landmarks, clip.presence)
+    b = normalise(moved, clip.presence)
+    assert np.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["resample", "truncate"])
+def test_sample_frames(method: str) -> None:
+    assert sample_frames(10, 30, method).tolist() == list(range(10))  # type: ignore[arg-type]
+    idx = sample_frames(90, 30, method)  # type: ignore[arg-type]
+    assert len(idx) == 30 and np.all(np.diff(idx) > 0)
+    if method == "resample":
+        assert idx[0] == 0 and idx[-1] == 89
+    else:
+        assert idx[-1] == 29
+
+
+def test_model_input_pads_drops_handless_frames_and_masks() -> None:
+    clip = make_clip(10)
+    presence = clip.presence.copy()
+    presence[3] = False
+    clip = LandmarkClip(landmarks=clip.landmarks, presence=presence)
+    x, mask = to_model_input(clip)
+    assert x.shape == (30, 2, 21, 3) and mask.shape == (30,)
+    assert mask.sum() == 9 and (mask[:9] == 1).all()
+    assert (x[9:] == 0).all()
+
+
+def test_long_clip_is_resampled_to_30() -> None:
+    _, mask = to_model_input(make_clip(100))
+    assert mask.sum() == 30
+
+
+def test_clip_without_hands_is_an_error() -> None:
+    clip = LandmarkClip(
+        landmarks=np.zeros((5, 2, 21, 3)), presence=np.zeros((5, 2), bool), source="empty.npz"
+    )
+    with pytest.raises(DataError, match=r"empty\.npz: no hands"):
+        to_model_input(clip)
+
+
+def test_empty_dataset_is_an_error() -> None:
+    with pytest.raises(DataError, match="empty data set"):
+        clips_to_arrays([])
+
+
+def test_nan_never_reaches_the_model() -> None:
+    raw = make_clip(6).landmarks
+    raw[2, 1] = np.nan
+    clip = LandmarkClip.from_array(raw, missing="nan")
+    x, _ = to_model_input(clip)
+    assert np.isfinite(x).all()
+    with pytest.raises(DataError, match="NaN"):
+        LandmarkClip.from_array(raw, missing="zeros", source="bad.npz")
