@@ -49,6 +49,7 @@ class TrainConfig:
     max_clips_per_class: int | None = None
 
     def __post_init__(self) -> None:
+        self._check_types()
         checks = [
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
@@ -69,6 +70,21 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"bad training config: {message}")
+
+    def _check_types(self) -> None:
+        """Values from JSON or ``--set`` arrive untyped; reject e.g. ``epochs="abc"`` early."""
+        expected = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            base = str(f.type).split(" | ")[0]
+            optional = "None" in str(f.type)
+            if value is None and optional:
+                continue
+            types = expected.get(base)
+            if types and (not isinstance(value, types) or (base != "bool" and value is True)):
+                raise ConfigError(f"bad training config: {f.name} must be {base}, got {value!r}")
+        if not isinstance(self.model_kwargs, dict):
+            raise ConfigError("bad training config: model_kwargs must be a JSON object")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -176,13 +176,25 @@ def train(
 
     out.mkdir(parents=True, exist_ok=True)
     history = HistoryCallback()
+    # Both save at train-epoch end, after HistoryCallback has recorded the epoch (Lightning runs
+    # checkpoint callbacks last), so a resumed run continues with a complete history. "last" is
+    # a separate unmonitored callback because Lightning only refreshes save_last when the
+    # monitored metric improves.
     best = ModelCheckpoint(
         dirpath=out / CHECKPOINT_DIR,
         filename="best",
         monitor="val_acc",
         mode="max",
-        save_last=True,
         enable_version_counter=False,
+        save_on_train_epoch_end=True,
+    )
+    last = ModelCheckpoint(
+        dirpath=out / CHECKPOINT_DIR,
+        filename="last",
+        monitor=None,
+        save_top_k=1,
+        enable_version_counter=False,
+        save_on_train_epoch_end=True,
     )
     trainer = L.Trainer(
         max_epochs=config.epochs,
@@ -198,6 +210,7 @@ def train(
         callbacks=[
             EarlyStopping(monitor="val_acc", mode="max", patience=config.patience),
             best,
+            last,
             history,
         ],
     )

@@ -1,0 +1,31 @@
+# Two commands for a fresh clone (see README): `make demo` and `make test`.
+# pip + venv on purpose: `-c constraints.txt` pins torch to the CPU wheel (2.13.0) that lies on
+# disk on our machines; uv/poetry would not see it and pull a multi-GB CUDA build.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-slow lint benchmarks clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/aslrec demo
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+benchmarks: $(STAMP)
+	cd benchmarks && ../$(BIN)/python seed_recipe.py --jobs 2
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

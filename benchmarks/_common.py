@@ -1,0 +1,59 @@
+"""Shared by the benchmark scripts: where the data is, machine description, RESULTS.md sections."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "RESULTS.md"
+SHARED_DATA = Path(os.environ.get("ASLREC_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def machine() -> str:
+    """CPU model and core count, for the header of every results section."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def header(command: str) -> str:
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"Machine: {machine()}. Date: {date}.\nCommand: `{command}`\n"
+
+
+def command_line() -> str:
+    return "python " + " ".join([os.path.relpath(sys.argv[0], REPO), *sys.argv[1:]])
+
+
+def write_section(title: str, body: str) -> None:
+    """Replace (or append) the ``## title`` section of RESULTS.md, keeping all other sections."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    section = f"## {title}\n\n{body.strip()}\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
+    else:
+        text = text.rstrip() + "\n\n" + section
+    tmp = RESULTS.with_suffix(".md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(RESULTS)
+
+
+def mean_std(values: list[float]) -> str:
+    import numpy as np
+
+    if not values:
+        return "-"
+    arr = np.asarray(values, dtype=float)
+    return f"{arr.mean():.2%} ± {arr.std(ddof=1) if len(arr) > 1 else 0.0:.2%}"

@@ -1,0 +1,67 @@
+"""The command line: help lists every command; bad input is one line on stderr, exit != 0."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ASLREC = [sys.executable, "-m", "aslrec.cli"]
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ASLREC, *map(str, args)], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_help_lists_every_command() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("train", "evaluate", "models"):
+        assert command in result.stdout
+
+
+def test_models_lists_the_registry() -> None:
+    result = run("models")
+    assert "seed " in result.stdout and "3,258,574" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "missing.npz"], "missing.npz: no such file"),
+        (["--model", "nope"], "unknown model 'nope'"),
+        (["--set", "lr=abc"], "lr must be float"),
+        (["--set", "nonsense=1"], "unknown training option 'nonsense'"),
+        (["--preset", "fancy"], "unknown preset 'fancy'"),
+        (["--split", "signer"], "no signer id"),
+    ],
+)
+def test_train_bad_input_is_one_clear_line(
+    args: list[str], message: str, shared_data: Path, tmp_path: Path
+) -> None:
+    data = [] if "--data" in args else ["--data", shared_data / "samples" / "MP_Data"]
+    out = tmp_path / "run"
+    result = run("train", *data, *args, "--out", out, "--epochs", "1")
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_train_unreadable_file(tmp_path: Path) -> None:
+    bad = tmp_path / "corrupt.npz"
+    bad.write_bytes(b"not a zip archive")
+    result = run("train", "--data", bad, "--out", tmp_path / "run")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {bad}")
+
+
+def test_evaluate_missing_run(tmp_path: Path, shared_data: Path) -> None:
+    result = run("evaluate", tmp_path / "nowhere", "--data", shared_data / "wlasl50_mp.npz")
+    assert result.returncode == 1
+    assert "model directory not found" in result.stderr

@@ -1,0 +1,122 @@
+"""A tiny real training run: loss falls, artifacts load back and reproduce the predictions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from aslrec.data.loaders import load_dataset
+from aslrec.data.preprocessing import clips_to_arrays
+from aslrec.errors import ConfigError, DataError
+from aslrec.training import artifacts
+from aslrec.training.config import preset
+from aslrec.training.module import HistoryCallback
+from aslrec.training.run import predict_proba, train
+
+CONFIG = preset("seed").updated(epochs=6, patience=6, batch_size=8, lr=3e-3, threads=1)
+
+
+@pytest.fixture(scope="module")
+def mp_data(shared_data: Path) -> Path:
+    return shared_data / "samples" / "MP_Data"
+
+
+@pytest.fixture(scope="module")
+def run_dir(mp_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "seed"
+    train([mp_data], out, CONFIG, progress=False)
+    return out
+
+
+def test_artifacts_are_the_cards(run_dir: Path) -> None:
+    for name in (
+        "best_model.pth", "model.safetensors", "label_encoder_classes.npy", "model_config.json",
+        "training_history.npy", "training_history.png", "evaluation/confusion_matrix.png",
+        "evaluation/metrics.json",
+    ):
+        assert (run_dir / name).is_file(), name
+    checkpoint = torch.load(run_dir / "best_model.pth", weights_only=True)
+    assert "model_state_dict" in checkpoint
+    classes = np.load(run_dir / "label_encoder_classes.npy", allow_pickle=False)
+    assert classes.tolist() == ["book", "drink", "yes"]
+    config = json.loads((run_dir / "model_config.json").read_text())
+    assert config["architecture"] == "seed"
+    assert config["num_parameters"] == sum(
+        v.numel() for v in checkpoint["model_state_dict"].values() if v.dtype.is_floating_point
+    ) - sum(v.numel() for k, v in checkpoint["model_state_dict"].items() if "running" in k)
+    assert 1 <= config["best_epoch"] <= config["epochs_run"] <= CONFIG.epochs
+    assert config["training"]["lr"] == CONFIG.lr
+
+
+def test_training_loss_falls(run_dir: Path) -> None:
+    history = artifacts.load_history(run_dir)
+    assert len(history["train_loss"]) == CONFIG.epochs
+    assert history["train_loss"][-1] < history["train_loss"][0]
+
+
+def test_artifacts_reproduce_predictions(run_dir: Path, mp_data: Path) -> None:
+    run = artifacts.load_run(run_dir)
+    x, mask = clips_to_arrays(load_dataset(mp_data))
+    probs = predict_proba(run.model, x, mask)
+    again = predict_proba(artifacts.load_run(run_dir).model, x, mask)
+    assert np.array_equal(probs, again)
+    # The .pth and the safetensors copy hold the same weights.
+    state = torch.load(run_dir / "best_model.pth", weights_only=True)["model_state_dict"]
+    for key, value in artifacts.load_state_dict(run_dir).items():
+        assert torch.equal(value, state[key])
+    metrics = json.loads((run_dir / "model_config.json").read_text())["metrics"]
+    assert 0.0 <= metrics["val_top1"] <= 1.0
+
+
+def test_same_seed_same_metrics(run_dir: Path, mp_data: Path, tmp_path: Path) -> None:
+    again = train([mp_data], tmp_path / "again", CONFIG, progress=False)
+    first = artifacts.load_history(run_dir)
+    second = artifacts.load_history(again.run_dir)
+    assert np.allclose(first["train_loss"], second["train_loss"])
+    assert first["val_acc"] == second["val_acc"]
+
+
+def test_existing_run_is_not_overwritten(run_dir: Path, mp_data: Path) -> None:
+    before = (run_dir / "best_model.pth").read_bytes()
+    with pytest.raises(ConfigError, match="already holds a trained model"):
+        train([mp_data], run_dir, CONFIG, progress=False)
+    assert (run_dir / "best_model.pth").read_bytes() == before
+
+
+def test_bad_data_leaves_no_output(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, hands=np.zeros((2, 30, 2, 21)), label=np.array(["a", "b"]))
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match="bad.npz"):
+        train([bad], out, CONFIG, progress=False)
+    assert not out.exists()
+
+
+def test_resume_continues_from_last_checkpoint(
+    mp_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = CONFIG.updated(epochs=4, patience=4)
+    out = tmp_path / "resumable"
+    record = HistoryCallback.on_train_epoch_end
+
+    def crash_in_epoch_3(self: HistoryCallback, trainer, pl_module) -> None:  # type: ignore[no-untyped-def]
+        if trainer.current_epoch == 2:
+            raise RuntimeError("power cut")
+        record(self, trainer, pl_module)
+
+    monkeypatch.setattr(HistoryCallback, "on_train_epoch_end", crash_in_epoch_3)
+    with pytest.raises(RuntimeError, match="power cut"):
+        train([mp_data], out, config, progress=False)
+    assert not (out / "model_config.json").exists()
+    monkeypatch.setattr(HistoryCallback, "on_train_epoch_end", record)
+    result = train([mp_data], out, config, resume=True, progress=False)
+    assert result.epochs_run == 4
+    history = artifacts.load_history(out)
+    assert len(history["train_loss"]) == 4
+    uninterrupted = artifacts.load_history(train([mp_data], tmp_path / "straight", config,
+                                                 progress=False).run_dir)
+    assert np.allclose(history["train_loss"][:2], uninterrupted["train_loss"][:2]), (history, uninterrupted)
