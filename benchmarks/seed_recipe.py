@@ -46,7 +46,12 @@ def run_cell(dataset: str, model: str, fold: int, folds: int, epochs: int) -> di
 
     filename, split = DATASETS[dataset]
     config = preset("seed").updated(
-        model=model, folds=folds, fold=fold, split=split, selection="inner", threads=1,
+        model=model,
+        folds=folds,
+        fold=fold,
+        split=split,
+        selection="inner",
+        threads=1,
         epochs=epochs,
     )
     out = RUNS / dataset / model / f"fold{fold}"
@@ -55,18 +60,31 @@ def run_cell(dataset: str, model: str, fold: int, folds: int, epochs: int) -> di
     history = load_history(out)
     run_config = json.loads((out / "model_config.json").read_text())
     return {
-        "dataset": dataset, "model": model, "fold": fold, "folds": folds, "split": split,
-        "selection": "inner", "top1": result.val_top1, "top5": result.val_top5,
+        "dataset": dataset,
+        "model": model,
+        "fold": fold,
+        "folds": folds,
+        "split": split,
+        "selection": "inner",
+        "top1": result.val_top1,
+        "top5": result.val_top5,
         "oracle_top1": float(np.nanmax(history["test_acc"])),
-        "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-        "wall_time_s": result.wall_time_s, "num_parameters": result.num_parameters,
-        "num_train": run_config["data"]["num_train"], "num_val": run_config["data"]["num_val"],
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "wall_time_s": result.wall_time_s,
+        "num_parameters": result.num_parameters,
+        "num_train": run_config["data"]["num_train"],
+        "num_val": run_config["data"]["num_val"],
         "seed": config.seed,
     }
 
 
 def cache_path(dataset: str, model: str, fold: int) -> Path:
     return CACHE / f"{dataset}-{model}-fold{fold}.json"
+
+
+def _mean(rows: list[dict], key: str) -> float:
+    return sum(r[key] for r in rows) / len(rows)
 
 
 def table() -> str:
@@ -81,12 +99,11 @@ def table() -> str:
             cell = [r for r in rows if r["dataset"] == dataset and r["model"] == model]
             if not cell:
                 continue
-            mean = lambda key: sum(r[key] for r in cell) / len(cell)  # noqa: E731
             lines.append(
                 f"| {dataset} ({split}) | {model} | {len(cell)}/{cell[0]['folds']} | "
                 f"{mean_std([r['top1'] for r in cell])} | {mean_std([r['top5'] for r in cell])} | "
-                f"{mean_std([r['oracle_top1'] for r in cell])} | {mean('best_epoch'):.0f} | "
-                f"{mean('wall_time_s'):.0f} | {cell[0]['num_parameters']:,} |"
+                f"{mean_std([r['oracle_top1'] for r in cell])} | {_mean(cell, 'best_epoch'):.0f} | "
+                f"{_mean(cell, 'wall_time_s'):.0f} | {cell[0]['num_parameters']:,} |"
             )
     return "\n".join(lines)
 
@@ -115,7 +132,8 @@ def main() -> None:
         with Progress() as progress, ProcessPoolExecutor(args.jobs) as pool:
             task = progress.add_task("seed recipe cells", total=len(todo))
             futures = {
-                pool.submit(run_cell, d, m, f, args.folds, args.epochs): (d, m, f) for d, m, f in todo
+                pool.submit(run_cell, d, m, f, args.folds, args.epochs): (d, m, f)
+                for d, m, f in todo
             }
             for future in as_completed(futures):
                 d, m, f = futures[future]
@@ -135,8 +153,7 @@ def main() -> None:
         "best held-out accuracy over epochs (epoch chosen on the scored fold, as the card did; "
         "optimistic). Splits: wlasl50 stratified 5-fold with near-duplicate groups together "
         "(no signer ids exist); gislr participant-held-out 5-fold (21 participants); letters "
-        "5-fold holding out contiguous blocks of each letter's frames (one signer).\n\n"
-        + table()
+        "5-fold holding out contiguous blocks of each letter's frames (one signer).\n\n" + table()
     )
     write_section("Seed recipe (issue #3)", body)
     print(table())

@@ -12,9 +12,7 @@ ASLREC = [sys.executable, "-m", "aslrec.cli"]
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ASLREC, *map(str, args)], capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([*ASLREC, *map(str, args)], capture_output=True, text=True, timeout=120)
 
 
 def test_help_lists_every_command() -> None:

@@ -99,6 +99,76 @@ def evaluate(
     typer.echo(result.summary_line())
 
 
+@app.command()
+def extract(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Videos, folders of videos, or image-sequence folders.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="aslrec data set folder to write.")],
+    workers: Annotated[int, typer.Option(help="Parallel processes.")] = 1,
+    resume: Annotated[bool, typer.Option(help="Skip videos already extracted.")] = True,
+    backend: Annotated[str, typer.Option(help="MediaPipe API: tasks or legacy.")] = "tasks",
+    landmark_model: Annotated[str, typer.Option(help="full or lite hand model.")] = "full",
+    max_side: Annotated[
+        int | None, typer.Option(help="Downscale frames to this longer side first.")
+    ] = None,
+) -> None:
+    """Extract MediaPipe hand landmarks from videos into a data set `aslrec train` reads.
+
+    Labels: a video inside a sub-folder of a given folder gets the sub-folder's name, any other
+    video its file stem. Re-running skips finished videos; bad videos are reported, not fatal.
+    """
+    from aslrec.landmarks.extract import run_extraction
+    from aslrec.landmarks.hands import TrackerOptions
+
+    options = TrackerOptions(backend=backend, landmark_model=landmark_model)  # type: ignore[arg-type]
+    summary = run_extraction(
+        inputs, out, workers=workers, resume=resume, options=options, max_side=max_side
+    )
+    summary.print()
+    if summary.errors and not (summary.ok or summary.skipped):
+        raise typer.Exit(1)
+
+
+@app.command()
+def predict(
+    source: Annotated[
+        Path, typer.Argument(help="A video, a folder of videos, or a landmark file/data set.")
+    ],
+    model: Annotated[
+        Path | None, typer.Option(help="Run directory (default: the bundled model).")
+    ] = None,
+    top_k: Annotated[int, typer.Option(help="How many labels to show.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, one row per clip.")] = False,
+) -> None:
+    """Recognise the sign in a video (or every clip in a folder / landmark file)."""
+    from aslrec.inference.output import print_predictions
+    from aslrec.inference.recognizer import Recognizer, predict_inputs
+
+    if top_k < 1:
+        raise typer.BadParameter("--top-k must be at least 1")
+    with Recognizer.load(model) as recognizer:
+        rows = predict_inputs(recognizer, source, top_k)
+    code = print_predictions(rows, fmt="json" if as_json else "csv" if as_csv else "text")
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    model: Annotated[
+        Path | None, typer.Option(help="Run directory (default: the bundled model).")
+    ] = None,
+) -> None:
+    """Recognise the bundled demo clips with the bundled model and show them next to the truth."""
+    from aslrec.inference.output import print_demo
+    from aslrec.inference.recognizer import Recognizer, demo_data_dir, predict_inputs
+
+    with Recognizer.load(model) as recognizer:
+        rows = predict_inputs(recognizer, demo_data_dir(), top_k=3)
+    print_demo(rows)
+
+
 @app.command("models")
 def list_models_command() -> None:
     """List registered model architectures with their parameter counts (77 classes)."""

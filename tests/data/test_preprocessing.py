@@ -84,3 +84,16 @@ def test_nan_never_reaches_the_model() -> None:
     assert np.isfinite(x).all()
     with pytest.raises(DataError, match="NaN"):
         LandmarkClip.from_array(raw, missing="zeros", source="bad.npz")
+
+
+def test_span_sampling_follows_the_wlasl_collection_script() -> None:
+    frame_mask = np.zeros(90, dtype=bool)
+    frame_mask[10:80] = True
+    frame_mask[40:50] = False  # hands lost mid-sign
+    from aslrec.data.preprocessing import select_frames
+
+    picked = select_frames(frame_mask, 30, "span")
+    assert picked[0] == 10 and picked[-1] == 79
+    assert frame_mask[picked].all()
+    assert 25 <= picked.size < 30  # frames without hands dropped, not replaced
+    assert np.all(np.diff(picked) > 0)

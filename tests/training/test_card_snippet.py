@@ -34,7 +34,10 @@ def test_card_snippet_runs_unchanged(tmp_path: Path) -> None:
     LabelEncoder(list(CARD_CLASSES)).save(tmp_path / "label_encoder_classes.npy")
     result = subprocess.run(
         [sys.executable, "-c", snippet],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     assert result.returncode == 0, result.stderr

@@ -34,8 +34,13 @@ def run_dir(mp_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_artifacts_are_the_cards(run_dir: Path) -> None:
     for name in (
-        "best_model.pth", "model.safetensors", "label_encoder_classes.npy", "model_config.json",
-        "training_history.npy", "training_history.png", "evaluation/confusion_matrix.png",
+        "best_model.pth",
+        "model.safetensors",
+        "label_encoder_classes.npy",
+        "model_config.json",
+        "training_history.npy",
+        "training_history.png",
+        "evaluation/confusion_matrix.png",
         "evaluation/metrics.json",
     ):
         assert (run_dir / name).is_file(), name
@@ -91,7 +96,7 @@ def test_bad_data_leaves_no_output(tmp_path: Path) -> None:
     bad = tmp_path / "bad.npz"
     np.savez(bad, hands=np.zeros((2, 30, 2, 21)), label=np.array(["a", "b"]))
     out = tmp_path / "out"
-    with pytest.raises(DataError, match="bad.npz"):
+    with pytest.raises(DataError, match=r"bad\.npz"):
         train([bad], out, CONFIG, progress=False)
     assert not out.exists()
 
@@ -117,6 +122,7 @@ def test_resume_continues_from_last_checkpoint(
     assert result.epochs_run == 4
     history = artifacts.load_history(out)
     assert len(history["train_loss"]) == 4
-    uninterrupted = artifacts.load_history(train([mp_data], tmp_path / "straight", config,
-                                                 progress=False).run_dir)
-    assert np.allclose(history["train_loss"][:2], uninterrupted["train_loss"][:2]), (history, uninterrupted)
+    uninterrupted = artifacts.load_history(
+        train([mp_data], tmp_path / "straight", config, progress=False).run_dir
+    )
+    assert np.allclose(history["train_loss"][:2], uninterrupted["train_loss"][:2])

@@ -7,8 +7,9 @@ drift apart):
    spread evenly over the sign, only frames with a detected hand kept), so fresh video and the
    other data sets must look the same to the model.
 2. Fix the length: clips longer than ``seq_len`` are resampled uniformly over their whole span
-   (``"resample"``) or cut to their first ``seq_len`` frames (``"truncate"``); shorter clips are
-   zero-padded at the end with ``mask = 0``. ``benchmarks/frame_sampling.py`` compares the two;
+   (``"resample"``), cut to their first ``seq_len`` frames (``"truncate"``), or sampled the way
+   the WLASL-50 data was collected (``"span"``, see :func:`select_frames`); shorter clips are
+   zero-padded at the end with ``mask = 0``. ``benchmarks/frame_sampling.py`` compares them;
    resampling is the default because a sign's end matters as much as its start.
 3. Normalise to [-1, 1] (the card's "landmarks normalized to [-1, 1]"): see :func:`normalise`.
 """
@@ -24,7 +25,7 @@ from aslrec.errors import DataError
 from aslrec.landmarks.clip import LandmarkClip
 
 SEQ_LEN = 30
-FrameSampling = Literal["resample", "truncate"]
+FrameSampling = Literal["resample", "truncate", "span"]
 
 
 def normalise(landmarks: np.ndarray, presence: np.ndarray) -> np.ndarray:
@@ -61,17 +62,34 @@ def sample_frames(num_frames: int, seq_len: int, method: FrameSampling) -> np.nd
         return np.linspace(0, num_frames - 1, seq_len).round().astype(np.int64)
     if method == "truncate":
         return np.arange(seq_len)
-    raise ValueError(f"frame sampling must be 'resample' or 'truncate', not {method!r}")
+    raise ValueError(f"frame sampling must be resample, truncate or span, not {method!r}")
+
+
+def select_frames(frame_mask: np.ndarray, seq_len: int, method: FrameSampling) -> np.ndarray:
+    """Indices of the frames that become the model's input, in time order.
+
+    ``"resample"`` / ``"truncate"``: among frames with a hand, sampled evenly / the first
+    ``seq_len``. ``"span"``: the WLASL-50 collection script's way, ``seq_len`` frames spread
+    evenly over the span from the first to the last frame with a hand, keeping those that have
+    one (so a clip can end up with fewer than ``seq_len`` valid frames).
+    """
+    hand_frames = np.flatnonzero(frame_mask)
+    if hand_frames.size == 0:
+        return hand_frames
+    if method == "span":
+        span = np.arange(hand_frames[0], hand_frames[-1] + 1)
+        picked = np.unique(span[sample_frames(span.size, seq_len, "resample")])
+        return picked[frame_mask[picked]]
+    return hand_frames[sample_frames(hand_frames.size, seq_len, method)]
 
 
 def to_model_input(
     clip: LandmarkClip, seq_len: int = SEQ_LEN, method: FrameSampling = "resample"
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(seq_len, 2, 21, 3)`` float32 landmarks and ``(seq_len,)`` float32 frame mask."""
-    hand_frames = np.flatnonzero(clip.frame_mask)
-    if hand_frames.size == 0:
+    keep = select_frames(clip.frame_mask, seq_len, method)
+    if keep.size == 0:
         raise DataError(f"{clip.source}: no hands in any frame")
-    keep = hand_frames[sample_frames(hand_frames.size, seq_len, method)]
     landmarks = normalise(clip.landmarks[keep], clip.presence[keep])
     x = np.zeros((seq_len, *landmarks.shape[1:]), dtype=np.float32)
     mask = np.zeros(seq_len, dtype=np.float32)

@@ -13,8 +13,11 @@ Why it is built this way:
   ``error`` row in the summary; the others are still extracted.
 - Processes, not threads, for parallelism: MediaPipe's Python calls hold the GIL for part of
   each frame. Workers are started with ``spawn`` (MediaPipe's graph threads do not survive
-  ``fork``), each builds one :class:`HandTracker` and reuses it (reset between videos). See
-  ``benchmarks/RESULTS.md`` for the measured scaling.
+  ``fork``), each builds one :class:`HandTracker` and reuses it (reset between videos).
+  Measured on the 8 real videos (``benchmarks/RESULTS.md``): 2 workers run 1.39x faster than 1
+  (12.7 s -> 9.1 s) on 2 cores that other jobs were also using; expect close to linear gains
+  on idle cores, as videos are independent. Each worker pays ~1 s of start-up (spawn, import
+  MediaPipe), so ``workers=1`` is better for a handful of short clips.
 """
 
 from __future__ import annotations
@@ -200,7 +203,7 @@ def _unique_ids(jobs: list[VideoJob]) -> list[VideoJob]:
     out = []
     for job in jobs:
         if counts[job.clip_id] > 1:
-            digest = hashlib.sha1(str(job.path.resolve()).encode()).hexdigest()[:8]
+            digest = hashlib.sha1(os.path.abspath(job.path).encode()).hexdigest()[:8]
             job = VideoJob(job.path, f"{job.clip_id}-{digest}", job.label, job.kind)
         out.append(job)
     return out
@@ -221,14 +224,14 @@ def collect_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoJob]:
       given folder (``root/hello.mp4`` -> ``hello``).
 
     Ids that collide (the same stem from two inputs) get a short hash of the absolute path.
-    Paths are de-duplicated. Raises :class:`DataError` for a missing path or a folder without
-    any video.
+    A path reached twice (a folder and a file inside it) is one job. Raises :class:`DataError`
+    for a missing path or a folder without any video.
     """
     jobs: list[VideoJob] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
 
     def add(path: Path, clip_id: str, label: str | None, kind: Literal["video", "images"]) -> None:
-        key = path.resolve()
+        key = os.path.abspath(path)  # symlinks stay distinct clips
         if key not in seen:
             seen.add(key)
             jobs.append(VideoJob(path, safe_clip_id(clip_id), label, kind))
@@ -354,7 +357,7 @@ class ExtractionSummary:
             ("fps", "right"),
             ("error", "left"),
         ]:
-            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+            table.add_column(name, justify=justify, no_wrap=name != "error")  # type: ignore[arg-type]
         colour = {"ok": "green", "skipped": "dim", "error": "red"}
         for r in self.results:
             done = r.status == "ok"
@@ -366,11 +369,12 @@ class ExtractionSummary:
                 str(r.kept_frames) if done else "",
                 f"{r.hand_rate:.0%}" if r.frames else "",
                 f"{r.fps:.1f}" if done else "",
-                r.error or "",
+                _short_error(r),
             )
         return table
 
     def print(self, console: Console | None = None) -> None:
+        """Print :meth:`to_table` (to stdout unless ``console`` is given)."""
         from rich.console import Console
 
         (console or Console()).print(self.to_table())
@@ -411,6 +415,13 @@ def _run_job(
         seconds=stats.seconds,
     )
     return row, kept
+
+
+def _short_error(result: VideoResult) -> str:
+    """The error without the leading ``<path>: `` (the clip column already names it)."""
+    text = result.error or ""
+    prefix = f"{result.path}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 # Worker process state: one tracker per process, built by the pool initializer (spawn-safe:

@@ -60,7 +60,10 @@ class TrainConfig:
             (self.patience >= 1, "patience must be >= 1"),
             (self.noise_std >= 0, "noise_std must be >= 0"),
             (self.seq_len >= 1, "seq_len must be >= 1"),
-            (self.frame_sampling in ("resample", "truncate"), "frame_sampling: resample|truncate"),
+            (
+                self.frame_sampling in ("resample", "truncate", "span"),
+                "frame_sampling must be resample, truncate or span",
+            ),
             (self.scheduler in ("onecycle", "cosine", "none"), "scheduler: onecycle|cosine|none"),
             (self.split in ("stratified", "signer"), "split must be stratified or signer"),
             (self.selection in ("val-fold", "inner"), "selection must be val-fold or inner"),

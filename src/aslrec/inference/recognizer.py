@@ -1,0 +1,214 @@
+"""``Recognizer``: from a video, an image folder or landmark data to the top-k signs.
+
+``Recognizer.load()`` with no argument uses the model bundled in the package
+(``aslrec/assets/default_model``), so ``Recognizer.load().predict("sign.mp4")`` works straight
+after install, offline.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aslrec.data.preprocessing import clips_to_arrays
+from aslrec.errors import AslrecError, DataError
+from aslrec.landmarks.clip import LandmarkClip
+from aslrec.training.artifacts import LoadedRun, load_run
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
+
+
+def default_model_dir() -> Path:
+    return Path(str(resources.files("aslrec") / "assets" / "default_model"))
+
+
+def demo_data_dir() -> Path:
+    """Held-out letters clips shipped for `aslrec demo` (MIT-licensed, see assets/README.md)."""
+    return Path(str(resources.files("aslrec") / "assets" / "demo_letters"))
+
+
+@dataclass
+class Prediction:
+    """Top-k labels with probabilities for one clip, plus how much hand the input had."""
+
+    source: str
+    top_k: list[tuple[str, float]]
+    frames: int
+    hand_rate: float
+    truth: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.top_k[0][0]
+
+    @property
+    def probability(self) -> float:
+        return self.top_k[0][1]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "source": self.source,
+            "label": self.label,
+            "probability": round(self.probability, 6),
+            "predictions": [
+                {"label": label, "probability": round(p, 6)} for label, p in self.top_k
+            ],
+            "frames": self.frames,
+            "hand_detection_rate": round(self.hand_rate, 4),
+        }
+        if self.truth is not None:
+            out["truth"] = self.truth
+        return out | self.extra
+
+
+class Recognizer:
+    """A trained model plus the preprocessing it was trained with."""
+
+    def __init__(self, run: LoadedRun, *, tracker_options: Any | None = None) -> None:
+        self.run = run
+        self.tracker_options = tracker_options
+        self._tracker: Any | None = None
+
+    @classmethod
+    def load(
+        cls, model_dir: str | os.PathLike[str] | None = None, *, tracker_options: Any | None = None
+    ) -> Recognizer:
+        """Load a run directory (default: the bundled model)."""
+        return cls(
+            load_run(Path(model_dir) if model_dir else default_model_dir()),
+            tracker_options=tracker_options,
+        )
+
+    @property
+    def classes(self) -> list[str]:
+        return self.run.classes
+
+    def probabilities(self, clips: Sequence[LandmarkClip]) -> np.ndarray:
+        """``(N, C)`` softmax probabilities, preprocessed exactly as in training."""
+        import torch
+
+        x, mask = clips_to_arrays(clips, self.run.seq_len, self.run.frame_sampling)  # type: ignore[arg-type]
+        with torch.inference_mode():
+            logits = self.run.model(torch.from_numpy(x), torch.from_numpy(mask))
+            return torch.softmax(logits, dim=1).numpy()
+
+    def predict_clips(
+        self,
+        clips: Sequence[LandmarkClip],
+        top_k: int = 5,
+        hand_rates: Sequence[float] | None = None,
+    ) -> list[Prediction]:
+        probs = self.probabilities(clips)
+        k = max(1, min(top_k, probs.shape[1]))
+        out = []
+        for i, (clip, row) in enumerate(zip(clips, probs, strict=True)):
+            order = np.argsort(-row, kind="stable")[:k]
+            out.append(
+                Prediction(
+                    source=clip.source,
+                    top_k=[(self.classes[j], float(row[j])) for j in order],
+                    frames=clip.num_frames,
+                    hand_rate=hand_rates[i] if hand_rates is not None else clip.hand_rate,
+                    truth=clip.label,
+                )
+            )
+        return out
+
+    def extract(self, path: Path) -> tuple[LandmarkClip, float]:
+        """Landmarks of a video or image folder and its hand-detection rate (untrimmed)."""
+        from aslrec.landmarks.extract import extract_video_with_stats
+        from aslrec.landmarks.hands import HandTracker, TrackerOptions
+
+        if self._tracker is None:
+            self._tracker = HandTracker.from_options(self.tracker_options or TrackerOptions())
+        clip, stats = extract_video_with_stats(path, tracker=self._tracker)
+        return clip, stats.hand_rate
+
+    def predict(self, source: str | os.PathLike[str] | LandmarkClip, top_k: int = 5) -> Prediction:
+        """Predict one clip: a video file, an image-sequence folder, a clip or a clip file."""
+        if isinstance(source, LandmarkClip):
+            return self.predict_clips([source], top_k)[0]
+        path = Path(source)
+        if path.suffix.lower() == ".npz":
+            clips = self.load_landmarks(path)
+            if len(clips) != 1:
+                raise DataError(f"{path}: holds {len(clips)} clips; use predict_all")
+            return self.predict_clips(clips, top_k)[0]
+        clip, hand_rate = self.extract(path)
+        return self.predict_clips([clip], top_k, [hand_rate])[0]
+
+    @staticmethod
+    def load_landmarks(path: Path) -> list[LandmarkClip]:
+        from aslrec.data.loaders import load_dataset
+        from aslrec.data.store import load_clip
+
+        if path.suffix.lower() == ".npz":
+            try:
+                return [load_clip(path)]
+            except DataError:
+                return load_dataset(path)
+        return load_dataset(path)
+
+    def close(self) -> None:
+        if self._tracker is not None:
+            self._tracker.close()
+            self._tracker = None
+
+    def __enter__(self) -> Recognizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def is_video(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES
+
+
+def predict_inputs(
+    recognizer: Recognizer, source: str | os.PathLike[str], top_k: int = 5
+) -> list[tuple[str, Prediction | AslrecError]]:
+    """Predict everything ``source`` holds, one result per clip.
+
+    A video or image folder gives one row; a folder of videos one row per video (a failing
+    video gives its error in its row, the rest go on); a landmark file or data set one row per
+    clip (with the truth when the data has labels).
+    """
+    from aslrec.data.loaders import load_dataset
+
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if is_video(path):
+        return [(str(path), recognizer.predict(path, top_k))]
+    if path.is_file():
+        clips = Recognizer.load_landmarks(path)
+    else:
+        try:  # aslrec data sets, MP_Data trees and GISLR folders hold landmarks
+            clips = load_dataset(path)
+        except DataError:
+            return _predict_video_folder(recognizer, path, top_k)
+    return [(p.source, p) for p in recognizer.predict_clips(clips, top_k)]
+
+
+def _predict_video_folder(
+    recognizer: Recognizer, path: Path, top_k: int
+) -> list[tuple[str, Prediction | AslrecError]]:
+    from aslrec.landmarks.extract import collect_inputs
+
+    rows: list[tuple[str, Prediction | AslrecError]] = []
+    for job in collect_inputs([path]):
+        try:
+            prediction = recognizer.predict(job.path, top_k)
+            prediction.truth = job.label
+            rows.append((str(job.path), prediction))
+        except AslrecError as exc:
+            rows.append((str(job.path), exc))
+    return rows
