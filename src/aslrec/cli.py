@@ -141,6 +141,7 @@ def predict(
     top_k: Annotated[int, typer.Option(help="How many labels to show.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, one row per clip.")] = False,
+    backend: Annotated[str, typer.Option(help="Inference runtime: torch or onnx.")] = "torch",
 ) -> None:
     """Recognise the sign in a video (or every clip in a folder / landmark file)."""
     from aslrec.inference.output import print_predictions
@@ -148,7 +149,7 @@ def predict(
 
     if top_k < 1:
         raise typer.BadParameter("--top-k must be at least 1")
-    with Recognizer.load(model) as recognizer:
+    with Recognizer.load(model, backend=backend) as recognizer:
         rows = predict_inputs(recognizer, source, top_k)
     code = print_predictions(rows, fmt="json" if as_json else "csv" if as_csv else "text")
     raise typer.Exit(code)

@@ -18,8 +18,8 @@ import numpy as np
 
 from aslrec.data.preprocessing import clips_to_arrays
 from aslrec.errors import AslrecError, DataError
+from aslrec.inference.backends import ClassifierBackend, load_backend, softmax
 from aslrec.landmarks.clip import LandmarkClip
-from aslrec.training.artifacts import LoadedRun, load_run
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
 
@@ -69,35 +69,33 @@ class Prediction:
 
 
 class Recognizer:
-    """A trained model plus the preprocessing it was trained with."""
+    """A trained classifier (any backend) plus the preprocessing it was trained with."""
 
-    def __init__(self, run: LoadedRun, *, tracker_options: Any | None = None) -> None:
-        self.run = run
+    def __init__(self, backend: ClassifierBackend, *, tracker_options: Any | None = None) -> None:
+        self.backend = backend
         self.tracker_options = tracker_options
         self._tracker: Any | None = None
 
     @classmethod
     def load(
-        cls, model_dir: str | os.PathLike[str] | None = None, *, tracker_options: Any | None = None
+        cls,
+        model_dir: str | os.PathLike[str] | None = None,
+        *,
+        backend: str = "torch",
+        tracker_options: Any | None = None,
     ) -> Recognizer:
-        """Load a run directory (default: the bundled model)."""
-        return cls(
-            load_run(Path(model_dir) if model_dir else default_model_dir()),
-            tracker_options=tracker_options,
-        )
+        """Load a run directory (default: the bundled model) with the given backend."""
+        path = Path(model_dir) if model_dir else default_model_dir()
+        return cls(load_backend(path, backend), tracker_options=tracker_options)
 
     @property
     def classes(self) -> list[str]:
-        return self.run.classes
+        return self.backend.classes
 
     def probabilities(self, clips: Sequence[LandmarkClip]) -> np.ndarray:
         """``(N, C)`` softmax probabilities, preprocessed exactly as in training."""
-        import torch
-
-        x, mask = clips_to_arrays(clips, self.run.seq_len, self.run.frame_sampling)  # type: ignore[arg-type]
-        with torch.inference_mode():
-            logits = self.run.model(torch.from_numpy(x), torch.from_numpy(mask))
-            return torch.softmax(logits, dim=1).numpy()
+        x, mask = clips_to_arrays(clips, self.backend.seq_len, self.backend.frame_sampling)  # type: ignore[arg-type]
+        return softmax(self.backend.logits(x, mask))
 
     def predict_clips(
         self,
