@@ -83,7 +83,106 @@ def main() -> None:
                 f"letter_{clip.label}",
             )
     print(f"packaged {target} and {len(store)} demo clips in {demo_dir}")
+    write_model_card(target, [clips[i] for i in heldout])
     print(json.dumps(json.loads((target / "model_config.json").read_text())["metrics"], indent=1))
+
+
+def seed_recipe_rows() -> str:
+    """The 5-fold seed-recipe results (benchmarks/seed_recipe.py), for mean ± std."""
+    text = (REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.startswith("| ") and "| seed |" in line]
+    header = (
+        "| data (split) | model | folds done | top-1 | top-5 | oracle top-1 | best epoch | "
+        "s/fold | params |\n|---|---|---|---|---|---|---|---|---|"
+    )
+    return header + "\n" + "\n".join(lines) if lines else "(not measured yet)"
+
+
+def write_model_card(target: Path, heldout: list) -> None:
+    """MODEL_CARD.md: data, split, held-out metrics per source, real videos, limitations."""
+    from aslrec.inference.recognizer import Recognizer
+
+    recognizer = Recognizer.load(target)
+    config = recognizer.backend.config
+    rows = []
+    for name in DATA:
+        part = [c for c in heldout if c.source.startswith(str(SHARED / name))]
+        probs = recognizer.probabilities(part)
+        truth = [recognizer.classes.index(c.label) for c in part]
+        top1 = sum(int(p.argmax() == t) for p, t in zip(probs, truth, strict=True)) / len(part)
+        top5 = sum(int(t in p.argsort()[-5:]) for p, t in zip(probs, truth, strict=True)) / len(
+            part
+        )
+        rows.append(f"| {name} | {len(part)} | {top1:.1%} | {top5:.1%} |")
+    video_rows = []
+    manifest = (SHARED / "videos" / "MANIFEST.tsv").read_text().splitlines()[1:]
+    for line in manifest:
+        file, word = line.split("\t")[:2]
+        prediction = recognizer.predict(SHARED / "videos" / file, top_k=5)
+        known = word in recognizer.classes
+        labels = [label for label, _ in prediction.top_k]
+        rank = labels.index(word) + 1 if word in labels else None
+        video_rows.append(
+            f"| {file} | {word}{'' if known else ' (not in vocabulary)'} | "
+            f"{prediction.label} ({prediction.probability:.0%}) | "
+            f"{rank if rank else '-'} | {prediction.hand_rate:.0%} |"
+        )
+    metrics = config["metrics"]
+    card = f"""# aslrec default model
+
+Architecture `{config["architecture"]}` (the seed card's `ImprovedASLModel`),
+{config["num_parameters"]:,} parameters, {config["num_classes"]} classes, input
+`({config["preprocessing"]["seq_len"]}, 2, 21, 3)` + frame mask
+({config["preprocessing"]["frame_sampling"]} frame sampling, per-clip normalisation).
+
+## Data
+Union of the shared real landmark sets, labels in the seed card's spellings where they coincide
+(`thankyou` -> `thank_you`), kept otherwise: WLASL-50 (50 words, many signers, MediaPipe
+Holistic), GISLR hello/thank_you (21 participants, Holistic), fingerspelled letters A-Z (one
+signer, MediaPipe Hands, windows of 30 consecutive frames). {config["data"]["num_clips"]} clips.
+
+## Split and training
+Fold {config["split"]["fold"]} of a {config["split"]["folds"]}-fold stratified split (seed
+{config["seed"]}) held out: WLASL near-duplicates grouped, letters held out as contiguous frame
+blocks. The model trained on {config["data"]["num_train"]} clips; the epoch
+({config["best_epoch"]} of {config["epochs_run"]}) was chosen on an inner validation split of
+{config["data"]["num_inner_val"]} training clips, so the held-out numbers below come from clips
+the model never saw in any way. Seed recipe: {json.dumps(config["training"])}
+
+## Held-out fold
+
+{config["data"]["num_val"]} clips: top-1 {metrics["val_top1"]:.1%}, top-5
+{metrics["val_top5"]:.1%}, macro F1 {metrics["val_macro_f1"]:.3f}, ECE {metrics["val_ece"]:.3f}.
+
+| source | clips | top-1 | top-5 |
+|---|---|---|---|
+{chr(10).join(rows)}
+
+Variation over folds (same architecture and recipe, each data set alone, 5 folds, from
+`benchmarks/seed_recipe.py`; mean ± std):
+
+{seed_recipe_rows()}
+
+## Real videos of other people (`../shared/data/videos`, extracted by aslrec with MediaPipe Hands)
+
+| video | truth | recognised | rank of truth in top-5 | frames with a hand |
+|---|---|---|---|---|
+{chr(10).join(video_rows)}
+
+## Known limitations
+- Vocabulary: {config["num_classes"]} classes; of the card's 51 words only book, drink, family,
+  go, help, no, school, yes, hello and thank_you have public data here. Any other sign is forced
+  onto one of these classes: read the probability, not only the label.
+- Signers: WLASL-50 has no signer ids, so its held-out fold may share signers with training;
+  letters come from one signer in one session (expect much lower accuracy on other people's
+  fingerspelling); GISLR is the only participant-held-out check.
+- Landmark source: training landmarks come from MediaPipe Holistic (words) and Hands
+  (letters); aslrec extracts with Hands/HandLandmarker, whose hand presence differs slightly.
+- Lighting, camera angle, distance: only what the source videos cover (mostly frontal, indoor).
+  Hands leaving the frame or motion blur drop frames; the clip is then shorter, not wrong.
+"""
+    (target / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+    print(card)
 
 
 if __name__ == "__main__":

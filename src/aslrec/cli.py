@@ -181,8 +181,11 @@ def list_models_command() -> None:
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit code."""
+    from aslrec.native_logs import native_stderr_silenced
+
     try:
-        app()
+        with native_stderr_silenced():
+            app()
     except AslrecError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

@@ -1,0 +1,96 @@
+"""`aslrec predict` and `aslrec demo` with the bundled model on real videos and clips."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from aslrec import Recognizer
+from aslrec.inference.recognizer import default_model_dir
+
+ASLREC = [sys.executable, "-m", "aslrec.cli"]
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ASLREC, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer.load()
+
+
+def test_bundled_model_is_small_and_complete() -> None:
+    model_dir = default_model_dir()
+    for name in ("model.safetensors", "model_config.json", "label_encoder_classes.npy",
+                 "MODEL_CARD.md"):
+        assert (model_dir / name).is_file(), name
+    assert sum(p.stat().st_size for p in model_dir.iterdir()) <= 20 * 1024 * 1024
+
+
+def test_recognizer_api_on_a_real_video(recognizer: Recognizer, shared_data: Path) -> None:
+    prediction = recognizer.predict(shared_data / "videos" / "table.mp4", top_k=5)
+    assert len(prediction.top_k) == 5
+    probabilities = [p for _, p in prediction.top_k]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert 0 < sum(probabilities) <= 1.0 + 1e-6
+    assert 0.5 < prediction.hand_rate <= 1.0
+    assert prediction.label in recognizer.classes
+
+
+def test_predict_json_on_a_real_video(shared_data: Path) -> None:
+    result = run("predict", shared_data / "videos" / "hello.mp4", "--json", "--top-k", "3")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert [set(p) for p in payload["predictions"]] == [{"label", "probability"}] * 3
+    assert payload["frames"] > 0 and 0 < payload["hand_detection_rate"] <= 1
+    assert payload["label"] == payload["predictions"][0]["label"]
+
+
+def test_video_without_hands_exits_2(tmp_path: Path) -> None:
+    blank = tmp_path / "blank.mp4"
+    writer = cv2.VideoWriter(str(blank), cv2.VideoWriter_fourcc(*"mp4v"), 25, (160, 120))
+    for _ in range(15):
+        writer.write(np.full((120, 160, 3), 127, np.uint8))
+    writer.release()
+    result = run("predict", blank)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {blank}: no hands found in 15 frames"
+    assert result.stdout == ""
+
+
+def test_folder_of_videos_gives_one_csv_row_each(tmp_path: Path, shared_data: Path) -> None:
+    folder = tmp_path / "videos"
+    (folder / "table").mkdir(parents=True)
+    (folder / "table" / "a.mp4").write_bytes((shared_data / "videos" / "table.mp4").read_bytes())
+    (folder / "broken.mp4").write_bytes(b"not a video")
+    result = run("predict", folder, "--csv")
+    assert result.returncode == 0, result.stderr
+    rows = {Path(r["source"]).name: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    assert set(rows) == {"a.mp4", "broken.mp4"}
+    assert rows["a.mp4"]["truth"] == "table" and rows["a.mp4"]["label"]
+    assert "broken.mp4" in rows["broken.mp4"]["error"]
+
+
+def test_landmark_file_predicts_every_clip(shared_data: Path) -> None:
+    result = run("predict", shared_data / "samples" / "MP_Data", "--json", "--top-k", "1")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert len(payload) == 15
+    assert {row["truth"] for row in payload} == {"book", "drink", "yes"}
+
+
+def test_demo_recognises_bundled_held_out_clips() -> None:
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    correct, total = result.stdout.split(" recognised correctly")[0].split()[-1].split("/")
+    assert int(total) == 26
+    assert int(correct) >= 20
