@@ -19,3 +19,9 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").is_file():
         pytest.skip(f"real data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def videos(shared_data: Path) -> Path:
+    """The real sign videos (apple, deaf, friend, happy, hello, learn, school, table)."""
+    return shared_data / "videos"

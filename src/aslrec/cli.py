@@ -170,6 +170,33 @@ def demo(
     print_demo(rows)
 
 
+@app.command("export")
+def export_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `aslrec train`.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="File to write (default RUN_DIR/model.onnx; model.int8.onnx with --quantize).",
+        ),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
+    quantize: Annotated[
+        str | None, typer.Option(help="int8: ONNX Runtime dynamic int8 quantisation.")
+    ] = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--data", "-d", help="Landmark data to check parity on (default: synthetic)."),
+    ] = None,
+) -> None:
+    """Export a run to ONNX (self-describing, checked against PyTorch) for torch-free inference."""
+    from aslrec.export.onnx_export import export_run
+
+    result = export_run(run_dir, out, fmt=fmt, quantize=quantize, check_data=data)
+    typer.echo(result.summary_line())
+
+
 @app.command("models")
 def list_models_command() -> None:
     """List registered model architectures with their parameter counts (77 classes)."""

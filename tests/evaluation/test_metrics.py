@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from synthetic import synthetic_probs
 from sklearn import metrics as skm
 
 from aslrec.errors import DataError
@@ -31,15 +32,6 @@ P = np.array(
     ]
 )
 CLASSES = ["a", "b", "c"]
-
-
-def _random_probs(n: int, c: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, c, n)
-    logits = rng.normal(size=(n, c))
-    logits[np.arange(n), y] += 1.5
-    p = np.exp(logits)
-    return y, p / p.sum(axis=1, keepdims=True)
 
 
 def _synthetic_calibration(
@@ -97,7 +89,7 @@ def test_topk_ties_are_consistent_with_argmax() -> None:
 
 def test_matches_sklearn_on_random_data() -> None:
     c = 12
-    y, p = _random_probs(600, c)
+    y, p = synthetic_probs(600, c)
     pred = p.argmax(axis=1)
     labels = list(range(c))
     r = classification_report(y, p, [f"s{i}" for i in range(c)])
@@ -147,7 +139,7 @@ def test_ece_near_zero_when_calibrated_and_large_when_overconfident() -> None:
 
 
 def test_reliability_curve_bins() -> None:
-    y, p = _random_probs(500, 8)
+    y, p = synthetic_probs(500, 8)
     curve = reliability_curve(y, p, bins=15)
     assert curve.bins == 15
     assert curve.edges.shape == (16,)

@@ -12,6 +12,7 @@ import matplotlib.figure
 import matplotlib.image
 import numpy as np
 import pytest
+from synthetic import synthetic_probs
 
 from aslrec.errors import DataError
 from aslrec.evaluation import (
@@ -31,15 +32,6 @@ HISTORY = {
 }
 
 
-def _probs(n: int, c: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, c, n)
-    logits = rng.normal(size=(n, c))
-    logits[np.arange(n), y] += 3.0
-    p = np.exp(logits)
-    return y, p / p.sum(axis=1, keepdims=True)
-
-
 def _only(folder: Path, *names: str) -> None:
     """The folder holds exactly these files: no temporary leftovers."""
     assert sorted(p.name for p in folder.iterdir()) == sorted(names)
@@ -53,7 +45,7 @@ def _png(path: Path) -> np.ndarray:
 @pytest.fixture(scope="module")
 def report77() -> EvaluationReport:
     c = 77
-    y, p = _probs(800, c)
+    y, p = synthetic_probs(800, c, margin=3.0)
     classes = [f"sign_{i:02d}" if i % 5 else f"long_gloss_name_{i}" for i in range(c)]
     return classification_report(y, p, classes)
 
@@ -132,7 +124,7 @@ def test_training_history_errors(tmp_path: Path) -> None:
 
 
 def test_reliability_diagram(tmp_path: Path) -> None:
-    y, p = _probs(300, 10)
+    y, p = synthetic_probs(300, 10, margin=3.0)
     p_soft = np.exp(np.log(p) / 2.0)
     p_soft /= p_soft.sum(axis=1, keepdims=True)
     plot_reliability_diagram(y, p, tmp_path / "one.png")
@@ -145,7 +137,7 @@ def test_reliability_diagram(tmp_path: Path) -> None:
 
 def test_write_evaluation(tmp_path: Path) -> None:
     c = 6
-    y, p = _probs(120, c)
+    y, p = synthetic_probs(120, c, margin=3.0)
     classes = ["hello", "thank you", "yes, please", "no", "mother", "father"]
     report = classification_report(y, p, classes)
     extra = {

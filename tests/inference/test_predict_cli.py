@@ -30,8 +30,12 @@ def recognizer() -> Recognizer:
 
 def test_bundled_model_is_small_and_complete() -> None:
     model_dir = default_model_dir()
-    for name in ("model.safetensors", "model_config.json", "label_encoder_classes.npy",
-                 "MODEL_CARD.md"):
+    for name in (
+        "model.safetensors",
+        "model_config.json",
+        "label_encoder_classes.npy",
+        "MODEL_CARD.md",
+    ):
         assert (model_dir / name).is_file(), name
     assert sum(p.stat().st_size for p in model_dir.iterdir()) <= 20 * 1024 * 1024
 

@@ -25,11 +25,6 @@ from aslrec.landmarks.hands import TrackerOptions
 
 
 @pytest.fixture(scope="module")
-def videos(shared_data: Path) -> Path:
-    return shared_data / "videos"
-
-
-@pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory, videos: Path) -> dict[str, Path]:
     """A truncated copy of a real video, an empty .mp4, a text file named .mp4, and a real
     (decodable) video without hands."""

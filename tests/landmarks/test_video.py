@@ -19,11 +19,6 @@ from aslrec.landmarks.video import (
 )
 
 
-@pytest.fixture(scope="module")
-def videos(shared_data: Path) -> Path:
-    return shared_data / "videos"
-
-
 def test_reads_real_video_rgb_with_increasing_timestamps(videos: Path) -> None:
     source = FrameSource(videos / "hello.mp4")
     assert source.fps == pytest.approx(29.97, abs=0.01)

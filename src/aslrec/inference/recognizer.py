@@ -75,6 +75,9 @@ class Recognizer:
         self.backend = backend
         self.tracker_options = tracker_options
         self._tracker: Any | None = None
+        # from the run's calibration.json (aslrec.inference.calibration), when it has one
+        self.temperature = 1.0
+        self.threshold: float | None = None
 
     @classmethod
     def load(
@@ -85,8 +88,15 @@ class Recognizer:
         tracker_options: Any | None = None,
     ) -> Recognizer:
         """Load a run directory (default: the bundled model) with the given backend."""
+        from aslrec.inference.calibration import read_calibration
+
         path = Path(model_dir) if model_dir else default_model_dir()
-        return cls(load_backend(path, backend), tracker_options=tracker_options)
+        recognizer = cls(load_backend(path, backend), tracker_options=tracker_options)
+        calibration = read_calibration(path)
+        if calibration is not None:
+            recognizer.temperature = calibration.temperature
+            recognizer.threshold = calibration.threshold
+        return recognizer
 
     @property
     def classes(self) -> list[str]:
@@ -95,7 +105,7 @@ class Recognizer:
     def probabilities(self, clips: Sequence[LandmarkClip]) -> np.ndarray:
         """``(N, C)`` softmax probabilities, preprocessed exactly as in training."""
         x, mask = clips_to_arrays(clips, self.backend.seq_len, self.backend.frame_sampling)  # type: ignore[arg-type]
-        return softmax(self.backend.logits(x, mask))
+        return softmax(self.backend.logits(x, mask) / self.temperature)
 
     def predict_clips(
         self,

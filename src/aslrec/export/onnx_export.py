@@ -1,0 +1,318 @@
+"""``aslrec export``: a run directory -> a self-describing ONNX file, proven against PyTorch.
+
+How the graph is produced: ``torch.onnx.export(..., dynamo=False)``, the TorchScript-based
+exporter, at opset :data:`OPSET`. It is the exporter that handles the models as they are: their
+BiLSTMs run on packed sequences (``pack_padded_sequence``), which that exporter turns into the
+ONNX ``LSTM`` operator with a ``sequence_lens`` input, so the backward direction starts at each
+clip's last *valid* frame exactly as in PyTorch, with no export-only code path in the models.
+The ``torch.export``-based exporter (``dynamo=True``) cannot trace the models' data-dependent
+masking (boolean indexing in the masked BatchNorm, packed sequences) and is not used.
+
+Opset 17 (ONNX 1.12, 2022) is the oldest that has ``LayerNormalization``; ONNX Runtime 1.12 and
+later, ONNX Runtime Web and Mobile all run it.
+
+Axes: ``batch`` is always dynamic; ``frames`` is dynamic when the PyTorch model itself accepts
+other lengths than the run's ``seq_len`` (all built-in models do), else fixed.
+
+Proof: every export is run in ONNX Runtime and compared with the PyTorch model on a batch that
+mixes full clips, trailing padding, holes in the mask and single-frame clips (real clips with
+``--data``). An fp32 export whose logits differ by more than :data:`PARITY_ATOL` or whose top-1
+agrees on fewer than :data:`MIN_TOP1_AGREEMENT` of the clips is refused and nothing is written.
+An int8 export is quantised with ONNX Runtime's dynamic quantisation (int8 weights, activations
+quantised on the fly) and its agreement with PyTorch is reported, not enforced.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aslrec import __version__
+from aslrec.errors import ConfigError, ModelError
+from aslrec.export.onnx_backend import KEY, MODEL_FILENAME, OnnxBackend, OnnxMetadata
+
+OPSET = 17
+FORMATS = ("onnx",)
+QUANTIZATIONS = ("int8",)
+PARITY_ATOL = 1e-4
+MIN_TOP1_AGREEMENT = 0.99
+INT8_FILENAME = "model.int8.onnx"
+
+
+@dataclass(frozen=True)
+class ParityReport:
+    """How closely an exported model's logits match the PyTorch model's."""
+
+    num_clips: int
+    num_padded: int
+    max_abs_diff: float
+    top1_agreement: float
+    source: str
+
+    @property
+    def ok(self) -> bool:
+        return self.max_abs_diff <= PARITY_ATOL and self.top1_agreement >= MIN_TOP1_AGREEMENT
+
+    def summary(self) -> str:
+        return (
+            f"max |logit diff| {self.max_abs_diff:.2e}, top-1 agreement "
+            f"{self.top1_agreement:.2%} on {self.num_clips} {self.source} clips "
+            f"({self.num_padded} padded)"
+        )
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    metadata: OnnxMetadata
+    size_bytes: int
+    parity: ParityReport
+
+    def summary_line(self) -> str:
+        precision = "int8" if self.metadata.quantization != "none" else "fp32"
+        axes = "batch and frames" if self.metadata.dynamic_frames else "batch"
+        return (
+            f"{self.path} ({self.size_bytes / 1e6:.1f} MB, {precision}, opset "
+            f"{self.metadata.opset}, dynamic {axes}, {len(self.metadata.classes)} classes): "
+            f"vs PyTorch {self.parity.summary()}"
+        )
+
+
+def compare_logits(
+    reference: np.ndarray, candidate: np.ndarray, mask: np.ndarray, source: str
+) -> ParityReport:
+    """Parity of ``candidate`` logits against ``reference`` (PyTorch) logits."""
+    return ParityReport(
+        num_clips=len(reference),
+        num_padded=int((mask.min(axis=1) < 0.5).sum()),
+        max_abs_diff=float(np.abs(reference - candidate).max()) if len(reference) else 0.0,
+        top1_agreement=float((reference.argmax(1) == candidate.argmax(1)).mean()),
+        source=source,
+    )
+
+
+def torch_logits(model: Any, x: np.ndarray, mask: np.ndarray, batch: int = 256) -> np.ndarray:
+    import torch
+
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch):
+            xb = torch.from_numpy(np.ascontiguousarray(x[start : start + batch]))
+            mb = torch.from_numpy(np.ascontiguousarray(mask[start : start + batch]))
+            out.append(model(xb, mb).numpy())
+    return np.concatenate(out)
+
+
+def backend_logits(backend: Any, x: np.ndarray, mask: np.ndarray, batch: int = 256) -> np.ndarray:
+    return np.concatenate(
+        [
+            backend.logits(x[start : start + batch], mask[start : start + batch])
+            for start in range(0, len(x), batch)
+        ]
+    )
+
+
+def synthetic_inputs(
+    seq_len: int, num_clips: int = 64, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Clips with every kind of mask the models must handle, values in the data's range.
+
+    A quarter full, a quarter with trailing padding (as WLASL-50 and ``clips_to_arrays`` pad),
+    a quarter with holes, the rest a mix including single-frame clips; padded frames hold
+    noise, which must not change anything.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, size=(num_clips, seq_len, 2, 21, 3)).astype(np.float32)
+    mask = np.ones((num_clips, seq_len), dtype=np.float32)
+    for i in range(num_clips):
+        kind = i % 4
+        if kind == 1:
+            mask[i, rng.integers(1, seq_len) :] = 0
+        elif kind == 2:
+            mask[i] = rng.random(seq_len) < 0.7
+            mask[i, 0] = 1
+        elif kind == 3:
+            mask[i, max(1, (i // 4) % seq_len) :] = 0
+    return x, mask
+
+
+def supports_dynamic_frames(model: Any, seq_len: int) -> bool:
+    """Whether the PyTorch model itself accepts clips of another length than ``seq_len``."""
+    import torch
+
+    for frames in (max(1, seq_len // 2), seq_len + 7):
+        x, mask = synthetic_inputs(frames, num_clips=2)
+        try:
+            with torch.inference_mode():
+                out = model(torch.from_numpy(x), torch.from_numpy(mask))
+        except Exception:  # any failure means "fixed length": export that way
+            return False
+        if tuple(out.shape[:1]) != (2,):
+            return False
+    return True
+
+
+def export_model(model: Any, metadata: OnnxMetadata, out: Path) -> None:
+    """Write ``model`` (eval mode) as fp32 ONNX with ``metadata`` to ``out`` (not atomic)."""
+    import onnx
+    import torch
+
+    seq_len = metadata.seq_len
+    x, mask = synthetic_inputs(seq_len, num_clips=2)
+    axes: dict[str, dict[int, str]] = {"landmarks": {0: "batch"}, "mask": {0: "batch"}}
+    if metadata.dynamic_frames:
+        axes["landmarks"][1] = axes["mask"][1] = "frames"
+    model.eval()
+    with warnings.catch_warnings():
+        # The TorchScript exporter warns that it is legacy and about LSTM batch sizes; parity
+        # at batch 1 and 64 is checked below and in the tests.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (torch.from_numpy(x), torch.from_numpy(mask)),
+            str(out),
+            input_names=["landmarks", "mask"],
+            output_names=["logits"],
+            dynamic_axes={**axes, "logits": {0: "batch"}},
+            opset_version=metadata.opset,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+    proto = onnx.load(str(out))
+    write_metadata(proto, metadata)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(out))
+
+
+def write_metadata(proto: Any, metadata: OnnxMetadata) -> None:
+    """Replace the ``aslrec.*`` entries of an ONNX ``ModelProto``'s ``metadata_props``."""
+    kept = [(p.key, p.value) for p in proto.metadata_props if not p.key.startswith(KEY)]
+    del proto.metadata_props[:]
+    for key, value in [*kept, *metadata.to_props().items()]:
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.producer_name = "aslrec"
+    proto.producer_version = __version__
+    proto.doc_string = (
+        f"aslrec {metadata.architecture} sign classifier, {len(metadata.classes)} classes. "
+        "Inputs landmarks (batch, frames, 2, 21, 3) and mask (batch, frames) float32, output "
+        "logits (batch, classes); see the aslrec.* metadata for classes and preprocessing."
+    )
+
+
+def quantize_int8(src: Path, dst: Path, metadata: OnnxMetadata) -> None:
+    """ONNX Runtime dynamic quantisation: int8 weights (LSTM, MatMul/Gemm, Conv)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.getLogger("root").setLevel(logging.ERROR)  # ORT's "run pre-processing" hint
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+    proto = onnx.load(str(dst))
+    write_metadata(proto, metadata)
+    onnx.save(proto, str(dst))
+
+
+def _require_export_dependencies() -> None:
+    missing = []
+    for module in ("torch", "onnx", "onnxruntime"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise ConfigError(
+            f"aslrec export needs {', '.join(missing)}: pip install 'aslrec[train,onnx]'"
+        )
+
+
+def export_run(
+    run_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    fmt: str = "onnx",
+    quantize: str | None = None,
+    check_data: Sequence[str | os.PathLike[str]] | None = None,
+    opset: int = OPSET,
+) -> ExportResult:
+    """Export ``run_dir`` to ONNX (``out``, default ``RUN_DIR/model.onnx``) and prove parity.
+
+    Raises :class:`ModelError` for a run directory with missing or unreadable files or an
+    unknown architecture, and when an fp32 export does not match PyTorch (nothing is written).
+    """
+    if fmt != "onnx":
+        raise ConfigError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if quantize is not None and quantize not in QUANTIZATIONS:
+        raise ConfigError(
+            f"unknown quantization {quantize!r}; use one of {', '.join(QUANTIZATIONS)}"
+        )
+    _require_export_dependencies()
+    from aslrec.training.artifacts import load_run
+
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    target = Path(out) if out else run_dir / (INT8_FILENAME if quantize else MODEL_FILENAME)
+    if target.is_dir():
+        raise ConfigError(f"{target}: --out is a folder; give the .onnx file to write")
+    metadata = OnnxMetadata(
+        architecture=str(run.config["architecture"]),
+        classes=list(run.classes),
+        preprocessing=dict(run.config["preprocessing"]),
+        config=json.loads(json.dumps(run.config)),
+        dynamic_frames=supports_dynamic_frames(run.model, run.seq_len),
+        quantization="int8-dynamic" if quantize else "none",
+        opset=opset,
+        version=__version__,
+    )
+    if check_data:
+        x, mask, source = _real_inputs(check_data, run.seq_len, run.frame_sampling)
+    else:
+        x, mask = synthetic_inputs(run.seq_len)
+        source = "synthetic"
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".aslrec-export-", dir=target.parent) as tmp:
+        fp32 = Path(tmp) / MODEL_FILENAME
+        try:
+            export_model(run.model, replace(metadata, quantization="none"), fp32)
+        except Exception as exc:  # the exporter raises many types; report it in one line
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise ModelError(f"{run_dir}: ONNX export failed ({first})") from None
+        final = fp32
+        if quantize:
+            final = Path(tmp) / INT8_FILENAME
+            quantize_int8(fp32, final, metadata)
+        backend = OnnxBackend.load(final)
+        parity = compare_logits(
+            torch_logits(run.model, x, mask), backend_logits(backend, x, mask), mask, source
+        )
+        if not quantize and not parity.ok:
+            raise ModelError(
+                f"{run_dir}: the ONNX export does not match PyTorch ({parity.summary()}; need "
+                f"<= {PARITY_ATOL:g} and >= {MIN_TOP1_AGREEMENT:.0%}); nothing written"
+            )
+        os.chmod(final, 0o644)
+        os.replace(final, target)
+    return ExportResult(target, metadata, target.stat().st_size, parity)
+
+
+def _real_inputs(
+    data: Sequence[str | os.PathLike[str]], seq_len: int, frame_sampling: str
+) -> tuple[np.ndarray, np.ndarray, str]:
+    from aslrec.data.loaders import load_datasets
+    from aslrec.data.preprocessing import clips_to_arrays
+
+    clips = load_datasets([Path(p) for p in data])
+    x, mask = clips_to_arrays(clips, seq_len, frame_sampling)  # type: ignore[arg-type]
+    return x, mask, "+".join(Path(p).name for p in data)

@@ -1,0 +1,585 @@
+"""Continuous recognition: find where signs start and end in a stream, classify each sign once.
+
+:class:`Segmenter` turns a stream of landmark frames into closed sign segments;
+:class:`StreamingRecognizer` adds hand tracking (frames in) and the classifier (events out);
+:class:`FramePump` feeds frames from a camera or a video on a thread through a bounded queue,
+dropping frames (and counting them) when processing falls behind.
+
+How signs are found (measured with ``benchmarks/segmentation.py`` on the real sign videos in
+``../shared/data/videos``; numbers in ``benchmarks/RESULTS.md``):
+
+- **Hands leaving.** A sign starts when a hand appears and ends when no hand has been seen for
+  ``end_gap_s`` (0.1 s = 3 frames at 30 fps). The rest position of the signers in those videos
+  is out of the frame, and inside a sign the tracker loses the hands for at most one frame
+  (apple, deaf, happy: single-frame gaps), so a 3-frame gap separates signs without splitting
+  one. Shorter gaps mean less delay (the event cannot come before the gap has passed).
+- **Hands stopping.** When the hands stay in view between signs, only motion tells signs apart.
+  Motion energy = the mean speed of the 21 landmarks of each hand in hand sizes per second (hand
+  size = the diagonal of its box, so the distance to the camera does not matter), the faster
+  hand counting. Inside real signs it stays below 0.3 hand sizes/s (0.01 per frame at 30 fps)
+  for at most 7 frames in a row (the hold of ``learn``); a frozen or paused picture drops below
+  that within 3 frames and stays there. So ``still_speed=0.3`` held for ``still_s=0.3`` s ends a
+  sign; a new one starts when the hands move faster than ``move_speed`` again.
+- **Sliding window with a "no sign" class**, the third option of issue #6, is measured in the
+  benchmark against these two rules; it needs the model on every window (several times the
+  cost) and places boundaries only to the window stride, so it is not the default.
+
+A closed segment shorter than ``min_sign_s`` or with fewer than ``min_hand_frames`` frames with a
+hand is discarded (a hand glimpsed while passing). A segment longer than ``max_sign_s`` is closed
+there, so the buffer stays bounded whatever happens.
+
+Events. Each kept segment is classified once, when it closes, so one sign gives one event (no
+per-frame flicker to debounce). Its top-1 probability (temperature-scaled when the model has a
+``calibration.json``) is compared with the unknown threshold: below it the segment is
+``unknown``, reported only with ``emit_unknown=True`` and otherwise only counted. A segment with
+the same label as the previous event that starts within ``repeat_gap_s`` of its end is taken as
+the same sign split by a tracking dropout and not emitted again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from aslrec.errors import ConfigError
+from aslrec.landmarks.clip import COORDS, HANDS, POINTS, LandmarkClip
+
+if TYPE_CHECKING:
+    from aslrec.inference.recognizer import Prediction, Recognizer
+    from aslrec.landmarks.hands import HandTracker
+
+UNKNOWN = "unknown"
+DEFAULT_THRESHOLD = 0.5
+"""Unknown threshold for a model without ``calibration.json`` (see ``aslrec calibrate``)."""
+
+EndReason = Literal["hands_left", "still", "max_length", "end_of_stream"]
+
+
+# --------------------------------------------------------------------------------------------
+# Segmentation
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SegmenterConfig:
+    """Where a sign starts and ends; all durations in seconds, speeds in hand sizes per second.
+
+    ``motion=False`` ends signs only on hands leaving (or ``max_sign_s``).
+    """
+
+    end_gap_s: float = 0.1
+    motion: bool = True
+    still_speed: float = 0.3
+    still_s: float = 0.3
+    move_speed: float = 0.6
+    pre_roll_s: float = 0.1
+    min_sign_s: float = 0.2
+    min_hand_frames: int = 5
+    max_sign_s: float = 6.0
+    max_frames: int = 600
+
+    def __post_init__(self) -> None:
+        for name in ("end_gap_s", "still_s", "min_sign_s", "max_sign_s"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be a positive number of seconds, not {value}")
+        if not 0 <= self.pre_roll_s < self.max_sign_s:
+            raise ConfigError(f"pre_roll_s must be in [0, max_sign_s), not {self.pre_roll_s}")
+        if not 0 < self.still_speed <= self.move_speed:
+            raise ConfigError("need 0 < still_speed <= move_speed")
+        if self.min_hand_frames < 1 or self.max_frames < self.min_hand_frames:
+            raise ConfigError("need 1 <= min_hand_frames <= max_frames")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One closed sign: its span and its frames (the clip the classifier sees)."""
+
+    start_s: float
+    end_s: float
+    closed_s: float
+    """Stream time of the frame that closed it (the earliest an event can be emitted)."""
+    reason: EndReason
+    clip: LandmarkClip
+
+
+def motion_speed(
+    prev: tuple[np.ndarray, np.ndarray, float] | None,
+    landmarks: np.ndarray,
+    presence: np.ndarray,
+    timestamp_s: float,
+) -> float | None:
+    """Motion energy between two frames: the faster hand's mean landmark speed, in hand sizes
+    per second. ``inf`` when a hand appeared or vanished; None without any hand."""
+    if not presence.any():
+        return None
+    if prev is None:
+        return math.inf
+    p_lm, p_pr, p_ts = prev
+    if not np.array_equal(p_pr, presence):
+        return math.inf
+    dt = max(timestamp_s - p_ts, 1e-3)
+    speeds = []
+    for h in np.flatnonzero(presence):
+        now, before = landmarks[h, :, :2], p_lm[h, :, :2]
+        size = float(np.linalg.norm(np.ptp(now, axis=0)))
+        step = float(np.linalg.norm(now - before, axis=1).mean())
+        speeds.append(step / max(size, 1e-6) / dt)
+    return max(speeds)
+
+
+class Segmenter:
+    """Landmark frames in, closed :class:`Segment` s out (see the module docstring for rules).
+
+    States: ``idle`` (no hand), ``active`` (a sign in progress), ``held`` (hands in view but
+    still after a sign ended on stillness; waits for motion). Memory is bounded: the current
+    sign holds at most ``max_frames`` frames and the pre-roll a handful.
+    """
+
+    def __init__(self, config: SegmenterConfig | None = None) -> None:
+        self.config = config or SegmenterConfig()
+        self.reset()
+
+    def reset(self) -> None:
+        self.state: Literal["idle", "active", "held"] = "idle"
+        self._frames: deque[tuple[np.ndarray, np.ndarray, float]] = deque(
+            maxlen=self.config.max_frames
+        )
+        self._pre_roll: deque[tuple[np.ndarray, np.ndarray, float]] = deque(maxlen=16)
+        self._prev: tuple[np.ndarray, np.ndarray, float] | None = None
+        self._last_hand_s = -math.inf
+        self._still_since: float | None = None
+        self.discarded = 0
+        self.last_speed: float | None = None
+
+    @property
+    def in_sign(self) -> bool:
+        return self.state == "active"
+
+    def current_clip(self) -> LandmarkClip | None:
+        """The sign in progress so far (for a provisional display), or None."""
+        if self.state != "active" or not self._frames:
+            return None
+        return _clip(list(self._frames), source="<live>")
+
+    def push(self, landmarks: np.ndarray, presence: np.ndarray, timestamp_s: float) -> list[Segment]:
+        """Add one frame; returns the segments it closed (0, or 1; 2 only on a forced split)."""
+        cfg = self.config
+        lm = np.asarray(landmarks, dtype=np.float32).reshape(HANDS, POINTS, COORDS)
+        pr = np.asarray(presence, dtype=bool).reshape(HANDS)
+        ts = float(timestamp_s)
+        speed = motion_speed(self._prev, lm, pr, ts)
+        self.last_speed = speed
+        self._prev = (lm, pr, ts) if pr.any() else None
+        frame = (lm, pr, ts)
+        has_hand = bool(pr.any())
+        closed: list[Segment] = []
+
+        if self.state == "active":
+            if has_hand:
+                self._last_hand_s = ts
+            self._frames.append(frame)
+            if has_hand and cfg.motion and speed is not None and speed < cfg.still_speed:
+                if self._still_since is None:
+                    self._still_since = ts
+            else:
+                self._still_since = None
+            start_s = self._frames[0][2]
+            if not has_hand and ts - self._last_hand_s >= cfg.end_gap_s:
+                closed += self._close(self._last_hand_s, ts, "hands_left")
+                self.state = "idle"
+            elif self._still_since is not None and ts - self._still_since >= cfg.still_s:
+                closed += self._close(self._still_since, ts, "still")
+                self.state = "held"
+            elif ts - start_s >= cfg.max_sign_s or len(self._frames) >= cfg.max_frames:
+                closed += self._close(ts, ts, "max_length")
+                self.state = "active" if has_hand else "idle"
+                if has_hand:
+                    self._begin([frame], ts)
+            return closed
+
+        if not has_hand:
+            self.state = "idle"
+            self._pre_roll.clear()
+            return closed
+        if self.state == "held" and (speed is None or speed < cfg.move_speed):
+            self._pre_roll.append(frame)
+            return closed
+        # a hand appeared (idle) or the still hands started moving (held): a sign begins
+        roll = [f for f in self._pre_roll if ts - f[2] <= cfg.pre_roll_s + 1e-9]
+        self._begin([*roll, frame], ts)
+        return closed
+
+    def _begin(self, frames: list[tuple[np.ndarray, np.ndarray, float]], ts: float) -> None:
+        self.state = "active"
+        self._frames.clear()
+        self._frames.extend(frames)
+        self._pre_roll.clear()
+        self._last_hand_s = ts
+        self._still_since = None
+
+    def flush(self, timestamp_s: float | None = None) -> list[Segment]:
+        """End of stream: close the sign in progress, if any."""
+        if self.state != "active" or not self._frames:
+            self.state = "idle"
+            return []
+        end = self._still_since if self._still_since is not None else self._last_hand_s
+        closed_s = timestamp_s if timestamp_s is not None else self._frames[-1][2]
+        out = self._close(end, closed_s, "end_of_stream")
+        self.state = "idle"
+        return out
+
+    def _close(self, end_s: float, closed_s: float, reason: EndReason) -> list[Segment]:
+        cfg = self.config
+        frames = list(self._frames)  # a "still" sign keeps its final hold: it shows the handshape
+        self._frames.clear()
+        self._still_since = None
+        self._pre_roll.clear()
+        while frames and not frames[-1][1].any():  # trailing frames without hands
+            frames.pop()
+        hand_frames = sum(bool(f[1].any()) for f in frames)
+        if not frames or hand_frames < cfg.min_hand_frames:
+            self.discarded += 1
+            return []
+        start_s = next(f[2] for f in frames if f[1].any())
+        if end_s - start_s < cfg.min_sign_s:
+            self.discarded += 1
+            return []
+        return [Segment(start_s, end_s, closed_s, reason, _clip(frames, source="<stream>"))]
+
+
+def _clip(frames: list[tuple[np.ndarray, np.ndarray, float]], *, source: str) -> LandmarkClip:
+    return LandmarkClip(
+        landmarks=np.stack([f[0] for f in frames]),
+        presence=np.stack([f[1] for f in frames]),
+        timestamps=np.array([f[2] for f in frames], dtype=np.float64),
+        source=source,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Events
+# --------------------------------------------------------------------------------------------
+@dataclass
+class SignEvent:
+    """One recognised sign (``label`` is ``"unknown"`` below the threshold)."""
+
+    start_s: float
+    end_s: float
+    label: str
+    probability: float
+    top_k: list[tuple[str, float]]
+    decided_s: float = 0.0
+    """Stream time of the frame whose processing emitted the event."""
+    reason: str = ""
+
+    @property
+    def known(self) -> bool:
+        return self.label != UNKNOWN
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "label": self.label,
+            "probability": round(self.probability, 4),
+            "top_k": [{"label": lab, "probability": round(p, 4)} for lab, p in self.top_k],
+        }
+
+
+@dataclass
+class StreamStats:
+    """Counters and per-frame timings of a :class:`StreamingRecognizer` (timings bounded)."""
+
+    frames: int = 0
+    hand_frames: int = 0
+    dropped: int = 0
+    segments: int = 0
+    events: int = 0
+    rejected: int = 0
+    repeats: int = 0
+    track_ms: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+    model_ms: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+
+    @property
+    def hand_rate(self) -> float:
+        return self.hand_frames / self.frames if self.frames else 0.0
+
+    def summary(self) -> str:
+        track = f", tracking {np.median(self.track_ms):.1f} ms/frame" if self.track_ms else ""
+        return (
+            f"{self.frames} frames (hands in {self.hand_rate:.0%}), {self.events} signs, "
+            f"{self.rejected} unsure, {self.dropped} dropped{track}"
+        )
+
+
+class StreamingRecognizer:
+    """Frames (or landmark frames) one at a time in, :class:`SignEvent` s out when signs end.
+
+    Args:
+        recognizer: the classifier (its temperature and unknown threshold are used).
+        tracker: a :class:`~aslrec.landmarks.hands.HandTracker` for :meth:`push_frame`; built
+            from ``recognizer.tracker_options`` on first use when not given.
+        config: segmentation settings.
+        threshold: top-1 probability below which a sign is ``unknown``; default the model's
+            calibrated threshold, else :data:`DEFAULT_THRESHOLD`.
+        top_k: how many labels an event carries.
+        emit_unknown: also emit events labelled ``unknown`` (otherwise they are only counted).
+        repeat_gap_s: see the module docstring.
+    """
+
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        *,
+        tracker: HandTracker | None = None,
+        config: SegmenterConfig | None = None,
+        threshold: float | None = None,
+        top_k: int = 3,
+        emit_unknown: bool = False,
+        repeat_gap_s: float = 0.25,
+    ) -> None:
+        self.recognizer = recognizer
+        self._tracker = tracker
+        self._own_tracker = tracker is None
+        self.segmenter = Segmenter(config)
+        if threshold is None:
+            threshold = getattr(recognizer, "threshold", None)
+        self.threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"threshold must be between 0 and 1, not {self.threshold}")
+        self.top_k = max(1, int(top_k))
+        self.emit_unknown = emit_unknown
+        self.repeat_gap_s = repeat_gap_s
+        self.stats = StreamStats()
+        self.events: list[SignEvent] = []
+        self.segments: list[tuple[Segment, Prediction]] = []
+        self.last_landmarks: tuple[np.ndarray, np.ndarray] | None = None
+        self._last_ts: float | None = None
+        self._provisional: tuple[float, Prediction | None] = (-math.inf, None)
+
+    @property
+    def tracker(self) -> HandTracker:
+        if self._tracker is None:
+            from aslrec.landmarks.hands import HandTracker, TrackerOptions
+
+            options = getattr(self.recognizer, "tracker_options", None) or TrackerOptions()
+            self._tracker = HandTracker.from_options(options)
+        return self._tracker
+
+    # -- input ---------------------------------------------------------------------------
+    def push_frame(self, rgb: np.ndarray, timestamp_s: float) -> list[SignEvent]:
+        """Track one RGB frame and advance; returns the events it completed."""
+        t0 = time.perf_counter()
+        landmarks, presence = self.tracker.process(rgb, timestamp_s)
+        self.stats.track_ms.append((time.perf_counter() - t0) * 1000.0)
+        return self.push_landmarks(landmarks, presence, timestamp_s)
+
+    def push_landmarks(
+        self, landmarks: np.ndarray, presence: np.ndarray, timestamp_s: float
+    ) -> list[SignEvent]:
+        """Advance by one landmark frame ``(2, 21, 3)`` + ``(2,)``; returns completed events."""
+        ts = float(timestamp_s)
+        if self._last_ts is not None and ts <= self._last_ts:
+            raise ValueError(f"timestamps must increase: {ts} after {self._last_ts}")
+        self._last_ts = ts
+        self.stats.frames += 1
+        pr = np.asarray(presence, dtype=bool)
+        self.stats.hand_frames += bool(pr.any())
+        self.last_landmarks = (np.asarray(landmarks), pr)
+        return self._classify(self.segmenter.push(landmarks, pr, ts), ts)
+
+    def flush(self) -> list[SignEvent]:
+        """End of stream: classify the sign in progress."""
+        ts = self._last_ts if self._last_ts is not None else 0.0
+        return self._classify(self.segmenter.flush(ts), ts)
+
+    def add_dropped(self, count: int) -> None:
+        self.stats.dropped += count
+
+    # -- output --------------------------------------------------------------------------
+    def _classify(self, segments: list[Segment], ts: float) -> list[SignEvent]:
+        if not segments:
+            return []
+        out = []
+        t0 = time.perf_counter()
+        predictions = self.recognizer.predict_clips([s.clip for s in segments], self.top_k)
+        self.stats.model_ms.append((time.perf_counter() - t0) * 1000.0)
+        for segment, prediction in zip(segments, predictions, strict=True):
+            self.stats.segments += 1
+            self.segments.append((segment, prediction))
+            event = self._event(segment, prediction, ts)
+            if event is not None:
+                out.append(event)
+        self._provisional = (-math.inf, None)
+        return out
+
+    def _event(self, segment: Segment, prediction: Prediction, ts: float) -> SignEvent | None:
+        known = prediction.probability >= self.threshold
+        label = prediction.label if known else UNKNOWN
+        previous = next((e for e in reversed(self.events) if e.known), None)
+        if (
+            known
+            and previous is not None
+            and previous.label == label
+            and segment.start_s - previous.end_s < self.repeat_gap_s
+        ):
+            previous.end_s = segment.end_s
+            self.stats.repeats += 1
+            return None
+        event = SignEvent(
+            start_s=segment.start_s,
+            end_s=segment.end_s,
+            label=label,
+            probability=prediction.probability,
+            top_k=list(prediction.top_k),
+            decided_s=ts,
+            reason=segment.reason,
+        )
+        if not known:
+            self.stats.rejected += 1
+            if not self.emit_unknown:
+                return None
+        else:
+            self.stats.events += 1
+        self.events.append(event)
+        return event
+
+    def provisional(self, every_s: float = 0.2) -> Prediction | None:
+        """Top-k of the sign in progress, recomputed at most every ``every_s`` (for display)."""
+        clip = self.segmenter.current_clip()
+        if clip is None or clip.frame_mask.sum() < self.segmenter.config.min_hand_frames:
+            return None
+        when, cached = self._provisional
+        now = self._last_ts if self._last_ts is not None else 0.0
+        if cached is None or now - when >= every_s:
+            cached = self.recognizer.predict_clips([clip], self.top_k)[0]
+            self._provisional = (now, cached)
+        return cached
+
+    def transcript(self) -> list[str]:
+        return [e.label for e in self.events if e.known]
+
+    def close(self) -> None:
+        if self._own_tracker and self._tracker is not None:
+            self._tracker.close()
+            self._tracker = None
+
+    def __enter__(self) -> StreamingRecognizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Feeding frames: a thread and a bounded queue
+# --------------------------------------------------------------------------------------------
+_END = object()
+
+
+class FramePump:
+    """Reads ``(rgb, timestamp_s)`` frames on a thread and hands them over a bounded queue.
+
+    ``pace=True`` releases each frame at its own timestamp on the wall clock (a video played as
+    if it were a camera); ``drop=True`` drops the oldest waiting frame when the queue is full
+    instead of waiting, so a slow consumer always gets recent frames and latency stays bounded
+    (a camera always drops; a video played ``--fast`` never does). Errors of the source are
+    raised in the consumer. Iterate once; ``dropped`` counts dropped frames and ``released_at``
+    maps nothing: ``t0`` is the wall-clock (``time.monotonic``) origin of paced timestamps.
+    """
+
+    def __init__(
+        self,
+        frames: Iterable[tuple[np.ndarray, float]],
+        *,
+        pace: bool,
+        drop: bool,
+        maxsize: int = 2,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self._frames = frames
+        self.pace = pace
+        self.drop = drop
+        self.maxsize = maxsize
+        self.dropped = 0
+        self.delivered = 0
+        self.t0 = 0.0
+        self._queue: deque[Any] = deque()
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._on_close = on_close
+
+    def _put(self, item: Any, *, force: bool = False) -> bool:
+        with self._cond:
+            while not force and len(self._queue) >= self.maxsize:
+                if self.drop:
+                    self._queue.popleft()
+                    self.dropped += 1
+                    break
+                if self._stop.is_set():
+                    return False
+                self._cond.wait(0.05)
+            self._queue.append(item)
+            self._cond.notify_all()
+            return True
+
+    def _run(self) -> None:
+        try:
+            first: float | None = None
+            for rgb, ts in self._frames:
+                if self._stop.is_set():
+                    break
+                if self.pace:
+                    if first is None:
+                        first = ts
+                    wait = self.t0 + (ts - first) - time.monotonic()
+                    if wait > 0 and self._stop.wait(wait):
+                        break
+                if not self._put((rgb, ts)):
+                    break
+            self._put(_END, force=True)
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(exc, force=True)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, float]]:
+        if self._thread is not None:
+            raise RuntimeError("a FramePump can be iterated once")
+        self.t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="aslrec-frames", daemon=True)
+        self._thread.start()
+        try:
+            while True:
+                with self._cond:
+                    while not self._queue:
+                        self._cond.wait(0.1)
+                    item = self._queue.popleft()
+                    self._cond.notify_all()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                self.delivered += 1
+                yield item
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+        if self._on_close is not None:
+            with contextlib.suppress(Exception):
+                self._on_close()
+            self._on_close = None

@@ -1,0 +1,66 @@
+"""The service's limits and switches, as one value (``create_app(settings=...)``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+API_KEY_ENV = "ASLREC_API_KEY"
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """How the WebSocket stream segments signs and reports progress.
+
+    Used by the built-in segmenter (:class:`~aslrec.serving.stream.SegmentingStream`); a sign
+    starts when a hand is seen, ends after ``end_gap_s`` without hands (or at ``max_sign_s``),
+    and is classified once, giving one ``event``. While a sign is in progress the current
+    best guess is sent as a ``partial`` every ``partial_every`` frames.
+    """
+
+    min_sign_frames: int = 6
+    end_gap_s: float = 0.4
+    max_sign_s: float = 3.0
+    partial_every: int = 5
+    buffer_frames: int = 300
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Limits of ``aslrec serve``; every input beyond them gets a 4xx JSON answer.
+
+    Attributes:
+        max_upload_bytes: request body cap for a video upload (413 beyond).
+        max_json_bytes: request body cap for a JSON landmark clip (413 beyond).
+        max_clip_frames: most frames in one clip (a landmark clip, or a video's frames).
+        max_clip_seconds: longest clip (video duration, or the span of a clip's timestamps).
+        max_stream_fps: frames per second one WebSocket may send; the excess is dropped and
+            the client told so (``warning`` message, ``rate_limited``).
+        max_message_bytes: largest WebSocket message (closes with 1009 beyond).
+        max_bad_messages: invalid WebSocket messages tolerated before the socket is closed.
+        inference_workers: model calls running at once in the thread pool.
+        video_workers: videos tracked at once (each holds one MediaPipe tracker).
+        max_top_k: largest ``top_k`` a request may ask for.
+        api_key: when set, every ``/v1`` route but ``/v1/health`` needs it in the
+            ``X-API-Key`` header (or, for the WebSocket, where browsers cannot set headers, the
+            ``api_key`` query parameter). ``from_env`` reads ``ASLREC_API_KEY``.
+    """
+
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_json_bytes: int = 8 * 1024 * 1024
+    max_clip_frames: int = 900
+    max_clip_seconds: float = 60.0
+    max_stream_fps: float = 60.0
+    max_message_bytes: int = 256 * 1024
+    max_bad_messages: int = 20
+    inference_workers: int = 4
+    video_workers: int = 2
+    max_top_k: int = 50
+    api_key: str | None = None
+    stream: StreamSettings = field(default_factory=StreamSettings)
+
+    @classmethod
+    def from_env(cls, api_key: str | None = None, **overrides: object) -> ServiceSettings:
+        """Settings with ``api_key`` from the argument, else ``$ASLREC_API_KEY`` (empty: off)."""
+        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        return cls(api_key=key or None, **overrides)  # type: ignore[arg-type]
