@@ -1,24 +1,260 @@
 """Training-time augmentation as small, composable, seedable functions on batches.
 
-Each transform takes landmarks ``(B, T, 2, 21, 3)``, the per-hand presence ``(B, T, 2)`` and a
-``torch.Generator`` and returns new landmarks; absent hands stay exactly zero, so "no hand"
-keeps meaning the same thing after augmentation. Applied to training batches only.
+Every transform maps ``(landmarks (B, T, 2, 21, 3), mask (B, T), generator)`` to new
+``(landmarks, mask)``. Inputs are model input: clip-normalised coordinates centred on 0 (see
+:mod:`aslrec.data.preprocessing`), valid frames marked by ``mask``, absent hands all-zero.
+Outputs keep that contract: absent hands stay exactly zero (so "no hand" keeps its meaning),
+masked frames are zero, and all randomness comes from the given ``torch.Generator``, so the
+same seed gives the same batch. Applied to training batches only.
+
+The set follows the card's "next steps" (time warping, speed perturbation, mixup) and the
+Kaggle ISLR winning solutions (flip with hand swap, affine, temporal and finger masking).
 """
 
 from __future__ import annotations
 
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
 import torch
+
+from aslrec.errors import ConfigError
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+Transform = Callable[[torch.Tensor, torch.Tensor, torch.Generator], Batch]
+
+# MediaPipe hand landmarks per finger (the wrist, 0, belongs to none).
+FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
+# Left/right symmetry of the two hand slots: a horizontal mirror turns the signer's left hand
+# into a right hand. MediaPipe indexes the 21 landmarks of either hand the same way (0 wrist,
+# 4 thumb tip, ..., 20 pinky tip), so within a hand the permutation is the identity and only
+# the slots swap.
+HAND_SWAP = (1, 0)
+LANDMARK_MIRROR = tuple(range(21))
+
+
+def _present(landmarks: torch.Tensor) -> torch.Tensor:
+    """``(B, T, 2, 1, 1)`` float: 1 where the hand is present."""
+    return (landmarks.abs().sum(dim=(-1, -2), keepdim=True) > 0).to(landmarks.dtype)
+
+
+def _uniform(generator: torch.Generator, size: tuple[int, ...], low: float, high: float):
+    return torch.rand(size, generator=generator) * (high - low) + low
+
+
+def _chance(generator: torch.Generator, batch: int, p: float) -> torch.Tensor:
+    return torch.rand(batch, generator=generator) < p
 
 
 def gaussian_noise(
-    landmarks: torch.Tensor, presence: torch.Tensor, std: float, generator: torch.Generator
-) -> torch.Tensor:
+    landmarks: torch.Tensor, mask: torch.Tensor, generator: torch.Generator, std: float = 0.02
+) -> Batch:
     """The seed card's augmentation: i.i.d. Gaussian noise on present landmarks.
 
     ``std`` is in normalised units (coordinates span [-1, 1]); the seed preset's 0.02 is about
     1% of the coordinate range, well under the ~0.1 spacing between neighbouring finger joints.
     """
     if std <= 0:
-        return landmarks
+        return landmarks, mask
     noise = torch.randn(landmarks.shape, generator=generator, dtype=landmarks.dtype) * std
-    return landmarks + noise * presence[..., None, None].to(landmarks.dtype)
+    return landmarks + noise * _present(landmarks), mask
+
+
+def horizontal_flip(
+    landmarks: torch.Tensor, mask: torch.Tensor, generator: torch.Generator, p: float = 0.5
+) -> Batch:
+    """Mirror x and swap the hand slots (a left-handed version of the same sign)."""
+    flip = _chance(generator, landmarks.shape[0], p)
+    mirrored = landmarks[:, :, list(HAND_SWAP)][:, :, :, list(LANDMARK_MIRROR)].clone()
+    mirrored[..., 0] = -mirrored[..., 0]
+    return torch.where(flip[:, None, None, None, None], mirrored, landmarks), mask
+
+
+def affine(
+    landmarks: torch.Tensor,
+    mask: torch.Tensor,
+    generator: torch.Generator,
+    scale: float = 0.2,
+    rotate_deg: float = 15.0,
+    shear: float = 0.15,
+    translate: float = 0.1,
+) -> Batch:
+    """A random 2-D affine map of x, y per clip (camera distance, angle, position)."""
+    b = landmarks.shape[0]
+    s = _uniform(generator, (b,), 1 - scale, 1 + scale)
+    angle = _uniform(generator, (b,), -rotate_deg, rotate_deg) * math.pi / 180
+    sh = _uniform(generator, (b,), -shear, shear)
+    shift = _uniform(generator, (b, 2), -translate, translate)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    matrix = (
+        torch.stack(
+            [torch.stack([cos, -sin + sh * cos], -1), torch.stack([sin, cos + sh * sin], -1)], -2
+        )
+        * s[:, None, None]
+    )  # (B, 2, 2): rotation @ shear, scaled
+    xy = torch.einsum("bij,btpkj->btpki", matrix, landmarks[..., :2]) + shift[:, None, None, None]
+    out = torch.cat([xy, landmarks[..., 2:] * s[:, None, None, None, None]], dim=-1)
+    return out * _present(landmarks), mask
+
+
+def _resample(landmarks: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor) -> Batch:
+    """Gather frames at fractional ``positions`` (B, T) of each clip's valid prefix (nearest).
+
+    Positions < 0 mark output frames that stay empty.
+    """
+    b, t = mask.shape
+    index = positions.round().clamp(min=0).long().clamp(max=t - 1)
+    gathered = torch.gather(
+        landmarks, 1, index.view(b, t, 1, 1, 1).expand(-1, -1, *landmarks.shape[2:])
+    )
+    new_mask = (positions >= 0).to(mask.dtype) * torch.gather(mask, 1, index)
+    return gathered * new_mask.view(b, t, 1, 1, 1), new_mask
+
+
+def _compact(landmarks: torch.Tensor, mask: torch.Tensor) -> tuple[Batch, torch.Tensor]:
+    from aslrec.models._masking import compact_valid_frames
+
+    compacted, lengths = compact_valid_frames(landmarks, mask)
+    prefix = torch.arange(mask.shape[1])[None, :] < lengths[:, None]
+    return (compacted, prefix.to(mask.dtype)), lengths
+
+
+def speed_and_warp(
+    landmarks: torch.Tensor,
+    mask: torch.Tensor,
+    generator: torch.Generator,
+    speed: tuple[float, float] = (0.5, 1.5),
+    warp: float = 0.2,
+) -> Batch:
+    """Temporal resampling: play each clip ``speed`` times as fast, with a smooth time warp.
+
+    Output frame ``j`` of ``n = len / speed`` frames reads input position
+    ``len * w(j / n)`` with ``w(u) = u + a sin(pi u) / pi``, ``|a| <= warp < 1``, which is
+    monotone, so the order of events is kept while their pace changes. Clips that would grow
+    beyond ``T`` frames are cut at ``T``.
+    """
+    (landmarks, mask), lengths = _compact(landmarks, mask)
+    b, t = mask.shape
+    factor = _uniform(generator, (b,), *speed)
+    a = _uniform(generator, (b,), -warp, warp)
+    new_len = (lengths.to(torch.float32) / factor).round().clamp(min=1, max=t)
+    j = torch.arange(t, dtype=torch.float32)[None, :]
+    u = j / new_len[:, None].clamp(min=1)
+    warped = u + a[:, None] * torch.sin(math.pi * u) / math.pi
+    positions = warped * lengths[:, None].to(torch.float32)
+    positions = positions.clamp(max=(lengths[:, None] - 1).clamp(min=0).to(torch.float32))
+    positions = torch.where(j < new_len[:, None], positions, torch.full_like(positions, -1))
+    return _resample(landmarks, mask, positions)
+
+
+def temporal_mask(
+    landmarks: torch.Tensor,
+    mask: torch.Tensor,
+    generator: torch.Generator,
+    p: float = 0.5,
+    max_fraction: float = 0.2,
+) -> Batch:
+    """Hide one contiguous span (up to ``max_fraction`` of the valid frames) of each clip."""
+    (landmarks, mask), lengths = _compact(landmarks, mask)
+    b, t = mask.shape
+    span = (lengths.to(torch.float32) * _uniform(generator, (b,), 0, max_fraction)).floor()
+    start = (torch.rand(b, generator=generator) * (lengths - span).clamp(min=0)).floor()
+    j = torch.arange(t)[None, :]
+    hide = (j >= start[:, None]) & (j < (start + span)[:, None])
+    hide &= _chance(generator, b, p)[:, None]
+    hide &= (lengths - span >= 1)[:, None]  # never hide a whole clip
+    keep = (~hide).to(mask.dtype)
+    return landmarks * keep.view(b, t, 1, 1, 1), mask * keep
+
+
+def finger_dropout(
+    landmarks: torch.Tensor, mask: torch.Tensor, generator: torch.Generator, p: float = 0.1
+) -> Batch:
+    """Zero whole fingers (per clip and hand) with probability ``p``: occlusion, tracking loss.
+
+    Present hands keep their wrist, so the hand still counts as present.
+    """
+    b = landmarks.shape[0]
+    drop = torch.rand((b, 1, 2, len(FINGERS)), generator=generator) < p
+    point_drop = torch.zeros((b, 1, 2, 21), dtype=torch.bool)
+    for f, points in enumerate(FINGERS):
+        point_drop[..., list(points)] = drop[..., f : f + 1]
+    return landmarks * (~point_drop)[..., None].to(landmarks.dtype), mask
+
+
+def mixup(
+    landmarks: torch.Tensor,
+    mask: torch.Tensor,
+    targets: torch.Tensor,
+    generator: torch.Generator,
+    alpha: float = 0.2,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float]:
+    """Mixup (Zhang et al., ICLR 2018) of each clip with a random other clip of the batch.
+
+    Returns ``(landmarks, mask, targets_a, targets_b, lam)``; the loss is
+    ``lam * CE(targets_a) + (1 - lam) * CE(targets_b)``. The mask is the union of both clips'.
+    """
+    lam = _beta(generator, alpha)
+    order = torch.randperm(landmarks.shape[0], generator=generator)
+    mixed = lam * landmarks + (1 - lam) * landmarks[order]
+    return mixed, torch.maximum(mask, mask[order]), targets, targets[order], lam
+
+
+def _beta(generator: torch.Generator, alpha: float) -> float:
+    """A Beta(alpha, alpha) draw from the generator (Johnk's rejection method)."""
+    while True:
+        u, v = torch.rand(2, generator=generator, dtype=torch.float64).tolist()
+        x, y = u ** (1 / alpha), v ** (1 / alpha)
+        if 0 < x + y <= 1:
+            return x / (x + y)
+
+
+def mixup_alpha(spec: Mapping[str, Any]) -> float | None:
+    """The Beta parameter of ``spec["mixup"]`` (``true`` means 0.2), or None when off."""
+    options = spec.get("mixup")
+    if isinstance(options, Mapping):
+        return float(options.get("alpha", 0.2))
+    return 0.2 if options else None
+
+
+TRANSFORMS: dict[str, Callable[..., Batch]] = {
+    "speed_and_warp": speed_and_warp,
+    "temporal_mask": temporal_mask,
+    "horizontal_flip": horizontal_flip,
+    "affine": affine,
+    "finger_dropout": finger_dropout,
+    "gaussian_noise": gaussian_noise,
+}
+
+
+def build_augmentation(spec: Mapping[str, Mapping[str, Any] | bool]) -> Transform:
+    """Compose the named transforms (in ``TRANSFORMS`` order) from a plain-data spec.
+
+    ``{"gaussian_noise": {"std": 0.02}, "horizontal_flip": true}`` -> one callable. ``false``
+    or a missing name disables a transform; ``mixup`` is applied by the training step, since
+    it also mixes the targets.
+    """
+    unknown = sorted(set(spec) - set(TRANSFORMS) - {"mixup"})
+    if unknown:
+        raise ConfigError(f"unknown augmentation {unknown[0]!r}; known: {sorted(TRANSFORMS)}")
+    steps: list[Transform] = []
+    for name, fn in TRANSFORMS.items():
+        options = spec.get(name, False)
+        if options is False or options is None:
+            continue
+        kwargs = dict(options) if isinstance(options, Mapping) else {}
+        try:
+            inspect.signature(fn).bind(None, None, None, **kwargs)
+        except TypeError as exc:
+            raise ConfigError(f"augmentation {name}: {exc}") from None
+        steps.append(partial(fn, **kwargs))
+
+    def apply(landmarks: torch.Tensor, mask: torch.Tensor, generator: torch.Generator) -> Batch:
+        for step in steps:
+            landmarks, mask = step(landmarks, mask, generator)
+        return landmarks, mask
+
+    return apply

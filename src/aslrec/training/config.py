@@ -37,7 +37,8 @@ class TrainConfig:
     dropout: float = 0.3
     grad_clip: float = 1.0
     patience: int = 15
-    noise_std: float = 0.02
+    augment: dict[str, Any] = field(default_factory=lambda: {"gaussian_noise": {"std": 0.02}})
+    label_smoothing: float = 0.0
     class_weighted: bool = True
     scheduler: str = "onecycle"
     folds: int = 5
@@ -58,7 +59,7 @@ class TrainConfig:
             (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
             (self.grad_clip > 0, "grad_clip must be > 0"),
             (self.patience >= 1, "patience must be >= 1"),
-            (self.noise_std >= 0, "noise_std must be >= 0"),
+            (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
             (self.seq_len >= 1, "seq_len must be >= 1"),
             (
                 self.frame_sampling in ("resample", "truncate", "span"),
@@ -86,8 +87,12 @@ class TrainConfig:
             types = expected.get(base)
             if types and (not isinstance(value, types) or (base != "bool" and value is True)):
                 raise ConfigError(f"bad training config: {f.name} must be {base}, got {value!r}")
-        if not isinstance(self.model_kwargs, dict):
-            raise ConfigError("bad training config: model_kwargs must be a JSON object")
+        for name in ("model_kwargs", "augment"):
+            if not isinstance(getattr(self, name), dict):
+                raise ConfigError(f"bad training config: {name} must be a JSON object")
+        from aslrec.data.augment import build_augmentation
+
+        build_augmentation(self.augment)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -6,13 +6,8 @@ import lightning as L
 import torch
 from torch import nn
 
-from aslrec.data.augment import gaussian_noise
+from aslrec.data.augment import build_augmentation, mixup, mixup_alpha
 from aslrec.training.config import TrainConfig
-
-
-def presence_from_input(landmarks: torch.Tensor) -> torch.Tensor:
-    """``(B, T, 2)`` hand presence of model input, where absent hands are all-zero blocks."""
-    return landmarks.abs().sum(dim=(-1, -2)) > 0
 
 
 class ClassifierModule(L.LightningModule):
@@ -22,20 +17,27 @@ class ClassifierModule(L.LightningModule):
         super().__init__()
         self.model = model
         self.config = config
-        self.loss = nn.CrossEntropyLoss(weight=class_weights)
+        self.loss = nn.CrossEntropyLoss(
+            weight=class_weights, label_smoothing=config.label_smoothing
+        )
         self.generator = torch.Generator().manual_seed(config.seed)
+        self.augment = build_augmentation(config.augment)
+        self.mixup_alpha = mixup_alpha(config.augment)
 
     def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.model(landmarks, mask)
 
     def _step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
         landmarks, mask, target = batch
+        target_b, lam = target, 1.0
         if stage == "train":
-            landmarks = gaussian_noise(
-                landmarks, presence_from_input(landmarks), self.config.noise_std, self.generator
-            )
+            landmarks, mask = self.augment(landmarks, mask, self.generator)
+            if self.mixup_alpha:
+                landmarks, mask, target, target_b, lam = mixup(
+                    landmarks, mask, target, self.generator, self.mixup_alpha
+                )
         logits = self.model(landmarks, mask)
-        loss = self.loss(logits, target)
+        loss = lam * self.loss(logits, target) + (1 - lam) * self.loss(logits, target_b)
         accuracy = (logits.argmax(dim=1) == target).float().mean()
         size = target.shape[0]
         options = {

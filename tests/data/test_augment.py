@@ -1,0 +1,97 @@
+"""Each augmentation: shape, mask handling (absent hands stay zero) and determinism under a seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from aslrec.data import augment
+from aslrec.data.loaders import load_dataset
+from aslrec.data.preprocessing import clips_to_arrays
+from aslrec.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def batch(shared_data: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    x, mask = clips_to_arrays(load_dataset(shared_data / "samples" / "MP_Data"))
+    mask[0, 20:] = 0  # a shorter clip
+    x[0, 20:] = 0
+    return torch.from_numpy(x), torch.from_numpy(mask)
+
+
+def seeded(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("name", list(augment.TRANSFORMS))
+def test_transform_contract(name: str, batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    x, mask = batch
+    fn = augment.TRANSFORMS[name]
+    out, out_mask = fn(x, mask, seeded())
+    assert out.shape == x.shape and out_mask.shape == mask.shape
+    assert torch.isfinite(out).all()
+    # Masked frames are empty and absent hands stay exactly zero.
+    assert (out[out_mask == 0] == 0).all()
+    assert set(out_mask.unique().tolist()) <= {0.0, 1.0}
+    assert (out_mask.sum(dim=1) >= 1).all()
+    again, again_mask = fn(x, mask, seeded())
+    assert torch.equal(out, again) and torch.equal(out_mask, again_mask)
+    different, _ = fn(x, mask, seeded(1))
+    if name not in ("temporal_mask",):  # may skip a whole small batch by chance
+        assert not torch.equal(out, different)
+
+
+def test_absent_hands_stay_absent(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    x, mask = batch
+    absent = x.abs().sum(dim=(-1, -2)) == 0
+    for name in ("gaussian_noise", "affine", "finger_dropout"):
+        out, _ = augment.TRANSFORMS[name](x, mask, seeded())
+        assert (out.abs().sum(dim=(-1, -2))[absent] == 0).all(), name
+
+
+def test_flip_mirrors_and_swaps_hands(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    x, mask = batch
+    out, _ = augment.horizontal_flip(x, mask, seeded(), p=1.0)
+    assert torch.equal(out[:, :, 0, :, 0], -x[:, :, 1, :, 0])
+    assert torch.equal(out[:, :, 1, :, 1:], x[:, :, 0, :, 1:])
+    twice, _ = augment.horizontal_flip(out, mask, seeded(), p=1.0)
+    assert torch.equal(twice, x)
+
+
+def test_speed_changes_length_and_keeps_order(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    x, mask = batch
+    fast, fast_mask = augment.speed_and_warp(x, mask, seeded(), speed=(2.0, 2.0), warp=0.0)
+    assert torch.equal(fast_mask.sum(dim=1), (mask.sum(dim=1) / 2).round())
+    # Frame j of the 2x clip is frame 2j of the original.
+    assert torch.equal(fast[1, 3], x[1, 6])
+
+
+def test_temporal_mask_hides_a_span(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    x, mask = batch
+    _, out_mask = augment.temporal_mask(x, mask, seeded(), p=1.0, max_fraction=0.5)
+    assert (out_mask.sum(dim=1) <= mask.sum(dim=1)).all()
+    assert (out_mask.sum(dim=1) < mask.sum(dim=1)).any()
+
+
+def test_mixup_mixes_inputs_and_targets(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    x, mask = batch
+    y = torch.arange(len(x))
+    mixed, _, a, b, lam = augment.mixup(x, mask, y, seeded(), alpha=0.4)
+    assert 0 <= lam <= 1 and torch.equal(a, y)
+    order = b  # targets were arange, so b is the permutation
+    assert torch.allclose(mixed, lam * x + (1 - lam) * x[order])
+
+
+def test_build_augmentation_from_plain_data(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    x, mask = batch
+    apply = augment.build_augmentation({"gaussian_noise": {"std": 0.05}, "affine": True})
+    out, _ = apply(x, mask, seeded())
+    assert out.shape == x.shape
+    assert np.isclose(augment.mixup_alpha({"mixup": True}) or 0, 0.2)
+    with pytest.raises(ConfigError, match="unknown augmentation 'blur'"):
+        augment.build_augmentation({"blur": True})
+    with pytest.raises(ConfigError, match="gaussian_noise"):
+        augment.build_augmentation({"gaussian_noise": {"sigma": 1}})
