@@ -197,6 +197,145 @@ def export_command(
     typer.echo(result.summary_line())
 
 
+@app.command()
+def transcribe(
+    video: Annotated[Path, typer.Argument(help="A video file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one per sign.")] = False,
+    as_srt: Annotated[bool, typer.Option("--srt", help="SubRip subtitles (.srt).")] = False,
+    model: Annotated[
+        Path | None, typer.Option(help="Run directory (default: the bundled model).")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Unknown below this probability (default: calibrated).")
+    ] = None,
+    unknown: Annotated[bool, typer.Option("--unknown", help="Also list unsure signs.")] = False,
+) -> None:
+    """The signs in a long video with their time spans (text, JSON lines or subtitles)."""
+    from aslrec.inference.live import to_jsonl, to_srt, to_text, transcribe_video
+    from aslrec.inference.recognizer import Recognizer
+
+    if as_json and as_srt:
+        raise typer.BadParameter("choose one of --json and --srt")
+    with Recognizer.load(model) as recognizer:
+        result = transcribe_video(recognizer, video, threshold=threshold, emit_unknown=unknown)
+    formatter = to_jsonl if as_json else to_srt if as_srt else to_text
+    sys.stdout.write(formatter(result.events))
+    typer.echo(f"transcribe: {result.summary}", err=True)
+    if result.error is not None:
+        raise result.error
+
+
+@app.command()
+def live(
+    camera: Annotated[int | None, typer.Option(help="Camera index (default 0).")] = None,
+    video: Annotated[
+        Path | None, typer.Option(help="Play a video file as if it were a camera.")
+    ] = None,
+    headless: Annotated[
+        bool, typer.Option(help="No window: print each sign as a JSON line.")
+    ] = False,
+    fast: Annotated[
+        bool, typer.Option(help="With --video: as fast as possible, not in real time.")
+    ] = False,
+    model: Annotated[
+        Path | None, typer.Option(help="Run directory (default: the bundled model).")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Unknown below this probability (default: calibrated).")
+    ] = None,
+) -> None:
+    """Recognise signs live from a camera: landmarks, top-3 bars and a running transcript."""
+    from aslrec.inference.live import run_live
+    from aslrec.inference.recognizer import Recognizer
+
+    with Recognizer.load(model) as recognizer:
+        result = run_live(
+            recognizer,
+            camera=camera,
+            video=video,
+            headless=headless,
+            fast=fast,
+            threshold=threshold,
+        )
+    typer.echo(f"live: {result.summary}", err=True)
+
+
+@app.command()
+def collect(
+    label: Annotated[str, typer.Argument(help="The sign to record, e.g. hello.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="aslrec data set folder to add to.")],
+    count: Annotated[int, typer.Option(help="How many clips to record.")] = 100,
+    camera: Annotated[int | None, typer.Option(help="Camera index (default 0).")] = None,
+    video: Annotated[
+        Path | None, typer.Option(help="Cut clips from a video file instead of a camera.")
+    ] = None,
+    headless: Annotated[bool, typer.Option(help="No window; progress on stderr.")] = False,
+    fast: Annotated[
+        bool, typer.Option(help="With --video: as fast as possible, not in real time.")
+    ] = False,
+    signer: Annotated[
+        str | None, typer.Option(help="Who signs (enables signer-held-out splits).")
+    ] = None,
+    countdown: Annotated[
+        float | None, typer.Option(help="Seconds before recording (camera default 3).")
+    ] = None,
+) -> None:
+    """Record clips of one sign into a data set `aslrec train` reads (safe to interrupt)."""
+    from aslrec.inference.collect import run_collect
+
+    result = run_collect(
+        label,
+        count=count,
+        out=out,
+        camera=camera,
+        video=video,
+        headless=headless,
+        fast=fast,
+        countdown_s=countdown,
+        signer=signer,
+    )
+    typer.echo(f"collect: {result.summary_line()}", err=True)
+    if not result.saved:
+        raise typer.Exit(2)
+
+
+@app.command()
+def calibrate(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `aslrec train`.")],
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--data", "-d", help="The run's training data (default: as recorded)."),
+    ] = None,
+    target_accuracy: Annotated[
+        float, typer.Option(help="Accuracy the unknown threshold must reach.")
+    ] = 0.9,
+) -> None:
+    """Fit temperature scaling and the unknown threshold on the run's held-out fold."""
+    from aslrec.inference.calibration import calibrate_run
+
+    result = calibrate_run(run_dir, data or None, target_accuracy=target_accuracy)
+    typer.echo(result.summary_line())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    model: Annotated[
+        Path | None, typer.Option(help="Run directory (default: the bundled model).")
+    ] = None,
+    backend: Annotated[str, typer.Option(help="Inference runtime: torch or onnx.")] = "torch",
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="Require this key in X-API-Key (default: $ASLREC_API_KEY; none: open)."),
+    ] = None,
+) -> None:
+    """Serve the HTTP/WebSocket API and the browser page (http://HOST:PORT/)."""
+    from aslrec.serving.run import serve as run_service
+
+    run_service(host=host, port=port, model_dir=model, backend=backend, api_key=api_key)
+
+
 @app.command("models")
 def list_models_command() -> None:
     """List registered model architectures with their parameter counts (77 classes)."""

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 import pytest
-from synthetic import synthetic_probs
 from sklearn import metrics as skm
+from synthetic import synthetic_probs
 
 from aslrec.errors import DataError
 from aslrec.evaluation import (

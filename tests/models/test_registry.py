@@ -61,5 +61,5 @@ def test_train_mode_step_runs(name: str) -> None:
 
 
 def test_unknown_model_is_a_clear_error() -> None:
-    with pytest.raises(ConfigError, match="unknown model 'nope'; known models: seed"):
+    with pytest.raises(ConfigError, match="unknown model 'nope'; known models: isl-hybrid, "):
         create_model("nope", num_classes=3)

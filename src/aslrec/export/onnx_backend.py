@@ -19,6 +19,8 @@ key                        value
 ``aslrec.quantization``    ``"none"`` or ``"int8-dynamic"``
 ``aslrec.opset``           the ONNX opset the graph was exported with
 ``aslrec.version``         the aslrec version that exported it
+``aslrec.calibration``     JSON object, the run's ``calibration.json`` (temperature, unknown
+                           threshold), only when the run has one
 =========================  ========================================================================
 
 Inputs: ``landmarks`` float32 ``(batch, frames, 2, 21, 3)`` and ``mask`` float32
@@ -59,6 +61,7 @@ class OnnxMetadata:
     quantization: str
     opset: int | None
     version: str
+    calibration: dict[str, Any] | None = None
 
     @property
     def seq_len(self) -> int:
@@ -82,6 +85,8 @@ class OnnxMetadata:
             "opset": "" if self.opset is None else str(self.opset),
             "version": self.version,
         }
+        if self.calibration is not None:
+            props["calibration"] = json.dumps(self.calibration)
         return {KEY + k: v for k, v in props.items()}
 
     @classmethod
@@ -104,6 +109,7 @@ class OnnxMetadata:
             config = json.loads(props[KEY + "config"])
             seq_len = int(preprocessing["seq_len"])
             opset = props.get(KEY + "opset", "")
+            calibration = props.get(KEY + "calibration")
             meta = cls(
                 architecture=props[KEY + "architecture"],
                 classes=[str(c) for c in classes],
@@ -113,6 +119,7 @@ class OnnxMetadata:
                 quantization=props.get(KEY + "quantization", "none"),
                 opset=int(opset) if opset else None,
                 version=props.get(KEY + "version", ""),
+                calibration=dict(json.loads(calibration)) if calibration else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{source}: unreadable aslrec ONNX metadata ({exc!r})") from None

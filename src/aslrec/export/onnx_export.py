@@ -274,6 +274,7 @@ def export_run(
         quantization="int8-dynamic" if quantize else "none",
         opset=opset,
         version=__version__,
+        calibration=_read_calibration(run_dir),
     )
     if check_data:
         x, mask, source = _real_inputs(check_data, run.seq_len, run.frame_sampling)
@@ -305,6 +306,15 @@ def export_run(
         os.chmod(final, 0o644)
         os.replace(final, target)
     return ExportResult(target, metadata, target.stat().st_size, parity)
+
+
+def _read_calibration(run_dir: Path) -> dict[str, Any] | None:
+    """The run's ``calibration.json`` (validated by its reader), to travel inside the file."""
+    from aslrec.inference.calibration import CALIBRATION_FILE, read_calibration
+
+    if read_calibration(run_dir) is None:
+        return None
+    return json.loads((run_dir / CALIBRATION_FILE).read_text(encoding="utf-8"))
 
 
 def _real_inputs(

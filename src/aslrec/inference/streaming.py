@@ -60,6 +60,9 @@ UNKNOWN = "unknown"
 DEFAULT_THRESHOLD = 0.5
 """Unknown threshold for a model without ``calibration.json`` (see ``aslrec calibrate``)."""
 
+_EPS = 1e-6
+"""Slack in time comparisons, so 3 frames at 30 fps count as 0.1 s despite rounding."""
+
 EndReason = Literal["hands_left", "still", "max_length", "end_of_stream"]
 
 
@@ -168,7 +171,9 @@ class Segmenter:
             return None
         return _clip(list(self._frames), source="<live>")
 
-    def push(self, landmarks: np.ndarray, presence: np.ndarray, timestamp_s: float) -> list[Segment]:
+    def push(
+        self, landmarks: np.ndarray, presence: np.ndarray, timestamp_s: float
+    ) -> list[Segment]:
         """Add one frame; returns the segments it closed (0, or 1; 2 only on a forced split)."""
         cfg = self.config
         lm = np.asarray(landmarks, dtype=np.float32).reshape(HANDS, POINTS, COORDS)
@@ -182,6 +187,14 @@ class Segmenter:
         closed: list[Segment] = []
 
         if self.state == "active":
+            start_s = self._frames[0][2]
+            if ts - start_s >= cfg.max_sign_s - _EPS or len(self._frames) >= cfg.max_frames:
+                # too long: close it here; this frame starts the next sign if it has a hand
+                closed += self._close(self._frames[-1][2], ts, "max_length")
+                self.state = "idle"
+                if has_hand:
+                    self._begin([frame], ts)
+                return closed
             if has_hand:
                 self._last_hand_s = ts
             self._frames.append(frame)
@@ -190,18 +203,12 @@ class Segmenter:
                     self._still_since = ts
             else:
                 self._still_since = None
-            start_s = self._frames[0][2]
-            if not has_hand and ts - self._last_hand_s >= cfg.end_gap_s:
+            if not has_hand and ts - self._last_hand_s >= cfg.end_gap_s - _EPS:
                 closed += self._close(self._last_hand_s, ts, "hands_left")
                 self.state = "idle"
-            elif self._still_since is not None and ts - self._still_since >= cfg.still_s:
+            elif self._still_since is not None and ts - self._still_since >= cfg.still_s - _EPS:
                 closed += self._close(self._still_since, ts, "still")
                 self.state = "held"
-            elif ts - start_s >= cfg.max_sign_s or len(self._frames) >= cfg.max_frames:
-                closed += self._close(ts, ts, "max_length")
-                self.state = "active" if has_hand else "idle"
-                if has_hand:
-                    self._begin([frame], ts)
             return closed
 
         if not has_hand:
@@ -212,7 +219,7 @@ class Segmenter:
             self._pre_roll.append(frame)
             return closed
         # a hand appeared (idle) or the still hands started moving (held): a sign begins
-        roll = [f for f in self._pre_roll if ts - f[2] <= cfg.pre_roll_s + 1e-9]
+        roll = [f for f in self._pre_roll if ts - f[2] <= cfg.pre_roll_s + _EPS]
         self._begin([*roll, frame], ts)
         return closed
 

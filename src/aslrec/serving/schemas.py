@@ -15,7 +15,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Point = Annotated[list[float], Field(min_length=3, max_length=3)]
+COORD_LIMIT = 100.0
+"""Largest coordinate magnitude taken: MediaPipe's are about 0..1 (x, y) and small (z)."""
+Coordinate = Annotated[float, Field(ge=-COORD_LIMIT, le=COORD_LIMIT)]
+Point = Annotated[list[Coordinate], Field(min_length=3, max_length=3)]
 HandPoints = Annotated[list[Point], Field(min_length=21, max_length=21)]
 FrameHands = Annotated[list[HandPoints], Field(min_length=2, max_length=2)]
 FramePresence = Annotated[list[bool], Field(min_length=2, max_length=2)]
@@ -45,9 +48,7 @@ class LandmarkClipRequest(BaseModel):
     def _same_length(self) -> LandmarkClipRequest:
         frames = len(self.landmarks)
         if self.presence is not None and len(self.presence) != frames:
-            raise ValueError(
-                f"presence has {len(self.presence)} frames but landmarks has {frames}"
-            )
+            raise ValueError(f"presence has {len(self.presence)} frames but landmarks has {frames}")
         if self.timestamps is not None:
             if len(self.timestamps) != frames:
                 raise ValueError(

@@ -5,24 +5,25 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from aslrec.inference.streaming import SegmenterConfig
+
 API_KEY_ENV = "ASLREC_API_KEY"
 
 
 @dataclass(frozen=True)
 class StreamSettings:
-    """How the WebSocket stream segments signs and reports progress.
+    """How the WebSocket stream reports progress and segments signs.
 
-    Used by the built-in segmenter (:class:`~aslrec.serving.stream.SegmentingStream`); a sign
-    starts when a hand is seen, ends after ``end_gap_s`` without hands (or at ``max_sign_s``),
-    and is classified once, giving one ``event``. While a sign is in progress the current
-    best guess is sent as a ``partial`` every ``partial_every`` frames.
+    Signs are segmented and classified by :class:`~aslrec.inference.streaming.StreamingRecognizer`
+    with ``segmenter`` (default: its own defaults). While a sign is in progress its provisional
+    top-k is sent as a ``partial`` message at most every ``partial_every_s`` seconds of stream
+    time (each frame when frames come slower), recomputed at most every
+    ``provisional_every_s``.
     """
 
-    min_sign_frames: int = 6
-    end_gap_s: float = 0.4
-    max_sign_s: float = 3.0
-    partial_every: int = 5
-    buffer_frames: int = 300
+    partial_every_s: float = 0.25
+    provisional_every_s: float = 0.2
+    segmenter: SegmenterConfig | None = None
 
 
 @dataclass(frozen=True)
