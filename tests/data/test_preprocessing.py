@@ -97,3 +97,23 @@ def test_span_sampling_follows_the_wlasl_collection_script() -> None:
     assert frame_mask[picked].all()
     assert 25 <= picked.size < 30  # frames without hands dropped, not replaced
     assert np.all(np.diff(picked) > 0)
+
+
+def test_dominant_hand_canonicalisation_makes_mirrors_identical(shared_data) -> None:  # type: ignore[no-untyped-def]
+    from aslrec.data.loaders import load_dataset
+
+    clip = load_dataset(shared_data / "samples" / "MP_Data")[0]
+    mirrored = LandmarkClip(
+        landmarks=np.where(
+            clip.presence[:, ::-1, None, None],
+            clip.landmarks[:, ::-1] * [-1, 1, 1] + [1, 0, 0],
+            0,
+        ),
+        presence=clip.presence[:, ::-1],
+    )
+    plain, _ = to_model_input(clip)
+    flipped, _ = to_model_input(mirrored)
+    assert not np.allclose(plain, flipped)
+    a, mask_a = to_model_input(clip, dominant_hand=True)
+    b, mask_b = to_model_input(mirrored, dominant_hand=True)
+    assert np.allclose(a, b, atol=1e-5) and np.array_equal(mask_a, mask_b)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from aslrec.data.loaders import load_datasets
-from aslrec.data.preprocessing import clips_to_arrays
+from aslrec.data.preprocessing import arrays_for_model
 from aslrec.data.splits import train_val_split
 from aslrec.errors import DataError
 from aslrec.evaluation.metrics import EvaluationReport, classification_report
@@ -63,7 +63,7 @@ def evaluate_run(
             f"{data[0]}: label {unknown[0]!r} is not one of the model's {len(index)} classes "
             f"({len(unknown)} unknown labels)"
         )
-    x, mask = clips_to_arrays(clips, run.seq_len, run.frame_sampling)  # type: ignore[arg-type]
+    x, mask = arrays_for_model(clips, run.config["preprocessing"])
     y = np.array([index[c.label] for c in clips])  # type: ignore[index]
     report = classification_report(y, predict_proba(run.model, x, mask), run.classes)
     name = "-".join(Path(p).stem for p in data)

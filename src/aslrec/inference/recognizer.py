@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from aslrec.data.preprocessing import clips_to_arrays
+from aslrec.data.preprocessing import arrays_for_model
 from aslrec.errors import AslrecError, DataError
 from aslrec.inference.backends import ClassifierBackend, load_backend, softmax
 from aslrec.landmarks.clip import LandmarkClip
@@ -104,7 +104,7 @@ class Recognizer:
 
     def probabilities(self, clips: Sequence[LandmarkClip]) -> np.ndarray:
         """``(N, C)`` softmax probabilities, preprocessed exactly as in training."""
-        x, mask = clips_to_arrays(clips, self.backend.seq_len, self.backend.frame_sampling)  # type: ignore[arg-type]
+        x, mask = arrays_for_model(clips, self.backend.config["preprocessing"])
         return softmax(self.backend.logits(x, mask) / self.temperature)
 
     def predict_clips(

@@ -30,6 +30,7 @@ class TrainConfig:
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     seq_len: int = 30
     frame_sampling: str = "resample"
+    dominant_hand: bool = False
     epochs: int = 100
     batch_size: int = 32
     lr: float = 1e-3

@@ -17,7 +17,7 @@ import torch
 from aslrec import __version__
 from aslrec.data.labels import LabelEncoder, canonical_label
 from aslrec.data.loaders import load_datasets
-from aslrec.data.preprocessing import clips_to_arrays
+from aslrec.data.preprocessing import arrays_for_model
 from aslrec.data.splits import train_val_split
 from aslrec.errors import ConfigError, DataError
 from aslrec.landmarks.clip import LandmarkClip
@@ -154,7 +154,7 @@ def train(
         clips = limit_per_class(clips, config.max_clips_per_class, config.seed)
     encoder = LabelEncoder.fit([c.label or "" for c in clips])
     train_idx, heldout_idx, select_idx = split_indices(clips, config)
-    x, mask = clips_to_arrays(clips, config.seq_len, config.frame_sampling)  # type: ignore[arg-type]
+    x, mask = arrays_for_model(clips, preprocessing_config(config))
     y = encoder.encode([c.label or "" for c in clips])
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -270,6 +270,17 @@ def train(
     )
 
 
+def preprocessing_config(config: TrainConfig) -> dict[str, Any]:
+    """The ``preprocessing`` block of model_config.json (read by :func:`arrays_for_model`)."""
+    return {
+        "seq_len": config.seq_len,
+        "frame_sampling": config.frame_sampling,
+        "dominant_hand": config.dominant_hand,
+        "normalisation": "per-clip centre and isotropic scale to [-1, 1]",
+        "hand_frames_only": True,
+    }
+
+
 def run_config(
     config: TrainConfig,
     *,
@@ -292,12 +303,7 @@ def run_config(
         "num_classes": len(classes),
         "classes": classes,
         "num_parameters": num_parameters,
-        "preprocessing": {
-            "seq_len": config.seq_len,
-            "frame_sampling": config.frame_sampling,
-            "normalisation": "per-clip centre and isotropic scale to [-1, 1]",
-            "hand_frames_only": True,
-        },
+        "preprocessing": preprocessing_config(config),
         "training": config.to_dict(),
         "data": {
             "sources": data,
