@@ -42,6 +42,7 @@ import numpy as np
 from aslrec.errors import ConfigError, DataError, ModelError
 
 MODEL_FILENAME = "model.onnx"
+INT8_FILENAME = "model.int8.onnx"
 METADATA_FORMAT = "1"
 INPUT_NAMES = ("landmarks", "mask")
 OUTPUT_NAME = "logits"
@@ -149,16 +150,16 @@ INPUTS_DESCRIPTION = {
 
 
 def resolve_model_path(path: str | os.PathLike[str]) -> Path:
-    """A ``.onnx`` file, or a run directory holding ``model.onnx``."""
+    """A ``.onnx`` file, or a run directory's ``model.onnx`` (else its ``model.int8.onnx``)."""
     path = Path(path)
     if path.is_dir():
-        candidate = path / MODEL_FILENAME
-        if not candidate.is_file():
-            raise ModelError(
-                f"{path}: no {MODEL_FILENAME} in this model directory; create it with "
-                f"`aslrec export {path}`"
-            )
-        return candidate
+        for name in (MODEL_FILENAME, INT8_FILENAME):
+            if (path / name).is_file():
+                return path / name
+        raise ModelError(
+            f"{path}: no {MODEL_FILENAME} in this model directory; create it with "
+            f"`aslrec export {path}`"
+        )
     if not path.is_file():
         raise ModelError(f"{path}: no such ONNX model file or model directory")
     return path
