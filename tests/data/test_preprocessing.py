@@ -16,9 +16,20 @@ def make_clip(frames: int, seed: int = 0) -> LandmarkClip:
     return LandmarkClip(landmarks=landmarks, presence=presence, label="x")
 
 
-def test_normalise_range_centre_and_absent_hands() -> None:
+def test_frame_normalisation_maps_the_picture_to_minus_one_one() -> None:
     clip = make_clip(12)
-    out = normalise(clip.landmarks, clip.presence)
+    out = normalise(clip.landmarks, clip.presence, "frame")
+    present = clip.presence
+    assert np.allclose(out[present][..., :2], clip.landmarks[present][..., :2] * 2 - 1)
+    assert np.allclose(out[present][..., 2], clip.landmarks[present][..., 2])
+    assert (out[~present] == 0).all()
+    corner = LandmarkClip(landmarks=np.full((1, 2, 21, 3), 1.3), presence=np.ones((1, 2), bool))
+    assert normalise(corner.landmarks, corner.presence).max() == 1.0  # off-picture: clipped
+
+
+def test_clip_normalise_range_centre_and_absent_hands() -> None:
+    clip = make_clip(12)
+    out = normalise(clip.landmarks, clip.presence, "clip")
     present = out[clip.presence]
     assert np.abs(present).max() <= 1.0 + 1e-6
     assert np.isclose(np.abs(present[..., :2]).max(), 1.0)
@@ -26,13 +37,13 @@ def test_normalise_range_centre_and_absent_hands() -> None:
     assert (out[~clip.presence] == 0).all()
 
 
-def test_normalise_is_invariant_to_position_and_distance() -> None:
+def test_clip_normalise_is_invariant_to_position_and_distance() -> None:
     clip = make_clip(8)
     moved = clip.landmarks.copy()
     moved[..., :2] = moved[..., :2] * 0.5 + 0.3
     moved[..., 2] *= 0.5
-    a = normalise(clip.landmarks, clip.presence)
-    b = normalise(moved, clip.presence)
+    a = normalise(clip.landmarks, clip.presence, "clip")
+    b = normalise(moved, clip.presence, "clip")
     assert np.allclose(a, b, atol=1e-5)
 
 

@@ -12,6 +12,7 @@ drift apart):
    zero-padded at the end with ``mask = 0``. ``benchmarks/frame_sampling.py`` compares them;
    resampling is the default because a sign's end matters as much as its start.
 3. Normalise to [-1, 1] (the card's "landmarks normalized to [-1, 1]"): see :func:`normalise`.
+4. Optionally mirror left-handed signing onto the right hand (:func:`canonicalise_dominant_hand`).
 """
 
 from __future__ import annotations
@@ -26,29 +27,39 @@ from aslrec.landmarks.clip import LEFT, RIGHT, LandmarkClip
 
 SEQ_LEN = 30
 FrameSampling = Literal["resample", "truncate", "span"]
+Normalisation = Literal["frame", "clip"]
 
 
-def normalise(landmarks: np.ndarray, presence: np.ndarray) -> np.ndarray:
-    """Centre and scale one clip so every present coordinate lies in [-1, 1].
+def normalise(
+    landmarks: np.ndarray, presence: np.ndarray, mode: Normalisation = "frame"
+) -> np.ndarray:
+    """Map one clip's present coordinates into [-1, 1]; absent hands stay exactly zero.
 
-    Per clip, not per hand or per frame: the centre is the mean (x, y) of all present landmarks
-    over the whole clip and the scale the largest absolute x/y deviation from it, shared by x, y
-    and z. One isotropic transform per clip removes where the signer stands and how far from the
-    camera, yet keeps what carries meaning in a sign: the hand shape, the distance between the
-    two hands and the path they travel. Per-hand or per-frame centring would erase that motion.
-    z is MediaPipe's depth relative to the wrist (already centred), so it is only scaled, then
-    clipped to [-1, 1]. Absent hands stay exactly zero, which is how the model sees "no hand".
+    ``"frame"`` (default, the card's "landmarks normalized to [-1, 1]"): ``2v - 1`` for x and y,
+    MediaPipe's relative z as is, clipped to [-1, 1]. It keeps *where in the picture* the hands
+    are, and in signing videos (signer centred, upper body in view) that is where they are
+    relative to the body: location is one of the parameters that tell ASL signs apart
+    (MOTHER at the chin, FATHER at the forehead). Measured on WLASL-50 fold 0 with the seed
+    recipe (benchmarks/normalisation.py): see RESULTS.md.
+
+    ``"clip"``: centre on the mean present (x, y) of the clip and divide by the largest x/y
+    deviation. Removes the signer's position and distance to the camera, but also that
+    location information, and a single outlying detection shrinks the whole clip.
     """
     out = np.zeros_like(landmarks, dtype=np.float32)
     if not presence.any():
         return out
-    present = landmarks[presence]  # (n, 21, 3)
-    centre = present[..., :2].reshape(-1, 2).mean(axis=0)
-    scale = np.abs(present[..., :2] - centre).max()
-    scale = max(float(scale), 1e-6)
     shifted = landmarks.astype(np.float32).copy()
-    shifted[..., :2] -= centre
-    shifted /= scale
+    if mode == "frame":
+        shifted[..., :2] = shifted[..., :2] * 2.0 - 1.0
+    elif mode == "clip":
+        present = landmarks[presence]  # (n, 21, 3)
+        centre = present[..., :2].reshape(-1, 2).mean(axis=0)
+        scale = max(float(np.abs(present[..., :2] - centre).max()), 1e-6)
+        shifted[..., :2] -= centre
+        shifted /= scale
+    else:
+        raise ValueError(f"normalisation must be 'frame' or 'clip', not {mode!r}")
     np.clip(shifted, -1.0, 1.0, out=shifted)
     out[presence] = shifted[presence]
     return out
@@ -128,6 +139,7 @@ def to_model_input(
     method: FrameSampling = "resample",
     *,
     dominant_hand: bool = False,
+    normalisation: Normalisation = "frame",
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(seq_len, 2, 21, 3)`` float32 landmarks and ``(seq_len,)`` float32 frame mask.
 
@@ -137,7 +149,7 @@ def to_model_input(
     if keep.size == 0:
         raise DataError(f"{clip.source}: no hands in any frame")
     presence = clip.presence[keep]
-    landmarks = normalise(clip.landmarks[keep], presence)
+    landmarks = normalise(clip.landmarks[keep], presence, normalisation)
     if dominant_hand:
         landmarks, presence = canonicalise_dominant_hand(landmarks, presence)
     x = np.zeros((seq_len, *landmarks.shape[1:]), dtype=np.float32)
@@ -153,11 +165,15 @@ def clips_to_arrays(
     method: FrameSampling = "resample",
     *,
     dominant_hand: bool = False,
+    normalisation: Normalisation = "frame",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stack clips into ``(N, seq_len, 2, 21, 3)`` and ``(N, seq_len)`` arrays."""
     if not clips:
         raise DataError("no clips to convert (empty data set)")
-    pairs = [to_model_input(c, seq_len, method, dominant_hand=dominant_hand) for c in clips]
+    pairs = [
+        to_model_input(c, seq_len, method, dominant_hand=dominant_hand, normalisation=normalisation)
+        for c in clips
+    ]
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
@@ -174,4 +190,5 @@ def arrays_for_model(
         int(preprocessing.get("seq_len", SEQ_LEN)),
         preprocessing.get("frame_sampling", "resample"),
         dominant_hand=bool(preprocessing.get("dominant_hand", False)),
+        normalisation=preprocessing.get("normalisation", "frame"),
     )

@@ -31,6 +31,7 @@ class TrainConfig:
     seq_len: int = 30
     frame_sampling: str = "resample"
     dominant_hand: bool = False
+    normalisation: str = "frame"
     epochs: int = 100
     batch_size: int = 32
     lr: float = 1e-3
@@ -66,6 +67,7 @@ class TrainConfig:
                 self.frame_sampling in ("resample", "truncate", "span"),
                 "frame_sampling must be resample, truncate or span",
             ),
+            (self.normalisation in ("frame", "clip"), "normalisation must be frame or clip"),
             (self.scheduler in ("onecycle", "cosine", "none"), "scheduler: onecycle|cosine|none"),
             (self.split in ("stratified", "signer"), "split must be stratified or signer"),
             (self.selection in ("val-fold", "inner"), "selection must be val-fold or inner"),

@@ -276,7 +276,7 @@ def preprocessing_config(config: TrainConfig) -> dict[str, Any]:
         "seq_len": config.seq_len,
         "frame_sampling": config.frame_sampling,
         "dominant_hand": config.dominant_hand,
-        "normalisation": "per-clip centre and isotropic scale to [-1, 1]",
+        "normalisation": config.normalisation,
         "hand_frames_only": True,
     }
 
