@@ -118,9 +118,11 @@ def main() -> None:
     parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args()
 
+    # Cheap data sets first, so an interrupted run leaves complete rows rather than scraps.
+    order = sorted(args.datasets, key=lambda d: ["letters", "gislr", "wlasl50"].index(d))
     todo = [
         (d, m, f)
-        for d in args.datasets
+        for d in order
         for m in args.models
         for f in range(args.folds)
         if not cache_path(d, m, f).exists()

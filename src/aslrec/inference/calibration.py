@@ -285,8 +285,8 @@ def calibrate_logits(
         ece_after=expected_calibration_error(y, probs_after),
         nll_before=nll(z, y),
         nll_after=float(-np.mean(np.log(np.clip(probs_after[np.arange(len(y)), y], 1e-12, 1)))),
-        accuracy_at_threshold=correct / covered if covered else 0.0,
-        coverage_at_threshold=covered / len(y),
+        accuracy_at_threshold=float(correct / covered) if covered else 0.0,
+        coverage_at_threshold=float(covered / len(y)),
         fitted_on=(fitted_on or {}) | {"clips": len(y), "cross_fitted_halves": 2},
     )
     return CalibrationFit(calibration, y, probs_before, probs_after, cross_thresholds)
@@ -298,7 +298,8 @@ def calibrate_logits(
 @dataclass
 class CalibrationResult:
     calibration: Calibration
-    path: Path
+    path: Path | None
+    """``calibration.json`` as written (None with ``write=False``)."""
     plots: list[Path]
 
     def summary_line(self) -> str:
@@ -309,7 +310,7 @@ class CalibrationResult:
             f"NLL {c.nll_before:.3f} -> {c.nll_after:.3f} on {c.fitted_on.get('clips')} held-out "
             f"clips; unknown below {c.threshold:.3f}: {c.coverage_at_threshold:.0%} answered at "
             f"{c.accuracy_at_threshold:.1%} accuracy (target {c.target_accuracy:.0%}){reached} "
-            f"-> {self.path}"
+            f"-> {self.path or 'not written'}; plots: {self.plots[0].parent}"
         )
 
 
@@ -362,7 +363,7 @@ def calibrate_run(
     ``RUN_DIR/calibration``), ``reliability.png`` (before/after, cross-fitted) and
     ``coverage.png``.
     """
-    from aslrec.data.preprocessing import clips_to_arrays
+    from aslrec.data.preprocessing import arrays_for_model
     from aslrec.data.splits import train_val_split
 
     if not 0.0 < target_accuracy <= 1.0:
@@ -375,7 +376,7 @@ def calibrate_run(
         raise DataError(f"label {unknown[0]!r} of the held-out data is not a class of the model")
     if len(clips) < 4:
         raise DataError(f"{run_dir}: only {len(clips)} held-out clips; too few to calibrate")
-    x, mask = clips_to_arrays(clips, run.seq_len, run.frame_sampling)  # type: ignore[arg-type]
+    x, mask = arrays_for_model(clips, run.config["preprocessing"])
     y = np.array([index[c.label] for c in clips])  # type: ignore[index]
     logits = _logits(run.model, x, mask)
     try:
@@ -396,9 +397,7 @@ def calibrate_run(
             "split": run.config.get("split", {}),
         },
     )
-    path = run_dir / CALIBRATION_FILE
-    if write:
-        write_calibration(run_dir, fit.calibration)
+    path = write_calibration(run_dir, fit.calibration) if write else None
     out = Path(plots_dir) if plots_dir else run_dir / "calibration"
     plots = plot_calibration(fit, out)
     return CalibrationResult(fit.calibration, path, plots)
