@@ -49,7 +49,7 @@ class TrainConfig:
     selection: str = "val-fold"
     seed: int = 42
     threads: int | None = None
-    max_clips_per_class: int | None = None
+    max_clips_per_class: int | None = None  # training clips per class (learning curves)
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -115,6 +115,29 @@ PRESETS: dict[str, TrainConfig] = {
     # The seed card, item by item: stratified 80/20 (fold 0 of 5), Gaussian noise, class-weighted
     # CE, AdamW 1e-3 / 1e-4, OneCycleLR, dropout 0.3, clip 1.0, batch 32, 100 epochs, patience 15.
     "seed": TrainConfig(),
+    # Issue #10's candidate (provisional until benchmarks/compare_models.py has ranked it): the
+    # Kaggle-ISLR-style conv+transformer over in-model features, left-handed signing mirrored
+    # onto the right hand, the card's "next steps" augmentations, label smoothing, and honest
+    # epoch selection on an inner split.
+    "best": TrainConfig(
+        model="isl-hybrid",
+        dropout=0.2,
+        lr=2e-3,
+        weight_decay=0.05,
+        epochs=120,
+        patience=40,
+        label_smoothing=0.1,
+        dominant_hand=True,
+        selection="inner",
+        augment={
+            "speed_and_warp": {"speed": [0.7, 1.3], "warp": 0.2},
+            "temporal_mask": {"p": 0.5, "max_fraction": 0.2},
+            "affine": {"scale": 0.15, "rotate_deg": 10.0, "shear": 0.1, "translate": 0.05},
+            "finger_dropout": {"p": 0.05},
+            "gaussian_noise": {"std": 0.005},
+            "mixup": {"alpha": 0.2},
+        },
+    ),
 }
 
 

@@ -89,15 +89,16 @@ def canonical_clips(clips: Sequence[LandmarkClip]) -> list[LandmarkClip]:
     return [c.with_label(canonical_label(c.label or "")) for c in clips]
 
 
-def limit_per_class(clips: Sequence[LandmarkClip], limit: int, seed: int) -> list[LandmarkClip]:
-    """At most ``limit`` clips per class, chosen reproducibly (for learning curves, quick runs)."""
+def limit_per_class(
+    indices: np.ndarray, labels: Sequence[str], limit: int, seed: int
+) -> np.ndarray:
+    """At most ``limit`` of ``indices`` per class, chosen reproducibly (learning curves)."""
     rng = np.random.default_rng(seed)
-    labels = np.array([c.label for c in clips])
-    keep: list[int] = []
-    for label in sorted(set(labels)):
-        idx = np.flatnonzero(labels == label)
-        keep.extend(rng.permutation(idx)[:limit].tolist())
-    return [clips[i] for i in sorted(keep)]
+    chosen = np.asarray(labels)[indices]
+    keep = [
+        rng.permutation(indices[chosen == label])[:limit] for label in sorted(set(chosen))
+    ]
+    return np.sort(np.concatenate(keep))
 
 
 def class_weights(y: np.ndarray, num_classes: int) -> torch.Tensor:
@@ -150,10 +151,14 @@ def train(
 
     # Everything that can fail on bad input happens before the run directory is touched.
     clips = canonical_clips(load_datasets(data))
-    if config.max_clips_per_class:
-        clips = limit_per_class(clips, config.max_clips_per_class, config.seed)
     encoder = LabelEncoder.fit([c.label or "" for c in clips])
     train_idx, heldout_idx, select_idx = split_indices(clips, config)
+    if config.max_clips_per_class:
+        # Only the training part shrinks: the held-out clips stay the same at every size, so
+        # learning-curve points are comparable.
+        train_idx = limit_per_class(
+            train_idx, [c.label or "" for c in clips], config.max_clips_per_class, config.seed
+        )
     x, mask = arrays_for_model(clips, preprocessing_config(config))
     y = encoder.encode([c.label or "" for c in clips])
     if config.threads:
