@@ -6,7 +6,9 @@ Steps (each re-runnable; ``--run-dir`` keeps the trained run so packaging can be
    the card's spellings, with fold 0 of a 5-fold stratified, group-safe split held out and the
    epoch chosen on an inner split of the training folds: the shipped model's held-out numbers are
    honest because it never saw those clips.
-2. Copy weights (safetensors), config and classes to ``src/aslrec/assets/default_model``.
+2. Fit temperature scaling and the "unknown" threshold (``aslrec calibrate``), export an int8
+   ONNX copy (so ``--backend onnx`` works without torch), and copy weights (safetensors),
+   config, classes, calibration and the ONNX file to ``src/aslrec/assets/default_model``.
 3. Save one held-out letters clip per letter (MIT-licensed data, credited) as the demo set in
    ``src/aslrec/assets/demo_letters`` (aslrec's own format), so `aslrec demo` shows
    recognition of clips the bundled model has never seen.
@@ -51,6 +53,14 @@ def main() -> None:
         resume = (args.run_dir / "checkpoints" / "last.ckpt").exists()
         print(train(data, args.run_dir, config, resume=resume).summary_line())
 
+    from aslrec.export.onnx_export import export_run
+    from aslrec.inference.calibration import calibrate_run
+
+    if not (args.run_dir / "calibration.json").exists():
+        print(calibrate_run(args.run_dir, data).summary_line())
+    if not (args.run_dir / "model.int8.onnx").exists():
+        export_run(args.run_dir, quantize="int8")
+
     target = ASSETS / "default_model"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
@@ -58,6 +68,8 @@ def main() -> None:
         "model.safetensors",
         "model_config.json",
         "label_encoder_classes.npy",
+        "calibration.json",
+        "model.int8.onnx",
         "training_history.png",
     ):
         shutil.copy2(args.run_dir / name, target / name)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from aslrec.errors import DataError
+from aslrec.errors import ConfigError, DataError
 from aslrec.landmarks.clip import LEFT, RIGHT, LandmarkClip
 
 SEQ_LEN = 30
@@ -60,7 +60,7 @@ def normalise(
         shifted[..., :2] -= centre
         shifted /= scale
     else:
-        raise ValueError(f"normalisation must be 'frame' or 'clip', not {mode!r}")
+        raise ConfigError(f"normalisation must be 'frame' or 'clip', not {mode!r}")
     np.clip(shifted, -1.0, 1.0, out=shifted)
     out[presence] = shifted[presence]
     return out
@@ -74,7 +74,7 @@ def sample_frames(num_frames: int, seq_len: int, method: FrameSampling) -> np.nd
         return np.linspace(0, num_frames - 1, seq_len).round().astype(np.int64)
     if method == "truncate":
         return np.arange(seq_len)
-    raise ValueError(f"frame sampling must be resample, truncate or span, not {method!r}")
+    raise ConfigError(f"frame sampling must be resample, truncate or span, not {method!r}")
 
 
 def select_frames(frame_mask: np.ndarray, seq_len: int, method: FrameSampling) -> np.ndarray:

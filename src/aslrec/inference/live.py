@@ -239,6 +239,7 @@ def run_live(
                     on_event(event)
 
         view = None if headless else _Window()
+        stream.warm_up()  # before the first frame is due
         try:
             for rgb, ts in pump:
                 emit(stream.push_frame(rgb, ts))

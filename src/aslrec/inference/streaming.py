@@ -387,6 +387,16 @@ class StreamingRecognizer:
             self._tracker = HandTracker.from_options(options)
         return self._tracker
 
+    def warm_up(self) -> None:
+        """Load MediaPipe and run the model once, so the first frame and the first sign of a
+        live stream do not pay for start-up (about a second) and get dropped or delayed."""
+        _ = self.tracker
+        rng = np.random.default_rng(0)
+        dummy = LandmarkClip(
+            rng.uniform(0.3, 0.7, (8, HANDS, POINTS, COORDS)), np.ones((8, HANDS), bool)
+        )
+        self.recognizer.predict_clips([dummy], self.top_k)
+
     # -- input ---------------------------------------------------------------------------
     def push_frame(self, rgb: np.ndarray, timestamp_s: float) -> list[SignEvent]:
         """Track one RGB frame and advance; returns the events it completed."""

@@ -1,0 +1,83 @@
+"""Fixtures of the streaming tests: a model directory with random weights (tests of the
+plumbing must not depend on how good a model is) and long videos built from real sign videos by
+``benchmarks/segmentation.py`` (the same generator the benchmark measures on)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+STREAM_CLASSES = ["apple", "hello", "school", "table"]
+
+
+def benchmark_module() -> Any:
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    import segmentation
+
+    return segmentation
+
+
+@pytest.fixture(scope="session")
+def stream_bench() -> Any:
+    """``benchmarks/segmentation.py``: builds streams of real sign videos, tracks them."""
+    return benchmark_module()
+
+
+@pytest.fixture(scope="session")
+def random_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run directory holding the seed architecture with random weights and 4 classes."""
+    import torch
+
+    from aslrec.data.labels import LabelEncoder
+    from aslrec.models.registry import create_model
+    from aslrec.training import artifacts
+
+    run_dir = tmp_path_factory.mktemp("random_run")
+    torch.manual_seed(0)
+    model = create_model("seed", num_classes=len(STREAM_CLASSES))
+    artifacts.save_weights(run_dir, model, epoch=0, val_acc=0.0)
+    LabelEncoder(STREAM_CLASSES).save(run_dir / artifacts.CLASSES)
+    artifacts.save_config(
+        run_dir,
+        {
+            "architecture": "seed",
+            "model_kwargs": {},
+            "preprocessing": {"seq_len": 30, "frame_sampling": "resample"},
+        },
+    )
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def two_sign_stream(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """~5.5 s at 30 fps: grey, hello, 0.8 s grey, table, 0.6 s of table's last frame frozen."""
+    bench = benchmark_module()
+    out = tmp_path_factory.mktemp("streams") / "hello_table.mp4"
+    plan = [("hello", 0.8, "blank"), ("table", 0.6, "still")]
+    return bench.build_stream(plan, out, videos=shared_data / "videos", lead_s=0.5)
+
+
+@pytest.fixture(scope="session")
+def two_sign_tracked(two_sign_stream: Any) -> Any:
+    """Causal tracking of :func:`two_sign_stream` (landmarks, presence, timestamps)."""
+    return benchmark_module().track_stream(two_sign_stream.path)
+
+
+@pytest.fixture(scope="session")
+def grey_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1 s of a grey picture with a little noise: a stream without hands."""
+    import cv2
+
+    path = tmp_path_factory.mktemp("grey") / "grey.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (320, 240))
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        writer.write(rng.integers(110, 140, size=(240, 320, 3), dtype=np.uint8))
+    writer.release()
+    return path
