@@ -6,12 +6,19 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint benchmarks clean
+.PHONY: demo test test-slow lint benchmarks clean web
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[train,onnx,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[train,onnx,serve,dev]"
+	$(MAKE) web
 	touch $(STAMP)
+
+# The browser page of `aslrec serve`: @mediapipe/hands and Swagger UI from npm, copied with the
+# page into src/aslrec/serving/static/ (git-ignored), served by aslrec itself (no CDN).
+web:
+	@if command -v npm >/dev/null; then cd web && npm ci && npm run build; \
+	else echo "npm not found: the browser page of aslrec serve is not built (the API works)"; fi
 
 demo: $(STAMP)
 	$(BIN)/aslrec demo

@@ -42,6 +42,11 @@ class ServiceSettings:
         inference_workers: model calls running at once in the thread pool.
         video_workers: videos tracked at once (each holds one MediaPipe tracker).
         max_top_k: largest ``top_k`` a request may ask for.
+        torch_threads: PyTorch intra-op threads, set by ``aslrec serve`` for its process (None:
+            leave PyTorch's default). 1, because requests run in parallel in worker threads:
+            with PyTorch's default (one thread per core) the concurrent calls fight over the
+            cores; on the 2-core test machine one clip took ~900 ms that way against ~8 ms
+            with one thread.
         api_key: when set, every ``/v1`` route but ``/v1/health`` needs it in the
             ``X-API-Key`` header (or, for the WebSocket, where browsers cannot set headers, the
             ``api_key`` query parameter). ``from_env`` reads ``ASLREC_API_KEY``.
@@ -57,6 +62,7 @@ class ServiceSettings:
     inference_workers: int = 4
     video_workers: int = 2
     max_top_k: int = 50
+    torch_threads: int | None = 1
     api_key: str | None = None
     stream: StreamSettings = field(default_factory=StreamSettings)
 

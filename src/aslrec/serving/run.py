@@ -1,0 +1,48 @@
+"""``aslrec serve``: build the app for one model and run it under uvicorn."""
+
+from __future__ import annotations
+
+import os
+
+from aslrec.errors import ConfigError
+from aslrec.serving.settings import ServiceSettings
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    model_dir: str | os.PathLike[str] | None = None,
+    backend: str = "torch",
+    api_key: str | None = None,
+    settings: ServiceSettings | None = None,
+) -> None:
+    """Load the model (a bad one fails here, before listening), then serve until interrupted.
+
+    uvicorn's own access log is off: the app writes one JSON line per request and per socket
+    (logger ``aslrec.access``) to stderr.
+    """
+    try:
+        import uvicorn
+
+        from aslrec.serving.app import create_app
+    except ImportError as exc:
+        raise ConfigError(
+            f"aslrec serve needs the 'serve' extra ({exc.name} is missing): "
+            "pip install 'aslrec[serve]'"
+        ) from None
+
+    settings = settings or ServiceSettings.from_env(api_key=api_key)
+    if backend == "torch" and settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
+    app = create_app(model_dir, backend, settings)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        ws_max_size=settings.max_message_bytes + 1024,
+        timeout_graceful_shutdown=5,
+    )

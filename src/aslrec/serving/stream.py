@@ -1,0 +1,219 @@
+"""One WebSocket stream: frames of hands in, sign events and progress out.
+
+A frame arrives either in aslrec's slots (``landmarks`` + ``presence``) or as the raw hands a
+MediaPipe Hands build reported (``hands``: label, score, 21 points each; what the browser page
+sends). Raw hands get their slots here, by exactly the rules the Python tracker uses
+(:class:`~aslrec.landmarks.hands.HandLinker` and
+:func:`~aslrec.landmarks.hands.resolve_slots`): duplicates of one hand dropped, detections
+linked into tracks, each track's slot following its accumulated handedness vote, so one
+flickering label does not swap the hands.
+
+Handedness mapping (``handedness`` of a frame message): MediaPipe Hands for JavaScript, like the
+legacy Python ``mp.solutions.hands``, labels hands as if the image were a mirror (a selfie
+view). The page sends the camera's un-mirrored frames (it only mirrors what it draws), so a hand
+labelled ``"Left"`` is the signer's own right hand, slot 1, and ``"Right"`` is slot 0: the swap
+:meth:`HandTracker._detect_legacy <aslrec.landmarks.hands.HandTracker>` makes for the same
+graph. ``handedness="signer"`` is for labels that already name the signer's hand (MediaPipe
+Tasks on un-mirrored video). Coordinates are never flipped.
+
+Then :class:`~aslrec.inference.streaming.StreamingRecognizer` (issue #6) segments and classifies.
+
+Messages out (JSON objects, ``type`` first):
+
+- ``event``: a sign ended: ``start_s``, ``end_s``, ``label`` (``"unknown"`` below the model's
+  threshold, only sent when the socket asked for ``unknown=true``), ``probability``,
+  ``top_k`` [{label, probability}], ``known``.
+- ``partial``: sent at most every ``partial_every_s`` seconds of stream time (every frame when
+  frames come slower): ``t``, ``in_sign``, the provisional
+  ``label`` / ``probability`` / ``top_k`` of the sign in progress (null when none), and
+  ``presence`` [left, right] of the latest frame (which slots the hands went to).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aslrec.inference.recognizer import Prediction, Recognizer
+from aslrec.inference.streaming import SegmenterConfig, SignEvent, StreamingRecognizer
+from aslrec.landmarks.clip import COORDS, HANDS, LEFT, POINTS, RIGHT
+from aslrec.landmarks.hands import HandDetection, HandLinker, _same_hand, resolve_slots
+from aslrec.serving.schemas import FrameMessage, RawHand
+
+
+class StreamInputError(ValueError):
+    """A frame the stream cannot take (the socket answers with an ``error`` message)."""
+
+
+def slot_of(label: str, handedness: str = "selfie") -> int:
+    """aslrec's slot (0 = signer's left, 1 = signer's right) for a MediaPipe hand label."""
+    if label not in ("Left", "Right"):
+        raise StreamInputError(f"hand label must be 'Left' or 'Right', not {label!r}")
+    if handedness == "selfie":  # labels made for a mirror image: "Left" is the signer's right
+        return LEFT if label == "Right" else RIGHT
+    if handedness == "signer":
+        return RIGHT if label == "Right" else LEFT
+    raise StreamInputError(f"handedness must be 'selfie' or 'signer', not {handedness!r}")
+
+
+def _without_duplicates(detections: list[HandDetection]) -> list[HandDetection]:
+    """As :meth:`HandTracker._clean`: of detections of one hand keep the most confident."""
+    kept: list[HandDetection] = []
+    for det in sorted(detections, key=lambda d: -d.score):
+        if not any(_same_hand(det, k) for k in kept):
+            kept.append(det)
+    kept = kept[:HANDS]
+    return [d for d in detections if any(d is k for k in kept)]
+
+
+class HandSlotter:
+    """Raw per-frame hands -> ``(landmarks (2, 21, 3), presence (2,))``, causally, like
+    :meth:`HandTracker.process <aslrec.landmarks.hands.HandTracker.process>`."""
+
+    def __init__(self) -> None:
+        self.linker = HandLinker()
+
+    def reset(self) -> None:
+        self.linker.reset()
+
+    def assign(
+        self, hands: list[RawHand], timestamp_s: float, handedness: str = "selfie"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        detections = _without_duplicates(
+            [
+                HandDetection(
+                    np.asarray(h.landmarks, dtype=np.float32), slot_of(h.label, handedness), h.score
+                )
+                for h in hands
+            ]
+        )
+        landmarks = np.zeros((HANDS, POINTS, COORDS), dtype=np.float32)
+        presence = np.zeros(HANDS, dtype=bool)
+        if not detections:
+            self.linker.link([], timestamp_s)
+            return landmarks, presence
+        ids = self.linker.link(detections, timestamp_s)
+        votes = self.linker.votes()
+        slots = resolve_slots([votes[i] for i in ids], [float(d.center[0]) for d in detections])
+        for det, slot in zip(detections, slots, strict=True):
+            landmarks[slot] = det.landmarks
+            presence[slot] = True
+        return landmarks, presence
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """Per-socket choices: event labels, progress rate and the segmenter's settings."""
+
+    top_k: int = 3
+    emit_unknown: bool = False
+    partial_every_s: float = 0.25
+    provisional_every_s: float = 0.2
+    segmenter: SegmenterConfig | None = None
+
+
+def _top_k(pairs: list[tuple[str, float]]) -> list[dict[str, Any]]:
+    return [{"label": label, "probability": round(float(p), 4)} for label, p in pairs]
+
+
+def _finite(pairs: list[tuple[str, float]]) -> bool:
+    return all(math.isfinite(p) for _, p in pairs)
+
+
+class StreamSession:
+    """The state of one socket. Not thread-safe: call it from one thread at a time."""
+
+    def __init__(self, recognizer: Recognizer, options: StreamOptions | None = None) -> None:
+        self.recognizer = recognizer
+        self.options = options or StreamOptions()
+        self.slotter = HandSlotter()
+        self.frames = 0
+        self.events = 0
+        self._t0 = time.monotonic()
+        self._last_t: float | None = None
+        self._last_partial_t = -math.inf
+        self._stream = self._new_stream()
+
+    def _new_stream(self) -> StreamingRecognizer:
+        return StreamingRecognizer(
+            self.recognizer,
+            config=self.options.segmenter,
+            top_k=self.options.top_k,
+            emit_unknown=self.options.emit_unknown,
+        )
+
+    @property
+    def stream(self) -> StreamingRecognizer:
+        return self._stream
+
+    def frame(self, message: FrameMessage, arrived_s: float | None = None) -> list[dict[str, Any]]:
+        """Take one frame; returns the messages to send back (events, maybe a partial)."""
+        t = message.t
+        if t is None:  # arrival time, kept strictly increasing
+            now = (arrived_s if arrived_s is not None else time.monotonic()) - self._t0
+            t = now if self._last_t is None else max(now, self._last_t + 1e-3)
+        elif self._last_t is not None and t <= self._last_t:
+            raise StreamInputError(
+                f"frame time t={t} must be after the previous frame's t={self._last_t}"
+            )
+        if message.hands is not None:
+            landmarks, presence = self.slotter.assign(message.hands, t, message.handedness)
+        else:
+            landmarks = np.asarray(message.landmarks, dtype=np.float32)
+            if message.presence is not None:
+                presence = np.asarray(message.presence, dtype=bool)
+            else:
+                presence = np.abs(landmarks).sum(axis=(1, 2)) > 0
+        self._last_t = t
+        self.frames += 1
+        out = self._events(self._stream.push_landmarks(landmarks, presence, t))
+        if t - self._last_partial_t >= self.options.partial_every_s:
+            self._last_partial_t = t
+            out.append(self._partial(t, presence))
+        return out
+
+    def _partial(self, t: float, presence: np.ndarray) -> dict[str, Any]:
+        guess: Prediction | None = self._stream.provisional(self.options.provisional_every_s)
+        if guess is not None and not _finite(guess.top_k):
+            guess = None
+        return {
+            "type": "partial",
+            "t": round(t, 3),
+            "in_sign": self._stream.segmenter.in_sign,
+            "label": guess.label if guess else None,
+            "probability": round(guess.probability, 4) if guess else None,
+            "top_k": _top_k(guess.top_k) if guess else [],
+            "presence": [bool(p) for p in presence],
+        }
+
+    def _events(self, events: list[SignEvent]) -> list[dict[str, Any]]:
+        out = []
+        for event in events:
+            if not _finite(event.top_k) or not math.isfinite(event.probability):
+                continue
+            self.events += 1
+            out.append({"type": "event", **event.to_dict(), "known": event.known})
+        return out
+
+    def flush(self) -> list[dict[str, Any]]:
+        """Finish the sign in progress now (end of stream)."""
+        return self._events(self._stream.flush())
+
+    def reset(self) -> None:
+        """Forget everything so far; times may start again from 0."""
+        self._stream.close()
+        self._stream = self._new_stream()
+        self.slotter.reset()
+        self._last_t = None
+        self._last_partial_t = -math.inf
+        self._t0 = time.monotonic()
+
+    def stats(self) -> dict[str, Any]:
+        return {"frames": self.frames, "events": self.events}
+
+    def close(self) -> None:
+        self._stream.close()
