@@ -100,14 +100,13 @@ def main() -> None:
 
 
 def seed_recipe_rows() -> str:
-    """The 5-fold seed-recipe results (benchmarks/seed_recipe.py), for mean ± std."""
+    """The seed rows of the 5-fold seed-recipe table (benchmarks/seed_recipe.py)."""
     text = (REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
-    lines = [line for line in text.splitlines() if line.startswith("| ") and "| seed |" in line]
-    header = (
-        "| data (split) | model | folds done | top-1 | top-5 | oracle top-1 | best epoch | "
-        "s/fold | params |\n|---|---|---|---|---|---|---|---|---|"
-    )
-    return header + "\n" + "\n".join(lines) if lines else "(not measured yet)"
+    section = text.split("## Seed recipe (issue #3)", 1)[-1].split("\n## ", 1)[0]
+    table = [line for line in section.splitlines() if line.startswith("|")]
+    if len(table) < 3:
+        return "(not measured yet)"
+    return "\n".join(table[:2] + [line for line in table[2:] if "| seed |" in line])
 
 
 def write_model_card(target: Path, heldout: list) -> None:
@@ -140,12 +139,15 @@ def write_model_card(target: Path, heldout: list) -> None:
             f"{rank if rank else '-'} | {prediction.hand_rate:.0%} |"
         )
     metrics = config["metrics"]
+    preprocessing = config["preprocessing"]
     card = f"""# aslrec default model
 
 Architecture `{config["architecture"]}` (the seed card's `ImprovedASLModel`),
 {config["num_parameters"]:,} parameters, {config["num_classes"]} classes, input
 `({config["preprocessing"]["seq_len"]}, 2, 21, 3)` + frame mask
-({config["preprocessing"]["frame_sampling"]} frame sampling, per-clip normalisation).
+({preprocessing["frame_sampling"]} frame sampling, "{preprocessing["normalisation"]}"
+normalisation to [-1, 1]). Probabilities are temperature-scaled (`calibration.json`); below the
+stored threshold the streaming recogniser reports "unknown".
 
 ## Data
 Union of the shared real landmark sets, labels in the seed card's spellings where they coincide
