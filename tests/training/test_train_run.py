@@ -126,3 +126,11 @@ def test_resume_continues_from_last_checkpoint(
         train([mp_data], tmp_path / "straight", config, progress=False).run_dir
     )
     assert np.allclose(history["train_loss"][:2], uninterrupted["train_loss"][:2])
+
+
+def test_last_batch_of_one_clip_does_not_break_batchnorm(mp_data: Path, tmp_path: Path) -> None:
+    # 12 training clips in batches of 11 would leave a batch of 1 for BatchNorm.
+    result = train(
+        [mp_data], tmp_path / "odd", CONFIG.updated(epochs=1, batch_size=11), progress=False
+    )
+    assert result.epochs_run == 1

@@ -175,8 +175,14 @@ def train(
             torch.from_numpy(x[idx]), torch.from_numpy(mask[idx]), torch.from_numpy(y[idx])
         )
         generator = torch.Generator().manual_seed(config.seed)
+        # A last training batch of one clip would break BatchNorm ("expected more than 1 value
+        # per channel"); drop it then (one clip per epoch, a different one each epoch).
         return torch.utils.data.DataLoader(
-            dataset, batch_size=config.batch_size, shuffle=shuffle, generator=generator
+            dataset,
+            batch_size=config.batch_size,
+            shuffle=shuffle,
+            generator=generator,
+            drop_last=shuffle and len(idx) % config.batch_size == 1,
         )
 
     out.mkdir(parents=True, exist_ok=True)
