@@ -56,6 +56,8 @@ def build_run(
     from aslrec.data.labels import LabelEncoder
     from aslrec.models import create_model
     from aslrec.training import artifacts
+    from aslrec.training.config import TrainConfig
+    from aslrec.training.run import preprocessing_config
 
     torch.manual_seed(0)
     model = create_model(architecture, num_classes=len(classes))
@@ -79,12 +81,7 @@ def build_run(
             "model_kwargs": {},
             "num_classes": len(classes),
             "classes": classes,
-            "preprocessing": {
-                "seq_len": 30,
-                "frame_sampling": "resample",
-                "normalisation": "per-clip centre and isotropic scale to [-1, 1]",
-                "hand_frames_only": True,
-            },
+            "preprocessing": preprocessing_config(TrainConfig()),
             "split": {"strategy": "stratified", "folds": 5, "fold": 0, "seed": 42},
         },
     )
