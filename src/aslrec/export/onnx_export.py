@@ -45,6 +45,7 @@ from aslrec.export.onnx_backend import (
     OnnxBackend,
     OnnxMetadata,
 )
+from aslrec.inference.backends import torch_logits
 
 OPSET = 17
 FORMATS = ("onnx",)
@@ -103,19 +104,6 @@ def compare_logits(
         top1_agreement=float((reference.argmax(1) == candidate.argmax(1)).mean()),
         source=source,
     )
-
-
-def torch_logits(model: Any, x: np.ndarray, mask: np.ndarray, batch: int = 256) -> np.ndarray:
-    import torch
-
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(x), batch):
-            xb = torch.from_numpy(np.ascontiguousarray(x[start : start + batch]))
-            mb = torch.from_numpy(np.ascontiguousarray(mask[start : start + batch]))
-            out.append(model(xb, mb).numpy())
-    return np.concatenate(out)
 
 
 def backend_logits(backend: Any, x: np.ndarray, mask: np.ndarray, batch: int = 256) -> np.ndarray:

@@ -45,10 +45,21 @@ class TorchBackend:
         self.config = self.run.config
 
     def logits(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        import torch
+        return torch_logits(self.run.model, x, mask)
 
-        with torch.inference_mode():
-            return self.run.model(torch.from_numpy(x), torch.from_numpy(mask)).numpy()
+
+def torch_logits(model: Any, x: np.ndarray, mask: np.ndarray, batch: int = 256) -> np.ndarray:
+    """A PyTorch model's logits in eval mode, ``batch`` clips at a time (bounded memory)."""
+    import torch
+
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch):
+            xb = torch.from_numpy(np.ascontiguousarray(x[start : start + batch]))
+            mb = torch.from_numpy(np.ascontiguousarray(mask[start : start + batch]))
+            out.append(model(xb, mb).numpy())
+    return np.concatenate(out)
 
 
 def load_backend(model_dir: str | os.PathLike[str], backend: str = "torch") -> ClassifierBackend:

@@ -46,6 +46,7 @@ import numpy as np
 
 from aslrec.atomic import write_text
 from aslrec.errors import DataError, ModelError
+from aslrec.inference.backends import torch_logits
 
 CALIBRATION_FILE = "calibration.json"
 DEFAULT_TARGET_ACCURACY = 0.9
@@ -378,7 +379,7 @@ def calibrate_run(
         raise DataError(f"{run_dir}: only {len(clips)} held-out clips; too few to calibrate")
     x, mask = arrays_for_model(clips, run.config["preprocessing"])
     y = np.array([index[c.label] for c in clips])  # type: ignore[index]
-    logits = _logits(run.model, x, mask)
+    logits = torch_logits(run.model, x, mask)
     try:
         _, second = train_val_split(clips, folds=2, fold=0, seed=int(run.config.get("seed", 42)))
         halves = np.zeros(len(clips), dtype=int)
@@ -401,19 +402,6 @@ def calibrate_run(
     out = Path(plots_dir) if plots_dir else run_dir / "calibration"
     plots = plot_calibration(fit, out)
     return CalibrationResult(fit.calibration, path, plots)
-
-
-def _logits(model: Any, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    import torch
-
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(x), 256):
-            xb = torch.from_numpy(x[start : start + 256])
-            mb = torch.from_numpy(mask[start : start + 256])
-            out.append(model(xb, mb).numpy())
-    return np.concatenate(out)
 
 
 def plot_calibration(fit: CalibrationFit, out_dir: Path) -> list[Path]:

@@ -20,6 +20,7 @@ from aslrec.data.loaders import load_datasets
 from aslrec.data.preprocessing import arrays_for_model
 from aslrec.data.splits import train_val_split
 from aslrec.errors import ConfigError, DataError
+from aslrec.inference.backends import softmax, torch_logits
 from aslrec.landmarks.clip import LandmarkClip
 from aslrec.models.registry import count_parameters, create_model
 from aslrec.training import artifacts
@@ -95,9 +96,7 @@ def limit_per_class(
     """At most ``limit`` of ``indices`` per class, chosen reproducibly (learning curves)."""
     rng = np.random.default_rng(seed)
     chosen = np.asarray(labels)[indices]
-    keep = [
-        rng.permutation(indices[chosen == label])[:limit] for label in sorted(set(chosen))
-    ]
+    keep = [rng.permutation(indices[chosen == label])[:limit] for label in sorted(set(chosen))]
     return np.sort(np.concatenate(keep))
 
 
@@ -109,14 +108,7 @@ def class_weights(y: np.ndarray, num_classes: int) -> torch.Tensor:
 
 
 def predict_proba(model: torch.nn.Module, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(x), 256):
-            xb = torch.from_numpy(x[start : start + 256])
-            mb = torch.from_numpy(mask[start : start + 256])
-            out.append(torch.softmax(model(xb, mb), dim=1).numpy())
-    return np.concatenate(out)
+    return softmax(torch_logits(model, x, mask))
 
 
 def _quiet_lightning() -> None:
