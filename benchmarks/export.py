@@ -13,7 +13,7 @@ in one run:
   WLASL-50 clips, and the int8 delta.
 
 Models: ``--seed-run`` / ``--default-run`` if given. Otherwise the seed model is the seed
-recipe's WLASL-50 fold-0 run (``benchmarks/runs/seed_recipe/wlasl50/seed/fold0``, see
+recipe's WLASL-50 fold-0 run (``benchmarks/runs/seed_recipe/wlasl50-seed-fold0``, see
 ``seed_recipe.py``); while that run is still training, a snapshot of its best checkpoint so far
 (same config, same split, epoch chosen on the inner split, so the fold is still held out). The
 default model is ``src/aslrec/assets/default_model`` when bundled, else a 2-epoch MP_Data run
@@ -38,7 +38,7 @@ import numpy as np
 from _common import REPO, SHARED_DATA, command_line, header, write_section
 
 OUT = REPO / "benchmarks" / "runs" / "export"
-SEED_RECIPE_RUN = REPO / "benchmarks" / "runs" / "seed_recipe" / "wlasl50" / "seed" / "fold0"
+SEED_RECIPE_RUN = REPO / "benchmarks" / "runs" / "seed_recipe" / "wlasl50-seed-fold0"
 BUNDLED = REPO / "src" / "aslrec" / "assets" / "default_model"
 WLASL = "wlasl50_mp.npz"
 TITLE = "Export (issue #8)"
