@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 from aslrec.data.labels import canonical_label
 from aslrec.data.store import ClipStore, safe_clip_id
 from aslrec.errors import ConfigError, DataError
-from aslrec.inference.live import WINDOW, check_display, draw_landmarks, draw_overlay, open_source
+from aslrec.inference.live import (
+    check_display,
+    close_window,
+    draw_landmarks,
+    draw_overlay,
+    open_source,
+    show_window,
+)
 from aslrec.inference.streaming import Segment, Segmenter, SegmenterConfig
 
 if TYPE_CHECKING:
@@ -192,18 +199,7 @@ class _GuideWindow:
         else:
             title = f"clip {saved + 1} of {self.count}: raise your hands into view"
         draw_overlay(bgr, [], [], f"{saved}/{self.count} saved", title=title)
-        try:
-            cv2.imshow(WINDOW, bgr)
-            key = cv2.waitKey(1) & 0xFF
-        except cv2.error as exc:
-            raise DataError(f"cannot show the window ({exc.err}); use --headless") from None
-        return key not in (ord("q"), 27)
+        return show_window(bgr)
 
     def close(self) -> None:
-        import cv2
-
-        try:
-            cv2.destroyWindow(WINDOW)
-            cv2.waitKey(1)
-        except cv2.error:
-            pass
+        close_window()

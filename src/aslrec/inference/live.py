@@ -317,6 +317,28 @@ def draw_overlay(
     cv2.putText(bgr, status, (w - 260, 24), font, 0.5, (200, 200, 200), 1, cv2.LINE_AA)
 
 
+def show_window(bgr: np.ndarray) -> bool:
+    """Show a frame in aslrec's window; False once the user pressed q or Esc."""
+    import cv2
+
+    try:
+        cv2.imshow(WINDOW, bgr)
+        key = cv2.waitKey(1) & 0xFF
+    except cv2.error as exc:
+        raise DataError(f"cannot show the window ({exc.err}); use --headless") from None
+    return key not in (ord("q"), 27)
+
+
+def close_window() -> None:
+    import cv2
+
+    try:
+        cv2.destroyWindow(WINDOW)
+        cv2.waitKey(1)
+    except cv2.error:
+        pass
+
+
 class _Window:
     """The OpenCV window of ``aslrec live``."""
 
@@ -344,18 +366,7 @@ class _Window:
         status = f"{self._fps:4.1f} fps  dropped {stream.stats.dropped}"
         title = "signing..." if stream.segmenter.in_sign else ""
         draw_overlay(bgr, top, stream.transcript(), status, title=title)
-        try:
-            cv2.imshow(WINDOW, bgr)
-            key = cv2.waitKey(1) & 0xFF
-        except cv2.error as exc:
-            raise DataError(f"cannot show the window ({exc.err}); use --headless") from None
-        return key not in (ord("q"), 27)
+        return show_window(bgr)
 
     def close(self) -> None:
-        import cv2
-
-        try:
-            cv2.destroyWindow(WINDOW)
-            cv2.waitKey(1)
-        except cv2.error:
-            pass
+        close_window()
