@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/aslrec demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)
