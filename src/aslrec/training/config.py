@@ -121,6 +121,7 @@ PRESETS: dict[str, TrainConfig] = {
     # epoch selection on an inner split.
     "best": TrainConfig(
         model="isl-hybrid",
+        frame_sampling="span",
         dropout=0.2,
         lr=2e-3,
         weight_decay=0.05,
