@@ -29,6 +29,11 @@ DataOption = Annotated[
 ]
 
 
+ModelOption = Annotated[
+    Path | None, typer.Option(help="Run directory (default: the bundled model).")
+]
+
+
 def _echo_json(payload: object) -> None:
     typer.echo(json.dumps(payload, indent=2))
 
@@ -135,9 +140,7 @@ def predict(
     source: Annotated[
         Path, typer.Argument(help="A video, a folder of videos, or a landmark file/data set.")
     ],
-    model: Annotated[
-        Path | None, typer.Option(help="Run directory (default: the bundled model).")
-    ] = None,
+    model: ModelOption = None,
     top_k: Annotated[int, typer.Option(help="How many labels to show.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, one row per clip.")] = False,
@@ -157,9 +160,7 @@ def predict(
 
 @app.command()
 def demo(
-    model: Annotated[
-        Path | None, typer.Option(help="Run directory (default: the bundled model).")
-    ] = None,
+    model: ModelOption = None,
 ) -> None:
     """Recognise the bundled demo clips with the bundled model and show them next to the truth."""
     from aslrec.inference.output import print_demo
@@ -202,9 +203,7 @@ def transcribe(
     video: Annotated[Path, typer.Argument(help="A video file.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one per sign.")] = False,
     as_srt: Annotated[bool, typer.Option("--srt", help="SubRip subtitles (.srt).")] = False,
-    model: Annotated[
-        Path | None, typer.Option(help="Run directory (default: the bundled model).")
-    ] = None,
+    model: ModelOption = None,
     threshold: Annotated[
         float | None, typer.Option(help="Unknown below this probability (default: calibrated).")
     ] = None,
@@ -237,9 +236,7 @@ def live(
     fast: Annotated[
         bool, typer.Option(help="With --video: as fast as possible, not in real time.")
     ] = False,
-    model: Annotated[
-        Path | None, typer.Option(help="Run directory (default: the bundled model).")
-    ] = None,
+    model: ModelOption = None,
     threshold: Annotated[
         float | None, typer.Option(help="Unknown below this probability (default: calibrated).")
     ] = None,
@@ -321,9 +318,7 @@ def calibrate(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    model: Annotated[
-        Path | None, typer.Option(help="Run directory (default: the bundled model).")
-    ] = None,
+    model: ModelOption = None,
     backend: Annotated[str, typer.Option(help="Inference runtime: torch or onnx.")] = "torch",
     api_key: Annotated[
         str | None,
