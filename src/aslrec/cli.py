@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -32,10 +31,6 @@ DataOption = Annotated[
 ModelOption = Annotated[
     Path | None, typer.Option(help="Run directory (default: the bundled model).")
 ]
-
-
-def _echo_json(payload: object) -> None:
-    typer.echo(json.dumps(payload, indent=2))
 
 
 @app.command()
