@@ -29,7 +29,15 @@ DataOption = Annotated[
 
 
 ModelOption = Annotated[
-    Path | None, typer.Option(help="Run directory (default: the bundled model).")
+    Path | None,
+    typer.Option(help="Run or ensemble directory (default: the bundled model)."),
+]
+TtaOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--tta/--no-tta",
+        help="Average over test-time augmentation views (default: what the model says).",
+    ),
 ]
 
 
@@ -83,7 +91,13 @@ def train(
 
 @app.command()
 def evaluate(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `aslrec train`.")],
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="A run directory written by `aslrec train`, an ensemble directory, or several "
+            "run directories to evaluate as one ensemble."
+        ),
+    ],
     data: DataOption,
     out: Annotated[
         Path | None, typer.Option(help="Report folder (default RUN_DIR/evaluation-<data>).")
@@ -91,12 +105,25 @@ def evaluate(
     all_clips: Annotated[
         bool, typer.Option("--all", help="Score every clip, not the run's held-out fold.")
     ] = False,
+    tta: TtaOption = None,
 ) -> None:
     """Top-1/top-5, per-class P/R/F1, confusion matrix PNG and metrics.json on held-out data."""
     from aslrec.evaluation.run import evaluate_run
 
-    result = evaluate_run(run_dir, data, out=out, held_out_only=not all_clips)
+    result = evaluate_run(run_dirs, data, out=out, held_out_only=not all_clips, tta=tta)
     typer.echo(result.summary_line())
+
+
+@app.command()
+def ensemble(
+    members: Annotated[list[Path], typer.Argument(help="Run directories to combine.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Ensemble directory to write.")],
+    tta: Annotated[bool, typer.Option(help="Also average over test-time augmentation.")] = False,
+) -> None:
+    """Combine trained runs into one model directory that predict, serve and live accept."""
+    from aslrec.inference.ensemble import create_ensemble
+
+    typer.echo(f"wrote {create_ensemble(members, out, tta=tta)}")
 
 
 @app.command()
@@ -140,6 +167,7 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, one row per clip.")] = False,
     backend: Annotated[str, typer.Option(help="Inference runtime: torch or onnx.")] = "torch",
+    tta: TtaOption = None,
 ) -> None:
     """Recognise the sign in a video (or every clip in a folder / landmark file)."""
     from aslrec.inference.output import print_predictions
@@ -147,7 +175,7 @@ def predict(
 
     if top_k < 1:
         raise typer.BadParameter("--top-k must be at least 1")
-    with Recognizer.load(model, backend=backend) as recognizer:
+    with Recognizer.load(model, backend=backend, tta=tta) as recognizer:
         rows = predict_inputs(recognizer, source, top_k)
     code = print_predictions(rows, fmt="json" if as_json else "csv" if as_csv else "text")
     raise typer.Exit(code)

@@ -63,3 +63,23 @@ def test_train_mode_step_runs(name: str) -> None:
 def test_unknown_model_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="unknown model 'nope'; known models: isl-hybrid, "):
         create_model("nope", num_classes=3)
+
+
+def test_drop_path_skips_whole_clips_in_training_only() -> None:
+    from aslrec.models.hybrid import DropPath
+
+    torch.manual_seed(0)
+    layer = DropPath(0.5)
+    x = torch.ones(64, 7, 3)
+    out = layer.train()(x)
+    per_clip = out.flatten(1)
+    assert set(per_clip.unique().tolist()) <= {0.0, 2.0}
+    assert (per_clip == per_clip[:, :1]).all()  # a clip keeps or drops its whole branch
+    assert 0 < (per_clip[:, 0] == 0).sum() < 64
+    assert torch.equal(layer.eval()(x), x)
+
+
+def test_hybrid_with_drop_path_is_deterministic_in_eval() -> None:
+    model = create_model("isl-hybrid", num_classes=5, drop_path=0.2).eval()
+    x, mask = torch.randn(2, 30, 2, 21, 3), torch.ones(2, 30)
+    assert torch.equal(model(x, mask), model(x, mask))

@@ -134,3 +134,24 @@ def test_last_batch_of_one_clip_does_not_break_batchnorm(mp_data: Path, tmp_path
         [mp_data], tmp_path / "odd", CONFIG.updated(epochs=1, batch_size=11), progress=False
     )
     assert result.epochs_run == 1
+
+
+def test_ema_weights_are_the_ones_saved(mp_data: Path, tmp_path: Path) -> None:
+    """With EMA on, the saved model is the averaged copy, and it reproduces the held-out
+    predictions written in the run's report."""
+    config = CONFIG.updated(model="isl-hybrid", epochs=3, patience=3, ema=0.9)
+    result = train([mp_data], tmp_path / "ema", config, progress=False)
+    run = artifacts.load_run(result.run_dir)
+    saved = torch.load(result.run_dir / "best_model.pth", weights_only=True)
+    assert not any(
+        k.startswith("ema.") or k.startswith("module.") for k in saved["model_state_dict"]
+    )
+    assert json.loads((result.run_dir / "model_config.json").read_text())["training"]["ema"] == 0.9
+    clips = load_dataset(mp_data)
+    x, mask = clips_to_arrays(clips, seq_len=30)
+    assert predict_proba(run.model, x, mask).shape == (len(clips), 3)
+
+
+def test_ema_out_of_range_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="ema"):
+        CONFIG.updated(ema=1.5)

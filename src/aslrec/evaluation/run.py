@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,13 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from aslrec.data.loaders import load_datasets
-from aslrec.data.preprocessing import arrays_for_model
 from aslrec.data.splits import train_val_split
-from aslrec.errors import DataError
+from aslrec.errors import ConfigError, DataError
 from aslrec.evaluation.metrics import EvaluationReport, classification_report
 from aslrec.evaluation.report import write_evaluation
-from aslrec.training.artifacts import load_run
-from aslrec.training.run import canonical_clips, predict_proba
+from aslrec.inference.backends import load_backend
+from aslrec.inference.recognizer import Recognizer
+from aslrec.training.run import canonical_clips
 
 
 @dataclass
@@ -31,23 +32,39 @@ class EvaluationResult:
 
 
 def evaluate_run(
-    run_dir: Path,
+    run_dir: Path | Sequence[Path],
     data: Sequence[Path],
     *,
     out: Path | None = None,
     held_out_only: bool = True,
+    tta: bool | None = None,
 ) -> EvaluationResult:
-    """Evaluate ``run_dir`` on ``data``.
+    """Evaluate a run, an ensemble directory, or several runs as an ensemble, on ``data``.
 
     With ``held_out_only`` the clips are split exactly as the run's training split them (same
     folds, fold, strategy and seed from ``model_config.json``) and only the validation side is
-    scored, so the number is honest when evaluating on the training data set. Clips whose label
-    the model does not know are an error, not silently dropped.
+    scored, so the number is honest when evaluating on the training data set; ensemble members
+    must then share that split, or their held-out clips would be someone's training clips.
+    Clips whose label the model does not know are an error, not silently dropped. Scores are
+    uncalibrated (temperature 1): calibration changes no ranking, and the reported ECE is the
+    model's own.
     """
-    run = load_run(run_dir)
+    dirs = [Path(run_dir)] if isinstance(run_dir, (str, Path)) else [Path(d) for d in run_dir]
+    recognizer = (
+        Recognizer.load(dirs[0], tta=tta)
+        if len(dirs) == 1
+        else Recognizer([load_backend(d) for d in dirs], tta=bool(tta))
+    )
+    recognizer.temperature = 1.0
     clips = canonical_clips(load_datasets(data))
     if held_out_only:
-        split = run.config.get("split", {})
+        splits = {json.dumps(m.config.get("split", {}), sort_keys=True) for m in recognizer.members}
+        if len(splits) > 1:
+            raise ConfigError(
+                f"{dirs[0]}: ensemble members were trained on different splits; "
+                "evaluate on other data with --all"
+            )
+        split = recognizer.backend.config.get("split", {})
         _, val_idx = train_val_split(
             clips,
             folds=int(split.get("folds", 5)),
@@ -56,23 +73,23 @@ def evaluate_run(
             seed=int(split.get("seed", 42)),
         )
         clips = [clips[i] for i in val_idx]
-    index = {name: i for i, name in enumerate(run.classes)}
+    index = {name: i for i, name in enumerate(recognizer.classes)}
     unknown = sorted({c.label for c in clips if c.label not in index})
     if unknown:
         raise DataError(
             f"{data[0]}: label {unknown[0]!r} is not one of the model's {len(index)} classes "
             f"({len(unknown)} unknown labels)"
         )
-    x, mask = arrays_for_model(clips, run.config["preprocessing"])
     y = np.array([index[c.label] for c in clips])  # type: ignore[index]
-    report = classification_report(y, predict_proba(run.model, x, mask), run.classes)
+    report = classification_report(y, recognizer.probabilities(clips), recognizer.classes)
     name = "-".join(Path(p).stem for p in data)
-    out_dir = Path(out) if out else Path(run_dir) / f"evaluation-{name}"
+    out_dir = Path(out) if out else dirs[0] / f"evaluation-{name}{'-tta' if recognizer.tta else ''}"
     write_evaluation(
         report,
         out_dir,
         extra={
-            "run_dir": str(run_dir),
+            "model": [str(d) for d in dirs],
+            "tta": recognizer.tta,
             "data": [str(p) for p in data],
             "held_out_only": held_out_only,
         },

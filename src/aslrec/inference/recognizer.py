@@ -19,6 +19,8 @@ import numpy as np
 from aslrec.data.preprocessing import arrays_for_model
 from aslrec.errors import AslrecError, DataError
 from aslrec.inference.backends import ClassifierBackend, load_backend, softmax
+from aslrec.inference.ensemble import EnsembleSpec, check_same_classes, is_ensemble
+from aslrec.inference.tta import views
 from aslrec.landmarks.clip import LandmarkClip
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
@@ -69,13 +71,28 @@ class Prediction:
 
 
 class Recognizer:
-    """A trained classifier (any backend) plus the preprocessing it was trained with."""
+    """One trained classifier (any backend) or an ensemble of them, plus their preprocessing.
 
-    def __init__(self, backend: ClassifierBackend, *, tracker_options: Any | None = None) -> None:
-        self.backend = backend
+    Each member preprocesses clips exactly as it was trained; with several members (an
+    ensemble directory, :mod:`aslrec.inference.ensemble`) their logits are averaged, and with
+    ``tta`` each member's logits are first averaged over the fixed views of
+    :mod:`aslrec.inference.tta`.
+    """
+
+    def __init__(
+        self,
+        backends: ClassifierBackend | Sequence[ClassifierBackend],
+        *,
+        tta: bool = False,
+        tracker_options: Any | None = None,
+    ) -> None:
+        self.members = list(backends) if isinstance(backends, Sequence) else [backends]
+        check_same_classes([m.classes for m in self.members], range(len(self.members)))
+        self.backend = self.members[0]
+        self.tta = tta
         self.tracker_options = tracker_options
         self._tracker: Any | None = None
-        # from the run's calibration.json (aslrec.inference.calibration), when it has one
+        # from the model directory's calibration.json (aslrec.inference.calibration), if any
         self.temperature = 1.0
         self.threshold: float | None = None
 
@@ -85,13 +102,23 @@ class Recognizer:
         model_dir: str | os.PathLike[str] | None = None,
         *,
         backend: str = "torch",
+        tta: bool | None = None,
         tracker_options: Any | None = None,
     ) -> Recognizer:
-        """Load a run directory (default: the bundled model) with the given backend."""
+        """Load a run or ensemble directory (default: the bundled model) with ``backend``.
+
+        ``tta=None`` keeps what an ensemble directory says (off for a single run).
+        """
         from aslrec.inference.calibration import read_calibration
 
         path = Path(model_dir) if model_dir else default_model_dir()
-        recognizer = cls(load_backend(path, backend), tracker_options=tracker_options)
+        if is_ensemble(path):
+            spec = EnsembleSpec.read(path)
+            backends = [load_backend(member, backend) for member in spec.members]
+            use_tta = spec.tta if tta is None else tta
+        else:
+            backends, use_tta = [load_backend(path, backend)], bool(tta)
+        recognizer = cls(backends, tta=use_tta, tracker_options=tracker_options)
         calibration = read_calibration(path)
         if calibration is not None:
             recognizer.temperature = calibration.temperature
@@ -102,10 +129,19 @@ class Recognizer:
     def classes(self) -> list[str]:
         return self.backend.classes
 
+    def logits(self, clips: Sequence[LandmarkClip]) -> np.ndarray:
+        """``(N, C)`` logits averaged over members (and TTA views), before calibration."""
+        clip_views = views(list(clips), self.tta)
+        outputs = [
+            member.logits(*arrays_for_model(view, member.config["preprocessing"]))
+            for member in self.members
+            for view in clip_views
+        ]
+        return np.mean(outputs, axis=0)
+
     def probabilities(self, clips: Sequence[LandmarkClip]) -> np.ndarray:
-        """``(N, C)`` softmax probabilities, preprocessed exactly as in training."""
-        x, mask = arrays_for_model(clips, self.backend.config["preprocessing"])
-        return softmax(self.backend.logits(x, mask) / self.temperature)
+        """``(N, C)`` calibrated softmax probabilities."""
+        return softmax(self.logits(clips) / self.temperature)
 
     def predict_clips(
         self,

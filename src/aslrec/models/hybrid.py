@@ -31,10 +31,35 @@ class ECA(nn.Module):
         return x * gate[:, None, :]
 
 
+class DropPath(nn.Module):
+    """Stochastic depth (Huang et al., ECCV 2016): skip a residual branch for whole clips.
+
+    Each training clip drops the branch with probability ``p`` (survivors scaled by
+    ``1 / (1 - p)``); identity at inference. Regularises deep residual stacks on small data.
+    """
+
+    def __init__(self, p: float = 0.0) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device) >= self.p
+        return x * keep.to(x.dtype) / (1 - self.p)
+
+
 class ConvBlock(nn.Module):
     """Pre-norm residual: pointwise expand -> depthwise temporal conv -> ECA -> project."""
 
-    def __init__(self, dim: int, kernel_size: int = 17, expand: int = 2, drop: float = 0.2):
+    def __init__(
+        self,
+        dim: int,
+        kernel_size: int = 17,
+        expand: int = 2,
+        drop: float = 0.2,
+        drop_path: float = 0.0,
+    ) -> None:
         super().__init__()
         hidden = dim * expand
         self.norm = nn.LayerNorm(dim)
@@ -46,6 +71,7 @@ class ConvBlock(nn.Module):
         self.eca = ECA()
         self.project = nn.Linear(hidden, dim)
         self.drop = nn.Dropout(drop)
+        self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         keep = valid[..., None].to(x.dtype)
@@ -53,13 +79,15 @@ class ConvBlock(nn.Module):
         h = self.depthwise(h.transpose(1, 2))
         h = nn.functional.silu(self.dw_norm(h)).transpose(1, 2) * keep
         h = self.project(self.eca(h, valid))
-        return x + self.drop(h) * keep
+        return x + self.drop_path(self.drop(h)) * keep
 
 
 class TransformerBlock(nn.Module):
     """Pre-norm multi-head self-attention over valid frames + MLP."""
 
-    def __init__(self, dim: int, heads: int = 4, expand: int = 2, drop: float = 0.2) -> None:
+    def __init__(
+        self, dim: int, heads: int = 4, expand: int = 2, drop: float = 0.2, drop_path: float = 0.0
+    ) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
         self.attention = nn.MultiheadAttention(dim, heads, dropout=drop, batch_first=True)
@@ -68,13 +96,14 @@ class TransformerBlock(nn.Module):
             nn.Linear(dim, dim * expand), nn.SiLU(), nn.Dropout(drop), nn.Linear(dim * expand, dim)
         )
         self.drop = nn.Dropout(drop)
+        self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         keep = valid[..., None].to(x.dtype)
         h = self.norm1(x)
         h, _ = self.attention(h, h, h, key_padding_mask=~valid, need_weights=False)
-        x = x + self.drop(h) * keep
-        return x + self.drop(self.mlp(self.norm2(x))) * keep
+        x = x + self.drop_path(self.drop(h)) * keep
+        return x + self.drop_path(self.drop(self.mlp(self.norm2(x)))) * keep
 
 
 def masked_pool(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -98,6 +127,7 @@ class HybridSignModel(nn.Module):
         heads: int = 4,
         dropout: float = 0.2,
         head_dropout: float = 0.4,
+        drop_path: float = 0.0,
         use_z: bool = False,
         velocities: bool = True,
         distances: bool = True,
@@ -112,8 +142,11 @@ class HybridSignModel(nn.Module):
         blocks: list[nn.Module] = []
         for _ in range(stages):
             if not transformer_only:
-                blocks += [ConvBlock(dim, kernel_size, drop=dropout) for _ in range(conv_per_stage)]
-            blocks.append(TransformerBlock(dim, heads, drop=dropout))
+                blocks += [
+                    ConvBlock(dim, kernel_size, drop=dropout, drop_path=drop_path)
+                    for _ in range(conv_per_stage)
+                ]
+            blocks.append(TransformerBlock(dim, heads, drop=dropout, drop_path=drop_path))
         self.blocks = nn.ModuleList(blocks)
         self.positions = nn.Parameter(torch.zeros(1, max_frames, dim)) if transformer_only else None
         self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(2 * dim, num_classes))

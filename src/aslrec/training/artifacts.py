@@ -31,7 +31,7 @@ from aslrec.models.registry import create_model
 
 CHECKPOINT = "best_model.pth"
 SAFETENSORS = "model.safetensors"
-CLASSES = "label_encoder_classes.npy"
+CLASSES = LabelEncoder.FILENAME
 CONFIG = "model_config.json"
 HISTORY = "training_history.npy"
 HISTORY_PLOT = "training_history.png"

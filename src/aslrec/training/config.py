@@ -41,6 +41,7 @@ class TrainConfig:
     patience: int = 15
     augment: dict[str, Any] = field(default_factory=lambda: {"gaussian_noise": {"std": 0.02}})
     label_smoothing: float = 0.0
+    ema: float | None = None  # EMA decay of the weights, e.g. 0.999; None = off
     class_weighted: bool = True
     scheduler: str = "onecycle"
     folds: int = 5
@@ -62,6 +63,7 @@ class TrainConfig:
             (self.grad_clip > 0, "grad_clip must be > 0"),
             (self.patience >= 1, "patience must be >= 1"),
             (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
+            (self.ema is None or 0 < self.ema < 1, "ema must be in (0, 1) or null"),
             (self.seq_len >= 1, "seq_len must be >= 1"),
             (
                 self.frame_sampling in ("resample", "truncate", "span"),

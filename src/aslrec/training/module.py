@@ -5,6 +5,7 @@ from __future__ import annotations
 import lightning as L
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from aslrec.data.augment import build_augmentation, mixup, mixup_alpha
 from aslrec.training.config import TrainConfig
@@ -23,6 +24,18 @@ class ClassifierModule(L.LightningModule):
         self.generator = torch.Generator().manual_seed(config.seed)
         self.augment = build_augmentation(config.augment)
         self.mixup_alpha = mixup_alpha(config.augment)
+        # Exponential moving average of the weights (Polyak averaging; used by most Kaggle ISLR
+        # top solutions): evaluated, selected and saved instead of the raw weights when on.
+        self.ema = (
+            AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
+            if config.ema
+            else None
+        )
+
+    @property
+    def inference_model(self) -> nn.Module:
+        """The weights that are validated and saved: the EMA copy when EMA is on."""
+        return self.ema.module if self.ema is not None else self.model
 
     def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.model(landmarks, mask)
@@ -36,7 +49,7 @@ class ClassifierModule(L.LightningModule):
                 landmarks, mask, target, target_b, lam = mixup(
                     landmarks, mask, target, self.generator, self.mixup_alpha
                 )
-        logits = self.model(landmarks, mask)
+        logits = (self.model if stage == "train" else self.inference_model)(landmarks, mask)
         loss = lam * self.loss(logits, target) + (1 - lam) * self.loss(logits, target_b)
         accuracy = (logits.argmax(dim=1) == target).float().mean()
         size = target.shape[0]
@@ -53,6 +66,10 @@ class ClassifierModule(L.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
 
+    def on_train_batch_end(self, outputs: object, batch: object, batch_idx: int) -> None:
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
+
     def validation_step(
         self, batch: tuple[torch.Tensor, ...], batch_idx: int, dataloader_idx: int = 0
     ) -> None:
@@ -62,7 +79,7 @@ class ClassifierModule(L.LightningModule):
 
     def configure_optimizers(self):  # type: ignore[no-untyped-def]
         optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
+            self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
         )
         if self.config.scheduler == "none":
             return optimizer

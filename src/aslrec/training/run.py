@@ -228,7 +228,7 @@ def train(
     best_state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
     module.load_state_dict(best_state["state_dict"])
     best_epoch = int(best_state["epoch"]) + 1
-    model = module.model.cpu().eval()
+    model = module.inference_model.cpu().eval()
     probs = predict_proba(model, x[heldout_idx], mask[heldout_idx])
     report = classification_report(y[heldout_idx], probs, encoder.classes)
     wall_time = time.perf_counter() - started

@@ -1,0 +1,100 @@
+"""Ensembles: a directory of member runs that loads and predicts like one model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from aslrec.cli import app
+from aslrec.data.labels import LabelEncoder
+from aslrec.data.loaders import load_dataset
+from aslrec.data.store import ClipStore
+from aslrec.errors import ModelError
+from aslrec.inference.ensemble import ENSEMBLE_FILE, create_ensemble
+from aslrec.inference.recognizer import Recognizer
+from aslrec.models.registry import create_model
+from aslrec.training import artifacts
+
+
+@pytest.fixture(scope="module")
+def other_run_dir(random_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Same classes as ``random_run_dir``, different (random) weights and architecture."""
+    run_dir = tmp_path_factory.mktemp("other_run")
+    torch.manual_seed(1)
+    classes = LabelEncoder.load(random_run_dir).classes
+    model = create_model("isl-hybrid", num_classes=len(classes))
+    artifacts.save_weights(run_dir, model, epoch=0, val_acc=0.0)
+    LabelEncoder(classes).save(run_dir / artifacts.CLASSES)
+    artifacts.save_config(
+        run_dir,
+        {
+            "architecture": "isl-hybrid",
+            "model_kwargs": {},
+            "preprocessing": {"seq_len": 30, "frame_sampling": "span", "dominant_hand": True},
+        },
+    )
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def clips(shared_data: Path) -> list:
+    return load_dataset(shared_data / "wlasl50_mp.npz")[:5]
+
+
+def test_ensemble_directory_averages_member_logits(
+    random_run_dir: Path, other_run_dir: Path, clips: list, tmp_path: Path
+) -> None:
+    written = create_ensemble([random_run_dir, other_run_dir], tmp_path / "ens")
+    members = json.loads(written.read_text())["members"]
+    assert all(not Path(m).is_absolute() for m in members)  # the folder can move as a whole
+    ensemble = Recognizer.load(tmp_path / "ens")
+    expected = (
+        Recognizer.load(random_run_dir).logits(clips) + Recognizer.load(other_run_dir).logits(clips)
+    ) / 2
+    assert np.allclose(ensemble.logits(clips), expected, atol=1e-6)
+    assert ensemble.classes == Recognizer.load(random_run_dir).classes
+    assert len(ensemble.predict_clips(clips)) == len(clips)
+
+
+def test_members_with_other_classes_are_refused(random_run_dir: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(random_run_dir, other)
+    LabelEncoder(["a", "b", "c", "d"]).save(other / artifacts.CLASSES)
+    with pytest.raises(ModelError, match="share classes"):
+        create_ensemble([random_run_dir, other], tmp_path / "ens")
+    assert not (tmp_path / "ens" / ENSEMBLE_FILE).exists()
+
+
+def test_broken_ensemble_file_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / ENSEMBLE_FILE).write_text("{not json")
+    with pytest.raises(ModelError, match="not a readable ensemble file"):
+        Recognizer.load(tmp_path)
+
+
+def test_cli_ensemble_then_evaluate_all_clips(
+    random_run_dir: Path, other_run_dir: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    made = runner.invoke(
+        app, ["ensemble", str(random_run_dir), str(other_run_dir), "--out", str(tmp_path / "e")]
+    )
+    assert made.exit_code == 0, made.output
+    data = tmp_path / "data"
+    classes = LabelEncoder.load(random_run_dir).classes
+    subset = [c for c in load_dataset(shared_data / "wlasl50_mp.npz") if c.label in classes]
+    ClipStore(data, create=True).add_all((f"clip{i}", c) for i, c in enumerate(subset[:12]))
+    report = tmp_path / "report"
+    result = runner.invoke(
+        app,
+        ["evaluate", str(tmp_path / "e"), "--data", str(data), "--all", "--tta", "--out", report],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["extra"]["tta"] is True and metrics["n"] == 12
+    assert len(metrics["extra"]["model"]) == 1 and 0 <= metrics["top1"] <= 1
