@@ -140,3 +140,21 @@ def test_calibration_on_real_held_out_data(tmp_path: Path, shared_data: Path) ->
     assert c.nll_after <= c.nll_before + 1e-3
     assert c.ece_after <= c.ece_before + 1e-3
     assert all(p.is_file() for p in result.plots)
+
+
+@pytest.mark.slow
+def test_an_ensemble_directory_calibrates_like_its_single_member(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    from aslrec.inference.calibration import calibrate_run
+    from aslrec.inference.ensemble import create_ensemble
+
+    model = default_model_dir()
+    if not (model / "model_config.json").is_file():
+        pytest.skip("no bundled model")
+    create_ensemble([model], tmp_path / "ens")
+    single = calibrate_run(model, write=False, plots_dir=tmp_path / "a").calibration
+    ensemble = calibrate_run(tmp_path / "ens", plots_dir=tmp_path / "b")
+    assert ensemble.path == tmp_path / "ens" / "calibration.json"
+    assert np.isclose(ensemble.calibration.temperature, single.temperature, rtol=1e-4)
+    assert ensemble.calibration.threshold == pytest.approx(single.threshold)

@@ -98,3 +98,17 @@ def test_cli_ensemble_then_evaluate_all_clips(
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["extra"]["tta"] is True and metrics["n"] == 12
     assert len(metrics["extra"]["model"]) == 1 and 0 <= metrics["top1"] <= 1
+
+
+def test_members_trained_on_other_splits_have_no_common_held_out_fold(
+    random_run_dir: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    from aslrec.errors import ConfigError
+    from aslrec.evaluation.run import evaluate_run
+
+    other = tmp_path / "fold1"
+    shutil.copytree(random_run_dir, other)
+    config = json.loads((other / "model_config.json").read_text())
+    (other / "model_config.json").write_text(json.dumps(config | {"split": {"fold": 1}}))
+    with pytest.raises(ConfigError, match="different splits"):
+        evaluate_run([random_run_dir, other], [shared_data / "wlasl50_mp.npz"])

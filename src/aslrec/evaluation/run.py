@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,10 +10,11 @@ import numpy as np
 
 from aslrec.data.loaders import load_datasets
 from aslrec.data.splits import train_val_split
-from aslrec.errors import ConfigError, DataError
+from aslrec.errors import DataError
 from aslrec.evaluation.metrics import EvaluationReport, classification_report
 from aslrec.evaluation.report import write_evaluation
 from aslrec.inference.backends import load_backend
+from aslrec.inference.ensemble import shared_split
 from aslrec.inference.recognizer import Recognizer
 from aslrec.training.run import canonical_clips
 
@@ -58,13 +58,7 @@ def evaluate_run(
     recognizer.temperature = 1.0
     clips = canonical_clips(load_datasets(data))
     if held_out_only:
-        splits = {json.dumps(m.config.get("split", {}), sort_keys=True) for m in recognizer.members}
-        if len(splits) > 1:
-            raise ConfigError(
-                f"{dirs[0]}: ensemble members were trained on different splits; "
-                "evaluate on other data with --all"
-            )
-        split = recognizer.backend.config.get("split", {})
+        split = shared_split([m.config for m in recognizer.members], dirs[0])
         _, val_idx = train_val_split(
             clips,
             folds=int(split.get("folds", 5)),

@@ -46,7 +46,6 @@ import numpy as np
 
 from aslrec.atomic import write_text
 from aslrec.errors import DataError, ModelError
-from aslrec.inference.backends import torch_logits
 
 CALIBRATION_FILE = "calibration.json"
 DEFAULT_TARGET_ACCURACY = 0.9
@@ -315,37 +314,36 @@ class CalibrationResult:
         )
 
 
-def _held_out(run_dir: Path, data: Sequence[Path] | None) -> tuple[Any, list[Any], list[str]]:
+def _held_out(
+    config: dict[str, Any], where: Path, data: Sequence[Path] | None
+) -> tuple[list[Any], list[str]]:
+    """The held-out clips of the training split recorded in a run's ``model_config.json``."""
     from aslrec.data.loaders import load_datasets
-    from aslrec.training.artifacts import load_run
     from aslrec.training.config import TrainConfig
-    from aslrec.training.run import canonical_clips, limit_per_class, split_indices
+    from aslrec.training.run import canonical_clips, split_indices
 
-    run = load_run(run_dir)
-    recorded = [str(p) for p in run.config.get("data", {}).get("sources", [])]
+    recorded = [str(p) for p in config.get("data", {}).get("sources", [])]
     sources = [str(p) for p in data] if data else recorded
     if not sources:
-        raise DataError(f"{run_dir}: the run records no training data; pass --data")
+        raise DataError(f"{where}: the run records no training data; pass --data")
     missing = [s for s in sources if not Path(s).exists()]
     if missing:
         raise DataError(f"{missing[0]}: no such file (the run's data; pass --data to locate it)")
     known = TrainConfig.__dataclass_fields__
-    training = {k: v for k, v in run.config.get("training", {}).items() if k in known}
+    training = {k: v for k, v in config.get("training", {}).items() if k in known}
     try:
-        config = TrainConfig(**training)
+        train_config = TrainConfig(**training)
     except Exception as exc:  # an old or hand-edited config
-        raise ModelError(f"{run_dir}: cannot rebuild the training split ({exc})") from None
+        raise ModelError(f"{where}: cannot rebuild the training split ({exc})") from None
     clips = canonical_clips(load_datasets([Path(s) for s in sources]))
-    if config.max_clips_per_class:
-        clips = limit_per_class(clips, config.max_clips_per_class, config.seed)
-    expected = run.config.get("data", {}).get("num_clips")
+    expected = config.get("data", {}).get("num_clips")
     if expected is not None and int(expected) != len(clips):
         raise DataError(
             f"{sources[0]}: {len(clips)} clips, but the run trained on {expected}; pass the "
             "run's own --data so its held-out fold can be reproduced"
         )
-    _, heldout_idx, _ = split_indices(clips, config)
-    return run, [clips[i] for i in heldout_idx], sources
+    _, heldout_idx, _ = split_indices(clips, train_config)
+    return [clips[i] for i in heldout_idx], sources
 
 
 def calibrate_run(
@@ -359,29 +357,34 @@ def calibrate_run(
 ) -> CalibrationResult:
     """Fit temperature and threshold on ``run_dir``'s held-out fold and store them.
 
+    ``run_dir`` is a run or an ensemble directory (whose members must share their split); the
+    logits are the ones the ``Recognizer`` computes for it, TTA included when it is on.
     ``data`` defaults to the run's recorded training data. Writes ``calibration.json`` in the
-    run directory (unless ``write=False``) and, in ``plots_dir`` (default
+    directory (unless ``write=False``) and, in ``plots_dir`` (default
     ``RUN_DIR/calibration``), ``reliability.png`` (before/after, cross-fitted) and
     ``coverage.png``.
     """
-    from aslrec.data.preprocessing import arrays_for_model
     from aslrec.data.splits import train_val_split
+    from aslrec.inference.ensemble import shared_split
+    from aslrec.inference.recognizer import Recognizer
 
     if not 0.0 < target_accuracy <= 1.0:
         raise DataError(f"target accuracy must be in (0, 1], not {target_accuracy}")
     run_dir = Path(run_dir)
-    run, clips, sources = _held_out(run_dir, data)
-    index = {name: i for i, name in enumerate(run.classes)}
+    recognizer = Recognizer.load(run_dir)
+    split = shared_split([m.config for m in recognizer.members], run_dir)
+    config = recognizer.backend.config
+    clips, sources = _held_out(config, run_dir, data)
+    index = {name: i for i, name in enumerate(recognizer.classes)}
     unknown = sorted({c.label for c in clips if c.label not in index})
     if unknown:
         raise DataError(f"label {unknown[0]!r} of the held-out data is not a class of the model")
     if len(clips) < 4:
         raise DataError(f"{run_dir}: only {len(clips)} held-out clips; too few to calibrate")
-    x, mask = arrays_for_model(clips, run.config["preprocessing"])
     y = np.array([index[c.label] for c in clips])  # type: ignore[index]
-    logits = torch_logits(run.model, x, mask)
+    logits = recognizer.logits(clips)
     try:
-        _, second = train_val_split(clips, folds=2, fold=0, seed=int(run.config.get("seed", 42)))
+        _, second = train_val_split(clips, folds=2, fold=0, seed=int(config.get("seed", 42)))
         halves = np.zeros(len(clips), dtype=int)
         halves[second] = 1
     except Exception:  # too few groups for a group-safe halving: alternate instead
@@ -395,7 +398,7 @@ def calibrate_run(
         fitted_on={
             "what": "held-out fold of the run's split (never used for weights)",
             "data": sources,
-            "split": run.config.get("split", {}),
+            "split": split,
         },
     )
     path = write_calibration(run_dir, fit.calibration) if write else None

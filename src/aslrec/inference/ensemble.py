@@ -19,10 +19,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aslrec.atomic import write_text
 from aslrec.data.labels import LabelEncoder
-from aslrec.errors import ModelError
+from aslrec.errors import ConfigError, ModelError
 
 ENSEMBLE_FILE = "ensemble.json"
 
@@ -57,6 +58,17 @@ def check_same_classes(classes: Sequence[Sequence[str]], names: Sequence[object]
                 f"{name}: ensemble members must share classes and their order "
                 f"({len(other)} vs {len(classes[0])} classes in {names[0]})"
             )
+
+
+def shared_split(configs: Sequence[dict[str, Any]], where: object) -> dict[str, Any]:
+    """The training split all members share (their held-out fold is then everyone's)."""
+    splits = {json.dumps(c.get("split", {}), sort_keys=True) for c in configs}
+    if len(splits) > 1:
+        raise ConfigError(
+            f"{where}: ensemble members were trained on different splits, so no fold is "
+            "held out from all of them; evaluate on other data (--all / --data)"
+        )
+    return dict(configs[0].get("split", {}))
 
 
 def create_ensemble(
