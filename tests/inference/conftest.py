@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from random_runs import write_random_run
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 STREAM_CLASSES = ["apple", "hello", "school", "table"]
@@ -32,26 +33,13 @@ def stream_bench() -> Any:
 @pytest.fixture(scope="session")
 def random_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run directory holding the seed architecture with random weights and 4 classes."""
-    import torch
-
-    from aslrec.data.labels import LabelEncoder
-    from aslrec.models.registry import create_model
-    from aslrec.training import artifacts
-
-    run_dir = tmp_path_factory.mktemp("random_run")
-    torch.manual_seed(0)
-    model = create_model("seed", num_classes=len(STREAM_CLASSES))
-    artifacts.save_weights(run_dir, model, epoch=0, val_acc=0.0)
-    LabelEncoder(STREAM_CLASSES).save(run_dir / artifacts.CLASSES)
-    artifacts.save_config(
-        run_dir,
-        {
-            "architecture": "seed",
-            "model_kwargs": {},
-            "preprocessing": {"seq_len": 30, "frame_sampling": "resample"},
-        },
+    return write_random_run(
+        tmp_path_factory.mktemp("random_run"),
+        "seed",
+        STREAM_CLASSES,
+        {"seq_len": 30, "frame_sampling": "resample"},
+        seed=0,
     )
-    return run_dir
 
 
 @pytest.fixture(scope="session")

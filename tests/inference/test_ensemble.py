@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from random_runs import write_random_run
 from typer.testing import CliRunner
 
 from aslrec.cli import app
@@ -18,28 +18,19 @@ from aslrec.data.store import ClipStore
 from aslrec.errors import ModelError
 from aslrec.inference.ensemble import ENSEMBLE_FILE, create_ensemble
 from aslrec.inference.recognizer import Recognizer
-from aslrec.models.registry import create_model
 from aslrec.training import artifacts
 
 
 @pytest.fixture(scope="module")
 def other_run_dir(random_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Same classes as ``random_run_dir``, different (random) weights and architecture."""
-    run_dir = tmp_path_factory.mktemp("other_run")
-    torch.manual_seed(1)
-    classes = LabelEncoder.load(random_run_dir).classes
-    model = create_model("isl-hybrid", num_classes=len(classes))
-    artifacts.save_weights(run_dir, model, epoch=0, val_acc=0.0)
-    LabelEncoder(classes).save(run_dir / artifacts.CLASSES)
-    artifacts.save_config(
-        run_dir,
-        {
-            "architecture": "isl-hybrid",
-            "model_kwargs": {},
-            "preprocessing": {"seq_len": 30, "frame_sampling": "span", "dominant_hand": True},
-        },
+    return write_random_run(
+        tmp_path_factory.mktemp("other_run"),
+        "isl-hybrid",
+        LabelEncoder.load(random_run_dir).classes,
+        {"seq_len": 30, "frame_sampling": "span", "dominant_hand": True},
+        seed=1,
     )
-    return run_dir
 
 
 @pytest.fixture(scope="module")
