@@ -360,6 +360,7 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--folds-run", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--ablations", nargs="+", default=list(ABLATIONS), choices=list(ABLATIONS))
+    parser.add_argument("--curve-sizes", type=int, nargs="+", default=list(CURVE_SIZES))
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args()
@@ -377,7 +378,7 @@ def main() -> None:
     if "curve" in args.parts:
         cells += [
             trained_cell(name, "wlasl50", f, max_clips_per_class=size)
-            for size in CURVE_SIZES
+            for size in args.curve_sizes
             for f in args.folds_run
             for name in TRAINED
         ]
