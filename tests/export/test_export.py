@@ -245,3 +245,33 @@ def test_export_that_does_not_match_is_refused(
     with pytest.raises(ModelError, match=r"does not match PyTorch .* nothing written"):
         export_run(make_run("seed-baseline"), out)
     assert list(out.parent.iterdir()) == []
+
+
+def test_int8_keeps_the_input_layer_fp32(make_run: Callable[[str], Path], tmp_path: Path) -> None:
+    """isl-hybrid's input projection reads features of very different sizes; quantised, it lost
+    the small ones (10% top-1 agreement on a trained model). It must stay a float MatMul."""
+    import onnx
+
+    result = export_run(make_run("isl-hybrid"), tmp_path / "h.int8.onnx", quantize="int8")
+    nodes = {node.name: node.op_type for node in onnx.load(str(result.path)).graph.node}
+    assert nodes["/stem/stem.0/MatMul"] == "MatMul"
+    assert sum(op == "MatMulInteger" for op in nodes.values()) >= 10  # the rest is int8
+
+
+def test_int8_that_changes_predictions_is_refused(
+    make_run: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aslrec.errors import ModelError
+    from aslrec.export import onnx_export
+
+    real = onnx_export.torch_logits
+
+    def shuffled(*args, **kwargs):  # type: ignore[no-untyped-def]
+        logits = real(*args, **kwargs)
+        return np.roll(logits, 1, axis=1)  # every top-1 moves to another class
+
+    monkeypatch.setattr(onnx_export, "torch_logits", shuffled)
+    out = tmp_path / "out" / "model.int8.onnx"
+    with pytest.raises(ModelError, match=r"int8 quantisation changes too many predictions"):
+        export_run(make_run("seed-baseline"), out, quantize="int8")
+    assert list(out.parent.iterdir()) == []

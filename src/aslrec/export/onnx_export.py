@@ -19,7 +19,10 @@ mixes full clips, trailing padding, holes in the mask and single-frame clips (re
 ``--data``). An fp32 export whose logits differ by more than :data:`PARITY_ATOL` or whose top-1
 agrees on fewer than :data:`MIN_TOP1_AGREEMENT` of the clips is refused and nothing is written.
 An int8 export is quantised with ONNX Runtime's dynamic quantisation (int8 weights, activations
-quantised on the fly) and its agreement with PyTorch is reported, not enforced.
+quantised on the fly; the input layer kept fp32, see :func:`quantize_int8`); it is an
+approximation, so only its top-1 agreement is enforced: below :data:`MIN_INT8_AGREEMENT` on real
+check clips (:data:`MIN_INT8_AGREEMENT_SYNTHETIC` on synthetic ones) it is refused and nothing
+is written.
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ FORMATS = ("onnx",)
 QUANTIZATIONS = ("int8",)
 PARITY_ATOL = 1e-4
 MIN_TOP1_AGREEMENT = 0.99
+MIN_INT8_AGREEMENT = 0.95
+# Synthetic inputs (no --data) put many clips near a tie between two classes, where a tiny
+# rounding flips the top-1: a random-weight seed model agrees on 93.8% of them, a trained one on
+# 100% of real clips. The broken quantisation this guards against scored 75% there (22% real).
+MIN_INT8_AGREEMENT_SYNTHETIC = 0.85
 
 
 @dataclass(frozen=True)
@@ -203,10 +211,24 @@ def write_metadata(proto: Any, metadata: OnnxMetadata) -> None:
     )
 
 
+QUANTIZED_OPS = ("MatMul", "Gemm", "Conv", "LSTM")
+
+
 def quantize_int8(src: Path, dst: Path, metadata: OnnxMetadata) -> None:
-    """ONNX Runtime dynamic quantisation: int8 weights (LSTM, MatMul/Gemm, Conv)."""
+    """ONNX Runtime dynamic quantisation: int8 weights (LSTM, MatMul/Gemm, Conv), except the
+    first such layer, which stays fp32.
+
+    Why the first layer: dynamic quantisation gives each activation tensor one int8 scale, and
+    the input layer reads features of very different sizes (coordinates ~1, velocities ~0.01),
+    so the small ones round to zero. Measured on ``isl-hybrid`` (WLASL-50 fold 0, 400 clips):
+    top-1 agreement with PyTorch 10.5% with the input projection quantised, 100% without; it
+    holds 0.1-5% of a model's weights.
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(src)).graph
+    first = next(node.name for node in graph.node if node.op_type in QUANTIZED_OPS)
 
     root = logging.getLogger()
     level = root.level
@@ -214,7 +236,9 @@ def quantize_int8(src: Path, dst: Path, metadata: OnnxMetadata) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+            quantize_dynamic(
+                str(src), str(dst), weight_type=QuantType.QInt8, nodes_to_exclude=[first]
+            )
     finally:
         root.setLevel(level)
     proto = onnx.load(str(dst))
@@ -275,7 +299,7 @@ def export_run(
         calibration=_read_calibration(run_dir),
     )
     if check_data:
-        x, mask, source = _real_inputs(check_data, run.seq_len, run.frame_sampling)
+        x, mask, source = _real_inputs(check_data, run.config["preprocessing"])
     else:
         x, mask = synthetic_inputs(run.seq_len)
         source = "synthetic"
@@ -313,6 +337,15 @@ def export_run(
                 f"{run_dir}: the ONNX export does not match PyTorch ({failed[0].summary()}; "
                 f"need <= {PARITY_ATOL:g} and >= {MIN_TOP1_AGREEMENT:.0%}); nothing written"
             )
+        for check in checks if quantize else []:
+            synthetic = check.source.startswith("synthetic")
+            floor = MIN_INT8_AGREEMENT_SYNTHETIC if synthetic else MIN_INT8_AGREEMENT
+            if check.top1_agreement < floor:
+                raise ModelError(
+                    f"{run_dir}: int8 quantisation changes too many predictions (top-1 "
+                    f"agreement {check.top1_agreement:.1%} < {floor:.0%} on {check.source} "
+                    "clips); nothing written; export fp32 instead"
+                )
         os.chmod(final, 0o644)
         os.replace(final, target)
     return ExportResult(target, metadata, target.stat().st_size, parity)
@@ -328,11 +361,12 @@ def _read_calibration(run_dir: Path) -> dict[str, Any] | None:
 
 
 def _real_inputs(
-    data: Sequence[str | os.PathLike[str]], seq_len: int, frame_sampling: str
+    data: Sequence[str | os.PathLike[str]], preprocessing: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray, str]:
+    """The check clips preprocessed exactly as the model's own input (dominant hand etc.)."""
     from aslrec.data.loaders import load_datasets
-    from aslrec.data.preprocessing import clips_to_arrays
+    from aslrec.data.preprocessing import arrays_for_model
 
     clips = load_datasets([Path(p) for p in data])
-    x, mask = clips_to_arrays(clips, seq_len, frame_sampling)  # type: ignore[arg-type]
+    x, mask = arrays_for_model(clips, preprocessing)
     return x, mask, "+".join(Path(p).name for p in data)
