@@ -1,21 +1,27 @@
 """Build the bundled default model and the demo clips from the shared real data.
 
-Steps (each re-runnable; ``--run-dir`` keeps the trained run so packaging can be redone):
+Steps (each re-runnable; the ``--run-dir`` folders keep the trained runs so packaging can be
+redone):
 
-1. Train ``--preset`` on the union of WLASL-50, GISLR hello/thankyou and the letters, labels in
-   the card's spellings, with fold 0 of a 5-fold stratified, group-safe split held out and the
-   epoch chosen on an inner split of the training folds: the shipped model's held-out numbers are
-   honest because it never saw those clips.
-2. Fit temperature scaling and the "unknown" threshold (``aslrec calibrate``), export an int8
-   ONNX copy (so ``--backend onnx`` works without torch), and copy weights (safetensors),
-   config, classes, calibration and the ONNX file to ``src/aslrec/assets/default_model``.
+1. Train each ``--run-dir`` that is not trained yet with its ``--preset`` (in the same order) on
+   the union of WLASL-50, GISLR hello/thankyou and the letters, labels in the card's spellings,
+   with fold 0 of a 5-fold stratified, group-safe split held out and the epoch chosen on an inner
+   split of the training folds: the shipped model's held-out numbers are honest because it
+   never saw those clips. All runs share that split.
+2. Export each run to int8 ONNX (so ``--backend onnx`` works without torch; refused if it changes
+   predictions) and copy weights (safetensors), config, classes and the ONNX file to
+   ``src/aslrec/assets/default_model``: one run directly, several as an ensemble
+   (``members/<i>-<architecture>/`` + ``ensemble.json``). Fit temperature scaling and the
+   "unknown" threshold for what was packaged (``aslrec calibrate``).
 3. Save one held-out letters clip per letter (MIT-licensed data, credited) as the demo set in
    ``src/aslrec/assets/demo_letters`` (aslrec's own format), so `aslrec demo` shows
    recognition of clips the bundled model has never seen.
 
 Usage::
 
-    python tools/build_default_model.py --run-dir runs/default
+    python tools/build_default_model.py --run-dir runs/default                   # one seed model
+    python tools/build_default_model.py --run-dir runs/default --preset seed \
+        --run-dir runs/default-best --preset best                               # an ensemble
 """
 
 from __future__ import annotations
@@ -23,59 +29,90 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 ASSETS = REPO / "src" / "aslrec" / "assets"
 DATA = ("wlasl50_mp.npz", "gislr_hello_thankyou.npz", "letters_static.npz")
+MEMBER_FILES = (
+    "model.safetensors",
+    "model_config.json",
+    "label_encoder_classes.npy",
+    "model.int8.onnx",
+    "training_history.png",
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run-dir", type=Path, default=REPO / "runs" / "default")
-    parser.add_argument("--preset", default="seed")
+    parser.add_argument("--run-dir", type=Path, action="append", help="repeat for an ensemble")
+    parser.add_argument("--preset", action="append", help="one per --run-dir (default seed)")
+    parser.add_argument("--tta", action="store_true", help="ensemble with test-time augmentation")
     parser.add_argument("--set", action="append", default=[], help="training override key=value")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    run_dirs = args.run_dir or [REPO / "runs" / "default"]
+    presets = args.preset or ["seed"] * len(run_dirs)
+    if len(presets) != len(run_dirs):
+        parser.error("give one --preset per --run-dir")
 
     from aslrec.data.loaders import load_datasets
-    from aslrec.data.store import ClipStore
     from aslrec.training.config import parse_override, resolve_config
     from aslrec.training.run import canonical_clips, split_indices, train
 
     overrides = dict(parse_override(item) for item in args.set)
-    config = resolve_config(
-        args.preset, overrides={"selection": "inner", "threads": args.threads, **overrides}
-    )
     data = [SHARED / name for name in DATA]
-    if not (args.run_dir / "model_config.json").exists():
-        resume = (args.run_dir / "checkpoints" / "last.ckpt").exists()
-        print(train(data, args.run_dir, config, resume=resume).summary_line())
-
-    from aslrec.export.onnx_export import export_run
-    from aslrec.inference.calibration import calibrate_run
-
-    if not (args.run_dir / "calibration.json").exists():
-        print(calibrate_run(args.run_dir, data).summary_line())
-    if not (args.run_dir / "model.int8.onnx").exists():
-        export_run(args.run_dir, quantize="int8")
+    configs = []
+    for run_dir, preset_name in zip(run_dirs, presets, strict=True):
+        config = resolve_config(
+            preset_name, overrides={"selection": "inner", "threads": args.threads, **overrides}
+        )
+        configs.append(config)
+        if not (run_dir / "model_config.json").exists():
+            resume = (run_dir / "checkpoints" / "last.ckpt").exists()
+            print(train(data, run_dir, config, resume=resume).summary_line())
 
     target = ASSETS / "default_model"
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    for name in (
-        "model.safetensors",
-        "model_config.json",
-        "label_encoder_classes.npy",
-        "calibration.json",
-        "model.int8.onnx",
-        "training_history.png",
-    ):
-        shutil.copy2(args.run_dir / name, target / name)
+    package(run_dirs, target, data, tta=args.tta)
 
     clips = canonical_clips(load_datasets(data))
-    _, heldout, _ = split_indices(clips, config)
+    _, heldout, _ = split_indices(clips, configs[0])
+    write_demo_clips(clips, heldout)
+    write_model_card(target, [clips[i] for i in heldout])
+
+
+def package(run_dirs: Sequence[Path], target: Path, data: Sequence[Path], *, tta: bool) -> None:
+    """Copy the runs (one, or an ensemble's members) into ``target`` and calibrate it."""
+    from aslrec.export.onnx_export import export_run
+    from aslrec.inference.calibration import calibrate_run
+    from aslrec.inference.ensemble import create_ensemble
+
+    for run_dir in run_dirs:
+        if not (run_dir / "model.int8.onnx").exists():
+            print(export_run(run_dir, quantize="int8", check_data=data).summary_line())
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    if len(run_dirs) == 1:
+        folders = [target]
+    else:
+        folders = []
+        for i, run_dir in enumerate(run_dirs):
+            architecture = json.loads((run_dir / "model_config.json").read_text())["architecture"]
+            folders.append(target / "members" / f"{i}-{architecture}")
+    for run_dir, folder in zip(run_dirs, folders, strict=True):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in MEMBER_FILES:
+            shutil.copy2(run_dir / name, folder / name)
+    if len(run_dirs) > 1:
+        create_ensemble(folders, target, tta=tta)
+    print(calibrate_run(target, data, plots_dir=run_dirs[0] / "calibration-bundled").summary_line())
+
+
+def write_demo_clips(clips: list, heldout: Sequence[int]) -> None:
+    from aslrec.data.store import ClipStore
+
     demo_dir = ASSETS / "demo_letters"
     shutil.rmtree(demo_dir, ignore_errors=True)
     store = ClipStore(demo_dir, create=True)
@@ -94,37 +131,62 @@ def main() -> None:
                 ),
                 f"letter_{clip.label}",
             )
-    print(f"packaged {target} and {len(store)} demo clips in {demo_dir}")
-    write_model_card(target, [clips[i] for i in heldout])
-    print(json.dumps(json.loads((target / "model_config.json").read_text())["metrics"], indent=1))
+    print(f"{len(store)} demo clips in {demo_dir}")
 
 
-def seed_recipe_rows() -> str:
-    """The seed rows of the 5-fold seed-recipe table (benchmarks/seed_recipe.py)."""
+def results_rows(title: str, row_names: Sequence[str]) -> str:
+    """Header and the rows naming one of ``row_names`` of a table in benchmarks/RESULTS.md."""
     text = (REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
-    section = text.split("## Seed recipe (issue #3)", 1)[-1].split("\n## ", 1)[0]
+    section = text.split(f"## {title}", 1)[-1].split("\n## ", 1)[0]
     table = [line for line in section.splitlines() if line.startswith("|")]
-    if len(table) < 3:
+    rows = [line for line in table[2:] if any(f"| {name} |" in line for name in row_names)]
+    if not rows:
         return "(not measured yet)"
-    return "\n".join(table[:2] + [line for line in table[2:] if "| seed |" in line])
+    return "\n".join(table[:2] + rows)
+
+
+ARCHITECTURE_NOTES = {
+    "seed": "the seed card's `ImprovedASLModel`, 1D-CNN + BiLSTM + attention",
+    "isl-hybrid": "aslrec's conv + Transformer hybrid over hand-shape/motion features",
+}
 
 
 def write_model_card(target: Path, heldout: list) -> None:
-    """MODEL_CARD.md: data, split, held-out metrics per source, real videos, limitations."""
+    """MODEL_CARD.md: members, data, split, held-out metrics per source, real videos, limits."""
+    import numpy as np
+
+    from aslrec.evaluation.metrics import classification_report
+    from aslrec.inference.calibration import read_calibration
     from aslrec.inference.recognizer import Recognizer
 
     recognizer = Recognizer.load(target)
-    config = recognizer.backend.config
+    configs = [member.config for member in recognizer.members]
+    config = configs[0]
+    calibration = read_calibration(target)
+    truth = np.array([recognizer.classes.index(c.label) for c in heldout])
+    report = classification_report(truth, recognizer.probabilities(heldout), recognizer.classes)
     rows = []
     for name in DATA:
-        part = [c for c in heldout if c.source.startswith(str(SHARED / name))]
-        probs = recognizer.probabilities(part)
-        truth = [recognizer.classes.index(c.label) for c in part]
-        top1 = sum(int(p.argmax() == t) for p, t in zip(probs, truth, strict=True)) / len(part)
-        top5 = sum(int(t in p.argsort()[-5:]) for p, t in zip(probs, truth, strict=True)) / len(
-            part
+        part = [i for i, c in enumerate(heldout) if c.source.startswith(str(SHARED / name))]
+        sub = classification_report(
+            truth[part], recognizer.probabilities([heldout[i] for i in part]), recognizer.classes
         )
-        rows.append(f"| {name} | {len(part)} | {top1:.1%} | {top5:.1%} |")
+        rows.append(f"| {name} | {len(part)} | {sub.top1:.1%} | {sub.top5:.1%} |")
+    members = [
+        f"- `{c['architecture']}` ({ARCHITECTURE_NOTES.get(c['architecture'], 'see the registry')}"
+        f"): {c['num_parameters']:,} parameters, input `({c['preprocessing']['seq_len']}, 2, 21, "
+        f"3)` + frame mask, {c['preprocessing']['frame_sampling']} frame sampling, dominant hand "
+        f"{'mirrored to the right' if c['preprocessing'].get('dominant_hand') else 'as recorded'}"
+        f"; epoch {c['best_epoch']} of {c['epochs_run']}; held-out top-1 alone "
+        f"{c['metrics']['val_top1']:.1%}. Recipe: `{json.dumps(c['training'])}`"
+        for c in configs
+    ]
+    kind = (
+        "One model"
+        if len(configs) == 1
+        else f"An ensemble of {len(configs)} models (logits averaged"
+        f"{', with test-time augmentation' if recognizer.tta else ''})"
+    )
     video_rows = []
     manifest = (SHARED / "videos" / "MANIFEST.tsv").read_text().splitlines()[1:]
     for line in manifest:
@@ -138,16 +200,16 @@ def write_model_card(target: Path, heldout: list) -> None:
             f"{prediction.label} ({prediction.probability:.0%}) | "
             f"{rank if rank else '-'} | {prediction.hand_rate:.0%} |"
         )
-    metrics = config["metrics"]
-    preprocessing = config["preprocessing"]
     card = f"""# aslrec default model
 
-Architecture `{config["architecture"]}` (the seed card's `ImprovedASLModel`),
-{config["num_parameters"]:,} parameters, {config["num_classes"]} classes, input
-`({config["preprocessing"]["seq_len"]}, 2, 21, 3)` + frame mask
-({preprocessing["frame_sampling"]} frame sampling, "{preprocessing["normalisation"]}"
-normalisation to [-1, 1]). Probabilities are temperature-scaled (`calibration.json`); below the
-stored threshold the streaming recogniser reports "unknown".
+{kind}, {sum(c["num_parameters"] for c in configs):,} parameters in all, {config["num_classes"]}
+classes, over MediaPipe hand landmarks normalised per frame to [-1, 1]:
+
+{chr(10).join(members)}
+
+Probabilities are temperature-scaled (`calibration.json`, T = {calibration.temperature:.2f});
+below the stored threshold ({calibration.threshold:.2f}) the streaming recogniser reports
+"unknown".
 
 ## Data
 Union of the shared real landmark sets, labels in the seed card's spellings where they coincide
@@ -158,24 +220,28 @@ signer, MediaPipe Hands, windows of 30 consecutive frames). {config["data"]["num
 ## Split and training
 Fold {config["split"]["fold"]} of a {config["split"]["folds"]}-fold stratified split (seed
 {config["seed"]}) held out: WLASL near-duplicates grouped, letters held out as contiguous frame
-blocks. The model trained on {config["data"]["num_train"]} clips; the epoch
-({config["best_epoch"]} of {config["epochs_run"]}) was chosen on an inner validation split of
-{config["data"]["num_inner_val"]} training clips, so the held-out numbers below come from clips
-the model never saw in any way. Seed recipe: {json.dumps(config["training"])}
+blocks. Every model trained on the same {config["data"]["num_train"]} clips; each epoch was
+chosen on the same inner validation split of {config["data"]["num_inner_val"]} training clips,
+so the held-out numbers below come from clips no model saw in any way.
 
 ## Held-out fold
 
-{config["data"]["num_val"]} clips: top-1 {metrics["val_top1"]:.1%}, top-5
-{metrics["val_top5"]:.1%}, macro F1 {metrics["val_macro_f1"]:.3f}, ECE {metrics["val_ece"]:.3f}.
+{report.n} clips: top-1 {report.top1:.1%}, top-5 {report.top5:.1%}, macro F1
+{report.macro_f1:.3f}; ECE {calibration.ece_before:.3f} before temperature scaling,
+{calibration.ece_after:.3f} after (cross-fitted).
 
 | source | clips | top-1 | top-5 |
 |---|---|---|---|
 {chr(10).join(rows)}
 
-Variation over folds (same architecture and recipe, each data set alone, 5 folds, from
-`benchmarks/seed_recipe.py`; mean ± std):
+Variation over folds (same architectures and recipes, each data set alone, 5 folds; mean ±
+std). The seed model (`benchmarks/seed_recipe.py`):
 
-{seed_recipe_rows()}
+{results_rows("Seed recipe (issue #3)", ["seed"])}
+
+aslrec's model and combinations (`benchmarks/compare_models.py`):
+
+{results_rows("Model comparison (issue #10)", ["best", "best + TTA", "best + seed ensemble"])}
 
 ## Real videos of other people (`../shared/data/videos`, extracted by aslrec with MediaPipe Hands)
 
