@@ -275,3 +275,14 @@ def test_int8_that_changes_predictions_is_refused(
     with pytest.raises(ModelError, match=r"int8 quantisation changes too many predictions"):
         export_run(make_run("seed-baseline"), out, quantize="int8")
     assert list(out.parent.iterdir()) == []
+
+
+def test_an_ensemble_directory_is_not_exported_as_one_model(
+    make_run: Callable[[str], Path], tmp_path: Path
+) -> None:
+    from aslrec.errors import ModelError
+    from aslrec.inference.ensemble import create_ensemble
+
+    create_ensemble([make_run("seed-baseline")], tmp_path / "ens")
+    with pytest.raises(ModelError, match="an ensemble directory; export each member"):
+        export_run(tmp_path / "ens")

@@ -280,9 +280,15 @@ def export_run(
             f"unknown quantization {quantize!r}; use one of {', '.join(QUANTIZATIONS)}"
         )
     _require_export_dependencies()
+    from aslrec.inference.ensemble import is_ensemble
     from aslrec.training.artifacts import load_run
 
     run_dir = Path(run_dir)
+    if is_ensemble(run_dir):
+        raise ModelError(
+            f"{run_dir}: an ensemble directory; export each member run listed in its "
+            "ensemble.json (the ONNX backend then loads the ensemble as it is)"
+        )
     run = load_run(run_dir)
     target = Path(out) if out else run_dir / (INT8_FILENAME if quantize else MODEL_FILENAME)
     if target.is_dir():
