@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aslrec.data.preprocessing import clips_to_arrays
+from aslrec.data.preprocessing import arrays_for_model, clips_to_arrays
 from aslrec.export.onnx_backend import MODEL_FILENAME, OnnxBackend, read_metadata
 from aslrec.export.onnx_export import (
     MIN_TOP1_AGREEMENT,
@@ -138,16 +138,19 @@ def test_export_with_real_check_data(make_run: Callable[[str], Path], tmp_path: 
 def test_bundled_model_exports_with_parity(
     tmp_path: Path, wlasl_clips: list, real_batch: tuple[np.ndarray, np.ndarray]
 ) -> None:
+    from aslrec.inference.ensemble import is_model_dir, member_dirs
     from aslrec.inference.recognizer import default_model_dir
 
-    model_dir = default_model_dir()
-    if not (model_dir / "model_config.json").is_file():
+    if not is_model_dir(default_model_dir()):
         pytest.skip("no bundled default model in this checkout")
-    result = export_run(model_dir, tmp_path / "default.onnx")
-    run = load_run(model_dir)
     clips = wlasl_clips[::10]
-    x, mask = clips_to_arrays(clips, run.seq_len, run.frame_sampling)  # type: ignore[arg-type]
-    assert_parity(torch_logits(run.model, x, mask), OnnxBackend.load(result.path).logits(x, mask))
+    for i, model_dir in enumerate(member_dirs(default_model_dir())):
+        result = export_run(model_dir, tmp_path / f"default{i}.onnx")
+        run = load_run(model_dir)
+        x, mask = arrays_for_model(clips, run.config["preprocessing"])
+        assert_parity(
+            torch_logits(run.model, x, mask), OnnxBackend.load(result.path).logits(x, mask)
+        )
 
 
 def _copy_run(run_dir: Path, tmp_path: Path) -> Path:

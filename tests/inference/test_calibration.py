@@ -23,6 +23,7 @@ from aslrec.inference.calibration import (
     softmax_t,
     write_calibration,
 )
+from aslrec.inference.ensemble import is_model_dir, member_dirs
 from aslrec.inference.recognizer import Recognizer, default_model_dir
 from aslrec.landmarks.clip import LandmarkClip
 
@@ -132,7 +133,7 @@ def test_calibration_on_real_held_out_data(tmp_path: Path, shared_data: Path) ->
     from aslrec.inference.calibration import calibrate_run
 
     model = default_model_dir()
-    if not (model / "model_config.json").is_file():
+    if not is_model_dir(model):
         pytest.skip("no bundled model")
     result = calibrate_run(model, write=False, plots_dir=tmp_path)
     c = result.calibration
@@ -149,9 +150,9 @@ def test_an_ensemble_directory_calibrates_like_its_single_member(
     from aslrec.inference.calibration import calibrate_run
     from aslrec.inference.ensemble import create_ensemble
 
-    model = default_model_dir()
-    if not (model / "model_config.json").is_file():
+    if not is_model_dir(default_model_dir()):
         pytest.skip("no bundled model")
+    model = member_dirs(default_model_dir())[0]
     create_ensemble([model], tmp_path / "ens")
     single = calibrate_run(model, write=False, plots_dir=tmp_path / "a").calibration
     ensemble = calibrate_run(tmp_path / "ens", plots_dir=tmp_path / "b")

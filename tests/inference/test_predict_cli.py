@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from aslrec import Recognizer
+from aslrec.inference.ensemble import member_dirs
 from aslrec.inference.recognizer import default_model_dir
 
 ASLREC = [sys.executable, "-m", "aslrec.cli"]
@@ -30,14 +31,17 @@ def recognizer() -> Recognizer:
 
 def test_bundled_model_is_small_and_complete() -> None:
     model_dir = default_model_dir()
-    for name in (
-        "model.safetensors",
-        "model_config.json",
-        "label_encoder_classes.npy",
-        "MODEL_CARD.md",
-    ):
-        assert (model_dir / name).is_file(), name
-    assert sum(p.stat().st_size for p in model_dir.iterdir()) <= 20 * 1024 * 1024
+    assert (model_dir / "MODEL_CARD.md").is_file() and (model_dir / "calibration.json").is_file()
+    for run_dir in member_dirs(model_dir):
+        for name in (
+            "model.safetensors",
+            "model_config.json",
+            "label_encoder_classes.npy",
+            "model.int8.onnx",
+        ):
+            assert (run_dir / name).is_file(), run_dir / name
+    size = sum(p.stat().st_size for p in model_dir.rglob("*") if p.is_file())
+    assert size <= 25 * 1024 * 1024
 
 
 def test_recognizer_api_on_a_real_video(recognizer: Recognizer, shared_data: Path) -> None:

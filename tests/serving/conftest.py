@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aslrec.inference.ensemble import is_model_dir
 from aslrec.inference.recognizer import Recognizer, default_model_dir
 from aslrec.landmarks.clip import LandmarkClip
 
@@ -28,7 +29,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Pa
     env = os.environ.get("ASLREC_TEST_MODEL")
     if env:
         return Path(env)
-    if (default_model_dir() / "model_config.json").is_file():
+    if is_model_dir(default_model_dir()):
         return default_model_dir()
     out = tmp_path_factory.mktemp("serving-model") / "run"
     data = shared_data / "samples" / "MP_Data"

@@ -51,6 +51,18 @@ def is_ensemble(directory: str | os.PathLike[str]) -> bool:
     return (Path(directory) / ENSEMBLE_FILE).is_file()
 
 
+def member_dirs(directory: str | os.PathLike[str]) -> list[Path]:
+    """The run directories behind a model directory: its members, or itself for a run."""
+    if is_ensemble(directory):
+        return list(EnsembleSpec.read(directory).members)
+    return [Path(directory)]
+
+
+def is_model_dir(directory: str | os.PathLike[str]) -> bool:
+    """A trained run (``model_config.json``) or an ensemble (``ensemble.json``)."""
+    return is_ensemble(directory) or (Path(directory) / "model_config.json").is_file()
+
+
 def check_same_classes(classes: Sequence[Sequence[str]], names: Sequence[object]) -> None:
     for other, name in zip(classes[1:], names[1:], strict=True):
         if list(other) != list(classes[0]):
