@@ -67,3 +67,12 @@ def test_recognizer_tta_averages_the_views(random_run_dir: Path, shared_data: Pa
     expected = np.mean([plain.logits(view) for view in views(clips, tta=True)], axis=0)
     assert np.allclose(with_tta.logits(clips), expected, atol=1e-6)
     assert not np.allclose(with_tta.logits(clips), plain.logits(clips))
+
+
+def test_a_view_never_loses_every_hand() -> None:
+    clip = _clip(20)
+    presence = np.zeros_like(clip.presence)
+    presence[19] = True  # hands in the last frame only: "first 90%" would have none
+    late = LandmarkClip(clip.landmarks, presence)
+    for view_clips in views([late], tta=True):
+        assert view_clips[0].presence.any()

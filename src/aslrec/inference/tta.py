@@ -70,7 +70,16 @@ VIEWS: dict[str, ClipView] = {
 
 
 def views(clips: list[LandmarkClip], tta: bool) -> list[list[LandmarkClip]]:
-    """One list of clips per view (just the clips themselves without TTA)."""
+    """One list of clips per view (just the clips themselves without TTA).
+
+    A view that would lose every hand of a clip (a crop of a clip whose hands show only in
+    its first or last frames) gives the clip itself instead.
+    """
     if not tta:
         return [clips]
-    return [[view(clip) for clip in clips] for view in VIEWS.values()]
+    return [[_keeping_hands(view, clip) for clip in clips] for view in VIEWS.values()]
+
+
+def _keeping_hands(view: ClipView, clip: LandmarkClip) -> LandmarkClip:
+    out = view(clip)
+    return out if out.presence.any() or not clip.presence.any() else clip
