@@ -71,16 +71,28 @@ def seed_model(explicit: Path | None) -> Model:
     return Model("seed", short_run(), "2-epoch MP_Data run (no WLASL-50 seed run found)")
 
 
-def default_model(explicit: Path | None) -> Model:
+def default_models(explicit: Path | None) -> list[Model]:
+    """The bundled model's runs (each member of an ensemble is exported on its own)."""
+    from aslrec.inference.ensemble import is_model_dir, member_dirs
+
     if explicit:
-        return Model("default", explicit, f"`{explicit}`")
-    if (BUNDLED / "model_config.json").is_file():
-        return Model("default", BUNDLED, "bundled `src/aslrec/assets/default_model`")
-    return Model(
-        "default (stand-in)",
-        short_run(),
-        "not bundled yet: a 2-epoch MP_Data seed run (speed and size only)",
-    )
+        return [Model("default", explicit, f"`{explicit}`")]
+    if is_model_dir(BUNDLED):
+        return [
+            Model(
+                f"default/{run_dir.name}" if run_dir != BUNDLED else "default",
+                run_dir,
+                f"bundled `{run_dir.relative_to(REPO)}`",
+            )
+            for run_dir in member_dirs(BUNDLED)
+        ]
+    return [
+        Model(
+            "default (stand-in)",
+            short_run(),
+            "not bundled yet: a 2-epoch MP_Data seed run (speed and size only)",
+        )
+    ]
 
 
 def snapshot_seed_recipe(checkpoint: Path) -> tuple[Path, int]:
@@ -193,10 +205,10 @@ def time_calls(fn, inputs: list, repeats: int, warmup: int = 10) -> np.ndarray:
     return np.array(times)
 
 
-def bench_model(model: Model, x_all: np.ndarray, m_all: np.ndarray, args) -> None:
+def bench_model(model: Model, clips: list, args) -> None:
     import torch
 
-    from aslrec.data.preprocessing import clips_to_arrays
+    from aslrec.data.preprocessing import arrays_for_model
     from aslrec.export.onnx_backend import OnnxBackend
     from aslrec.export.onnx_export import backend_logits, compare_logits, export_run, torch_logits
     from aslrec.training.artifacts import SAFETENSORS, load_run
@@ -211,11 +223,7 @@ def bench_model(model: Model, x_all: np.ndarray, m_all: np.ndarray, args) -> Non
         "fp32": fp32.size_bytes,
         "int8": int8.size_bytes,
     }
-    if (run.seq_len, run.frame_sampling) != (30, "resample"):
-        from aslrec.data.loaders import load_dataset
-
-        clips = load_dataset(SHARED_DATA / WLASL)
-        x_all, m_all = clips_to_arrays(clips, run.seq_len, run.frame_sampling)  # type: ignore[arg-type]
+    x_all, m_all = arrays_for_model(clips, run.config["preprocessing"])
     backends = {
         "ONNX Runtime fp32": OnnxBackend.load(fp32.path, threads=args.threads),
         "ONNX Runtime int8": OnnxBackend.load(int8.path, threads=args.threads),
@@ -231,7 +239,7 @@ def bench_model(model: Model, x_all: np.ndarray, m_all: np.ndarray, args) -> Non
     heldout, heldout_desc = heldout_wlasl(model.run_dir, run.config)
     if heldout:
         index = {c: i for i, c in enumerate(run.classes)}
-        hx, hm = clips_to_arrays(heldout, run.seq_len, run.frame_sampling)  # type: ignore[arg-type]
+        hx, hm = arrays_for_model(heldout, run.config["preprocessing"])
         hy = np.array([index[c.label] for c in heldout])
     singles = [(x_all[i : i + 1], m_all[i : i + 1]) for i in range(0, len(x_all), 7)]
     batches = [(x_all[i : i + 64], m_all[i : i + 64]) for i in range(0, len(x_all) - 63, 64)]
@@ -340,14 +348,13 @@ def main() -> None:
     import torch
 
     from aslrec.data.loaders import load_dataset
-    from aslrec.data.preprocessing import clips_to_arrays
 
     torch.set_num_threads(args.threads)
-    x_all, m_all = clips_to_arrays(load_dataset(SHARED_DATA / WLASL), 30, "resample")
-    models = [seed_model(args.seed_run), default_model(args.default_run)]
+    clips = load_dataset(SHARED_DATA / WLASL)
+    models = [seed_model(args.seed_run), *default_models(args.default_run)]
     for model in models:
         print(f"{model.name}: {model.run_dir}", flush=True)
-        bench_model(model, x_all, m_all, args)
+        bench_model(model, clips, args)
     body = render(models, args, time.perf_counter() - started, load_before)
     print(body)
     if not args.no_write:

@@ -97,7 +97,9 @@ def cpu_s(pid: int) -> float:
 def model_dir(explicit: Path | None) -> tuple[Path, str]:
     if explicit:
         return explicit, f"`{explicit}` (given with --model)"
-    if (BUNDLED / "model_config.json").is_file():
+    from aslrec.inference.ensemble import is_model_dir
+
+    if is_model_dir(BUNDLED):
         return BUNDLED, "the bundled default model"
     if not (STAND_IN / "model_config.json").is_file():
         data = SHARED_DATA / "samples" / "MP_Data"
