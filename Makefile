@@ -32,6 +32,7 @@ test-slow: $(STAMP)
 
 benchmarks: $(STAMP)
 	cd benchmarks && ../$(BIN)/python seed_recipe.py --jobs 2
+	cd benchmarks && ../$(BIN)/python compare_models.py --jobs 2 --parts main ablation curve
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
