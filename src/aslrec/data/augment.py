@@ -88,32 +88,16 @@ def affine(
     angle = _uniform(generator, (b,), -rotate_deg, rotate_deg) * math.pi / 180
     sh = _uniform(generator, (b,), -shear, shear)
     shift = _uniform(generator, (b, 2), -translate, translate)
-    return apply_affine(landmarks, s, angle, sh, shift), mask
-
-
-def apply_affine(
-    landmarks: torch.Tensor,
-    scale: torch.Tensor,
-    angle: torch.Tensor,
-    shear: torch.Tensor,
-    shift: torch.Tensor,
-) -> torch.Tensor:
-    """x, y mapped by ``scale * rotation(angle) @ shear`` plus ``shift``, per clip ((B,) each,
-    shift (B, 2)); z scaled with the clip; absent hands stay zero."""
     cos, sin = torch.cos(angle), torch.sin(angle)
     matrix = (
         torch.stack(
-            [
-                torch.stack([cos, -sin + shear * cos], -1),
-                torch.stack([sin, cos + shear * sin], -1),
-            ],
-            -2,
+            [torch.stack([cos, -sin + sh * cos], -1), torch.stack([sin, cos + sh * sin], -1)], -2
         )
-        * scale[:, None, None]
-    )  # (B, 2, 2)
+        * s[:, None, None]
+    )  # (B, 2, 2): rotation @ shear, scaled
     xy = torch.einsum("bij,btpkj->btpki", matrix, landmarks[..., :2]) + shift[:, None, None, None]
-    out = torch.cat([xy, landmarks[..., 2:] * scale[:, None, None, None, None]], dim=-1)
-    return out * _present(landmarks)
+    out = torch.cat([xy, landmarks[..., 2:] * s[:, None, None, None, None]], dim=-1)
+    return out * _present(landmarks), mask
 
 
 def _resample(landmarks: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor) -> Batch:
@@ -152,23 +136,14 @@ def speed_and_warp(
     monotone, so the order of events is kept while their pace changes. Clips that would grow
     beyond ``T`` frames are cut at ``T``.
     """
-    b = mask.shape[0]
+    (landmarks, mask), lengths = _compact(landmarks, mask)
+    b, t = mask.shape
     factor = _uniform(generator, (b,), *speed)
     a = _uniform(generator, (b,), -warp, warp)
-    return retime(landmarks, mask, factor, a)
-
-
-def retime(
-    landmarks: torch.Tensor, mask: torch.Tensor, factor: torch.Tensor, warp: torch.Tensor
-) -> Batch:
-    """Each clip played ``factor`` times as fast with time warp ``warp`` ((B,) each), as in
-    :func:`speed_and_warp`."""
-    (landmarks, mask), lengths = _compact(landmarks, mask)
-    t = mask.shape[1]
     new_len = (lengths.to(torch.float32) / factor).round().clamp(min=1, max=t)
     j = torch.arange(t, dtype=torch.float32)[None, :]
     u = j / new_len[:, None].clamp(min=1)
-    warped = u + warp[:, None] * torch.sin(math.pi * u) / math.pi
+    warped = u + a[:, None] * torch.sin(math.pi * u) / math.pi
     positions = warped * lengths[:, None].to(torch.float32)
     positions = positions.clamp(max=(lengths[:, None] - 1).clamp(min=0).to(torch.float32))
     positions = torch.where(j < new_len[:, None], positions, torch.full_like(positions, -1))
