@@ -18,6 +18,8 @@ from typing import Any
 
 from _common import REPO, SHARED_DATA
 
+from aslrec.atomic import write_text
+
 DATASETS = {
     "wlasl50": ("wlasl50_mp.npz", "stratified"),
     "gislr": ("gislr_hello_thankyou.npz", "signer"),
@@ -103,10 +105,7 @@ def run_cells(cells: Sequence[Cell], jobs: int = 1) -> None:
         for future in as_completed(futures):
             cell = futures[future]
             row = future.result()
-            cell.cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cell.cache.with_suffix(".tmp")
-            tmp.write_text(json.dumps(row, indent=1))
-            tmp.replace(cell.cache)
+            write_text(cell.cache, json.dumps(row, indent=1))
             progress.console.print(
                 f"{cell.key}: top-1 {row['top1']:.2%} (epoch {row['best_epoch']}, "
                 f"{row['wall_time_s']:.0f} s)"

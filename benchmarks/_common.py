@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aslrec.atomic import write_text
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 SHARED_DATA = Path(os.environ.get("ASLREC_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -45,9 +47,7 @@ def write_section(title: str, body: str) -> None:
         text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
     else:
         text = text.rstrip() + "\n\n" + section
-    tmp = RESULTS.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(RESULTS)
+    write_text(RESULTS, text)
 
 
 def mean_std(values: list[float]) -> str:

@@ -31,6 +31,8 @@ from typing import Any
 from _cells import DATASETS, Cell, run_cells
 from _common import REPO, SHARED_DATA, command_line, header, mean_std, write_section
 
+from aslrec.atomic import write_text
+
 TABLE = "compare_models"
 # Trained rows: name -> (cache table, preset, overrides). The seed row *is* seed_recipe.py's cell
 # (same preset, folds and inner selection), so the two tables never train the same model twice.
@@ -88,10 +90,7 @@ def _cached_json(path: Path, compute: Callable[[], dict[str, Any] | None]) -> di
         return json.loads(path.read_text())
     row = compute()
     if row is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(row, indent=1))
-        tmp.replace(path)
+        write_text(path, json.dumps(row, indent=1))
     return row
 
 
