@@ -164,13 +164,12 @@ def write_model_card(target: Path, heldout: list) -> None:
     config = configs[0]
     calibration = read_calibration(target)
     truth = np.array([recognizer.classes.index(c.label) for c in heldout])
-    report = classification_report(truth, recognizer.probabilities(heldout), recognizer.classes)
+    probs = recognizer.probabilities(heldout)
+    report = classification_report(truth, probs, recognizer.classes)
     rows = []
     for name in DATA:
         part = [i for i, c in enumerate(heldout) if c.source.startswith(str(SHARED / name))]
-        sub = classification_report(
-            truth[part], recognizer.probabilities([heldout[i] for i in part]), recognizer.classes
-        )
+        sub = classification_report(truth[part], probs[part], recognizer.classes)
         rows.append(f"| {name} | {len(part)} | {sub.top1:.1%} | {sub.top5:.1%} |")
     members = [
         f"- `{c['architecture']}` ({ARCHITECTURE_NOTES.get(c['architecture'], 'see the registry')}"
