@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from aslrec.errors import ConfigError
 from aslrec.models import count_parameters, create_model, list_models
@@ -83,3 +84,27 @@ def test_hybrid_with_drop_path_is_deterministic_in_eval() -> None:
     model = create_model("isl-hybrid", num_classes=5, drop_path=0.2).eval()
     x, mask = torch.randn(2, 30, 2, 21, 3), torch.ones(2, 30)
     assert torch.equal(model(x, mask), model(x, mask))
+
+
+def test_depthwise_inference_path_matches_the_convolution() -> None:
+    """The gradient-free fast path (strided windows) computes exactly ``nn.Conv1d``'s result."""
+    from aslrec.models.hybrid import TemporalDepthwiseConv
+
+    torch.manual_seed(0)
+    conv = TemporalDepthwiseConv(12, 17).eval()
+    x = torch.randn(3, 12, 9)  # fewer frames than taps: padding on both sides matters
+    reference = nn.functional.conv1d(x, conv.weight, conv.bias, padding=8, groups=12)
+    with torch.inference_mode():
+        fast = conv(x)
+    assert torch.allclose(fast, reference, atol=1e-5)
+    assert torch.equal(conv(x), reference)  # grad enabled: nn.Conv1d's own kernel
+
+
+def test_hybrid_gives_the_same_logits_with_and_without_gradients() -> None:
+    torch.manual_seed(0)
+    model = create_model("isl-hybrid", num_classes=7).eval()
+    x, mask = torch.randn(2, 30, 2, 21, 3), torch.ones(2, 30)
+    mask[1, 12:] = 0
+    with torch.inference_mode():
+        fast = model(x, mask)
+    assert torch.allclose(fast, model(x, mask), atol=1e-5)

@@ -31,6 +31,29 @@ class ECA(nn.Module):
         return x * gate[:, None, :]
 
 
+class TemporalDepthwiseConv(nn.Conv1d):
+    """Depthwise convolution over time with "same" padding: ``(B, C, T) -> (B, C, T)``.
+
+    Training, gradients and ONNX export use ``nn.Conv1d``'s kernel. Gradient-free PyTorch
+    inference computes the same sum over a strided window view (``unfold``) instead: oneDNN's
+    depthwise 1-D kernel is dispatch-bound on a single clip (288 channels x 30 frames x 17 taps,
+    one thread: 0.26 ms vs 0.10 ms), and the six such convolutions were ~40% of ``isl-hybrid``'s
+    batch-1 CPU time. Same weights and state-dict keys, so trained checkpoints load unchanged;
+    results agree to float rounding (tests/models).
+    """
+
+    def __init__(self, channels: int, kernel_size: int) -> None:
+        super().__init__(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or torch.is_grad_enabled() or torch.onnx.is_in_onnx_export():
+            return super().forward(x)
+        half = self.kernel_size[0] // 2
+        windows = nn.functional.pad(x, (half, half)).unfold(-1, self.kernel_size[0], 1)
+        out = (windows * self.weight).sum(dim=-1)
+        return out if self.bias is None else out + self.bias[:, None]
+
+
 class DropPath(nn.Module):
     """Stochastic depth (Huang et al., ECCV 2016): skip a residual branch for whole clips.
 
@@ -64,9 +87,7 @@ class ConvBlock(nn.Module):
         hidden = dim * expand
         self.norm = nn.LayerNorm(dim)
         self.expand = nn.Linear(dim, hidden)
-        self.depthwise = nn.Conv1d(
-            hidden, hidden, kernel_size, padding=kernel_size // 2, groups=hidden
-        )
+        self.depthwise = TemporalDepthwiseConv(hidden, kernel_size)
         self.dw_norm = nn.BatchNorm1d(hidden, momentum=0.05)
         self.eca = ECA()
         self.project = nn.Linear(hidden, dim)
