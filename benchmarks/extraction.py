@@ -108,7 +108,7 @@ def measure(
     """
     raw = RawGraph(options)
     tracker.reset()
-    small_tracker = HandTracker.from_options(options) if max_side else None
+    small_tracker = HandTracker(options) if max_side else None
     raw_s = ours_s = small_s = 0.0
     hands = small_hands = 0
     for rgb, ts in frames:
@@ -143,7 +143,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     t_all = time.perf_counter()
     tallies = {name: Tally() for name in [*VARIANTS, f"tasks full/full, max_side={MAX_SIDE}"]}
-    trackers = {name: HandTracker.from_options(opt) for name, opt in VARIANTS.items()}
+    trackers = {name: HandTracker(opt) for name, opt in VARIANTS.items()}
     decode_s = 0.0
     total_frames = 0
     for video in videos:

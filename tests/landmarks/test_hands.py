@@ -67,7 +67,7 @@ def test_slot_convention_single_right_hand(hello: Frames, backend: str, model: s
     # Holistic (the training data's extractor) puts this hand in right_hand on all 30 frames;
     # Tasks labels it "Right" (one flicker to "Left" at score 0.79), legacy labels it "Left"
     # (mirror assumption), so the legacy backend must swap.
-    with HandTracker(backend, landmark_model=model) as tracker:  # type: ignore[arg-type]
+    with HandTracker(TrackerOptions(backend, landmark_model=model)) as tracker:  # type: ignore[arg-type]
         _, presence, _ = tracker.process_video(hello)
     assert presence[:, RIGHT].sum() >= 29
     assert not presence[:, LEFT].any()
@@ -75,7 +75,7 @@ def test_slot_convention_single_right_hand(hello: Frames, backend: str, model: s
 
 @pytest.mark.parametrize("backend", ["tasks", "legacy"])
 def test_slot_convention_dominant_hand_moves(table: Frames, backend: str) -> None:
-    with HandTracker(backend) as tracker:  # type: ignore[arg-type]
+    with HandTracker(TrackerOptions(backend)) as tracker:  # type: ignore[arg-type]
         landmarks, presence, ts = tracker.process_video(table)
     assert np.all(np.diff(ts) > 0)
     assert presence[:, RIGHT].sum() >= 40 and presence[:, LEFT].sum() >= 35
@@ -89,7 +89,7 @@ def test_slot_convention_dominant_hand_moves(table: Frames, backend: str) -> Non
 def test_backends_agree_frame_by_frame(table: Frames) -> None:
     results = {}
     for backend in ("tasks", "legacy"):
-        with HandTracker(backend) as tracker:  # type: ignore[arg-type]
+        with HandTracker(TrackerOptions(backend)) as tracker:  # type: ignore[arg-type]
             results[backend] = tracker.process_video(table)
     (lt, pt, _), (ll, pl, _) = results["tasks"], results["legacy"]
     both = pt & pl
@@ -101,7 +101,7 @@ def test_backends_agree_frame_by_frame(table: Frames) -> None:
 
 def test_mirrored_input_is_flipped_back(hello: Frames) -> None:
     mirrored = [(np.ascontiguousarray(rgb[:, ::-1]), ts) for rgb, ts in hello[:10]]
-    with HandTracker() as plain, HandTracker(mirrored=True) as flip:
+    with HandTracker() as plain, HandTracker(TrackerOptions(mirrored=True)) as flip:
         lm_a, pr_a, _ = plain.process_video(hello[:10])
         lm_b, pr_b, _ = flip.process_video(mirrored)
     np.testing.assert_array_equal(pr_a, pr_b)
@@ -122,12 +122,15 @@ def test_reset_and_non_increasing_timestamps(hello: Frames) -> None:
 
 
 def test_rejects_non_rgb_frames() -> None:
-    with HandTracker("legacy") as tracker, pytest.raises(ValueError, match="RGB uint8"):
+    with (
+        HandTracker(TrackerOptions("legacy")) as tracker,
+        pytest.raises(ValueError, match="RGB uint8"),
+    ):
         tracker.process(np.zeros((10, 10), np.uint8), 0.0)
 
 
 def test_max_hands_one(table: Frames) -> None:
-    with HandTracker(max_hands=1) as tracker:
+    with HandTracker(TrackerOptions(max_hands=1)) as tracker:
         _, presence, _ = tracker.process_video(table)
     assert presence.sum(axis=1).max() == 1
 

@@ -79,7 +79,7 @@ def run_collect(
     ``countdown_s`` (default 3 s for a camera, 0 for a video): frames before it are shown but not
     recorded. Stops after ``count`` clips, at the end of the video, on q/Esc or Ctrl-C.
     """
-    from aslrec.landmarks.hands import HandTracker, TrackerOptions
+    from aslrec.landmarks.hands import HandTracker
 
     name = label.strip()
     if not name or not canonical_label(name):
@@ -97,7 +97,7 @@ def run_collect(
     session = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     result = CollectResult(label=name, store=Path(out))
     segmenter = Segmenter(config)
-    tracker = HandTracker.from_options(tracker_options or TrackerOptions())  # before the clock
+    tracker = HandTracker(tracker_options)  # before the clock
     try:
         pump = open_source(camera, video, fast=fast)
     except BaseException:

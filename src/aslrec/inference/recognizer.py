@@ -168,10 +168,10 @@ class Recognizer:
     def extract(self, path: Path) -> tuple[LandmarkClip, float]:
         """Landmarks of a video or image folder and its hand-detection rate (untrimmed)."""
         from aslrec.landmarks.extract import extract_video_with_stats
-        from aslrec.landmarks.hands import HandTracker, TrackerOptions
+        from aslrec.landmarks.hands import HandTracker
 
         if self._tracker is None:
-            self._tracker = HandTracker.from_options(self.tracker_options or TrackerOptions())
+            self._tracker = HandTracker(self.tracker_options)
         clip, stats = extract_video_with_stats(path, tracker=self._tracker)
         return clip, stats.hand_rate
 

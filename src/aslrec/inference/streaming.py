@@ -381,10 +381,9 @@ class StreamingRecognizer:
     @property
     def tracker(self) -> HandTracker:
         if self._tracker is None:
-            from aslrec.landmarks.hands import HandTracker, TrackerOptions
+            from aslrec.landmarks.hands import HandTracker
 
-            options = getattr(self.recognizer, "tracker_options", None) or TrackerOptions()
-            self._tracker = HandTracker.from_options(options)
+            self._tracker = HandTracker(getattr(self.recognizer, "tracker_options", None))
         return self._tracker
 
     def warm_up(self) -> None:

@@ -82,7 +82,7 @@ def _extract_untrimmed(
     signer: str | None,
 ) -> tuple[LandmarkClip, VideoStats]:
     start = time.perf_counter()
-    active = HandTracker.from_options(options) if tracker is None else tracker
+    active = HandTracker(options) if tracker is None else tracker
     try:
         with FrameSource(path, max_side=max_side) as frames:
             landmarks, presence, timestamps = active.process_video(frames)
@@ -431,7 +431,7 @@ _WORKER_TRACKER: HandTracker | None = None
 
 def _init_worker(options: TrackerOptions) -> None:
     global _WORKER_TRACKER
-    _WORKER_TRACKER = HandTracker.from_options(options)
+    _WORKER_TRACKER = HandTracker(options)
 
 
 def _worker_job(
@@ -497,7 +497,7 @@ def run_extraction(
     with _progress(progress, console, len(jobs), len(results)) as advance:
         if workers == 1 or len(todo) <= 1:
             if todo:
-                with HandTracker.from_options(options) as tracker:
+                with HandTracker(options) as tracker:
                     for job in todo:
                         result, clip = _run_job(tracker, job, max_side, trim)
                         if clip is not None:

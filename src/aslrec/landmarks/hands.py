@@ -43,7 +43,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -304,7 +304,18 @@ def resolve_slots(votes: Sequence[float], centers_x: Sequence[float]) -> list[in
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TrackerOptions:
-    """Settings of a :class:`HandTracker`, as one picklable value (sent to worker processes)."""
+    """Settings of a :class:`HandTracker`, as one picklable value (sent to worker processes).
+
+    Attributes:
+        backend: ``"tasks"`` (``HandLandmarker``, VIDEO mode) or ``"legacy"``
+            (``mp.solutions.hands``).
+        landmark_model: ``"full"`` or ``"lite"`` hand landmark model (legacy: model_complexity
+            1 or 0).
+        max_hands: 1 or 2.
+        min_detection_confidence, min_presence_confidence, min_tracking_confidence: MediaPipe's
+            thresholds (the legacy API has no presence threshold; it is ignored there).
+        mirrored: the frames are a mirror (selfie) view; they are flipped back before tracking.
+    """
 
     backend: Backend = "tasks"
     landmark_model: LandmarkModel = "full"
@@ -360,52 +371,20 @@ class HandTracker:
     the other (Tasks/lite and legacy complexity 1: none either; legacy complexity 0: 2).
 
     Args:
-        backend: ``"tasks"`` (``HandLandmarker``, VIDEO mode) or ``"legacy"``
-            (``mp.solutions.hands``).
-        landmark_model: ``"full"`` or ``"lite"`` hand landmark model (legacy: model_complexity
-            1 or 0).
-        max_hands: 1 or 2.
-        min_detection_confidence, min_presence_confidence, min_tracking_confidence: MediaPipe's
-            thresholds (the legacy API has no presence threshold; it is ignored there).
-        mirrored: the frames are a mirror (selfie) view; they are flipped back before tracking.
+        options: the tracker's settings (default ``TrackerOptions()``).
         task_dir: where to keep the Tasks ``.task`` bundle (default :func:`cache_dir`).
 
     Frames must come in time order. :meth:`reset` starts a new video (MediaPipe's tracking state
     and the hand tracks are dropped; re-creating the graph costs ~40 ms for Tasks, ~4 ms legacy).
     """
 
-    def __init__(
-        self,
-        backend: Backend = "tasks",
-        *,
-        landmark_model: LandmarkModel = "full",
-        max_hands: int = 2,
-        min_detection_confidence: float = 0.5,
-        min_presence_confidence: float = 0.5,
-        min_tracking_confidence: float = 0.5,
-        mirrored: bool = False,
-        task_dir: Path | None = None,
-    ) -> None:
-        self.options = TrackerOptions(
-            backend=backend,
-            landmark_model=landmark_model,
-            max_hands=max_hands,
-            min_detection_confidence=min_detection_confidence,
-            min_presence_confidence=min_presence_confidence,
-            min_tracking_confidence=min_tracking_confidence,
-            mirrored=mirrored,
-        )
+    def __init__(self, options: TrackerOptions | None = None, *, task_dir: Path | None = None):
+        self.options = options or TrackerOptions()
         self._task_dir = task_dir
         self._impl: Any = None
         self._last_ms = -1
         self.linker = HandLinker()
         self._open()
-
-    @classmethod
-    def from_options(
-        cls, options: TrackerOptions | None = None, *, task_dir: Path | None = None
-    ) -> HandTracker:
-        return cls(**asdict(options or TrackerOptions()), task_dir=task_dir)
 
     # -- lifecycle -----------------------------------------------------------------------
     def _open(self) -> None:

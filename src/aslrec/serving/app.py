@@ -206,9 +206,9 @@ class Service:
         try:
             tracker = self._trackers.get_nowait()
         except queue.Empty:
-            from aslrec.landmarks.hands import HandTracker, TrackerOptions
+            from aslrec.landmarks.hands import HandTracker
 
-            tracker = HandTracker.from_options(self.recognizer.tracker_options or TrackerOptions())
+            tracker = HandTracker(self.recognizer.tracker_options)
             self._all_trackers.append(tracker)
         try:
             yield tracker
