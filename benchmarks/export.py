@@ -14,9 +14,7 @@ in one run:
 
 Models: ``--seed-run`` / ``--default-run`` if given. Otherwise the seed model is the seed
 recipe's WLASL-50 fold-0 run (``benchmarks/runs/seed_recipe/wlasl50-seed-fold0``, see
-``seed_recipe.py``); while that run is still training, a snapshot of its best checkpoint so far
-(same config, same split, epoch chosen on the inner split, so the fold is still held out). The
-default model is ``src/aslrec/assets/default_model`` when bundled, else a 2-epoch MP_Data run
+``seed_recipe.py``), or a 2-epoch MP_Data run when that has not been trained. The default model is ``src/aslrec/assets/default_model`` when bundled, else a 2-epoch MP_Data run
 (seconds; speed and size only, its accuracy is meaningless).
 
 Usage::
@@ -59,15 +57,6 @@ def seed_model(explicit: Path | None) -> Model:
     if (SEED_RECIPE_RUN / "model_config.json").is_file():
         rel = SEED_RECIPE_RUN.relative_to(REPO)
         return Model("seed", SEED_RECIPE_RUN, f"seed recipe, WLASL-50 fold 0 (`{rel}`)")
-    best = SEED_RECIPE_RUN / "checkpoints" / "best.ckpt"
-    if best.is_file():
-        out, epoch = snapshot_seed_recipe(best)
-        return Model(
-            "seed",
-            out,
-            f"seed recipe, WLASL-50 fold 0, snapshot of the run in progress (best epoch {epoch} "
-            "on the inner split so far)",
-        )
     return Model("seed", short_run(), "2-epoch MP_Data run (no WLASL-50 seed run found)")
 
 
@@ -93,64 +82,6 @@ def default_models(explicit: Path | None) -> list[Model]:
             "not bundled yet: a 2-epoch MP_Data seed run (speed and size only)",
         )
     ]
-
-
-def snapshot_seed_recipe(checkpoint: Path) -> tuple[Path, int]:
-    """A run directory from the seed recipe's best checkpoint so far (same config and split)."""
-    import torch
-
-    from aslrec.data.labels import LabelEncoder
-    from aslrec.data.loaders import load_dataset
-    from aslrec.models import count_parameters, create_model
-    from aslrec.training import artifacts
-    from aslrec.training.config import preset
-    from aslrec.training.run import canonical_clips, run_config, split_indices
-
-    copy = OUT / "seed-recipe-best.ckpt"
-    OUT.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(checkpoint, copy)  # the training job may rewrite it while we read
-    # Our own file, written by Lightning on this machine (it pickles loop state, not only tensors)
-    state = torch.load(copy, map_location="cpu", weights_only=False)
-    copy.unlink()
-    epoch = int(state["epoch"]) + 1
-    weights = {
-        k.removeprefix("model."): v
-        for k, v in state["state_dict"].items()
-        if k.startswith("model.")
-    }
-    # as in seed_recipe.py's run_cell for (wlasl50, seed, fold 0)
-    config = preset("seed").updated(
-        model="seed", folds=5, fold=0, split="stratified", selection="inner", threads=1
-    )
-    data = SHARED_DATA / WLASL
-    clips = canonical_clips(load_dataset(data))
-    encoder = LabelEncoder.fit([c.label or "" for c in clips])
-    train, heldout, select = split_indices(clips, config)
-    model = create_model("seed", num_classes=len(encoder.classes), dropout=config.dropout)
-    model.load_state_dict(weights)
-    out = OUT / "seed-wlasl50-fold0"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    artifacts.save_weights(out, model, epoch=epoch, val_acc=float("nan"))
-    encoder.save(out)
-    artifacts.save_config(
-        out,
-        run_config(
-            config,
-            classes=encoder.classes,
-            num_parameters=count_parameters(model),
-            data=[str(data)],
-            num_clips=len(clips),
-            num_train=len(train),
-            num_selection=len(select),
-            num_val=len(heldout),
-            best_epoch=epoch,
-            epochs_run=epoch,
-            metrics={},
-            wall_time_s=0.0,
-        ),
-    )
-    return out, epoch
 
 
 def short_run() -> Path:
