@@ -14,8 +14,9 @@ in one run:
 
 Models: ``--seed-run`` / ``--default-run`` if given. Otherwise the seed model is the seed
 recipe's WLASL-50 fold-0 run (``benchmarks/runs/seed_recipe/wlasl50-seed-fold0``, see
-``seed_recipe.py``), or a 2-epoch MP_Data run when that has not been trained. The default model is ``src/aslrec/assets/default_model`` when bundled, else a 2-epoch MP_Data run
-(seconds; speed and size only, its accuracy is meaningless).
+``seed_recipe.py``), or a 2-epoch MP_Data run when that has not been trained. The default model
+is ``src/aslrec/assets/default_model`` when bundled, else a 2-epoch MP_Data run (seconds; speed
+and size only, its accuracy is meaningless).
 
 Usage::
 
