@@ -32,6 +32,10 @@ ModelOption = Annotated[
     Path | None,
     typer.Option(help="Run or ensemble directory (default: the bundled model)."),
 ]
+CameraOption = Annotated[int | None, typer.Option(help="Camera index (default 0).")]
+FastOption = Annotated[
+    bool, typer.Option(help="With --video: as fast as possible, not in real time.")
+]
 TtaOption = Annotated[
     bool | None,
     typer.Option(
@@ -249,16 +253,14 @@ def transcribe(
 
 @app.command()
 def live(
-    camera: Annotated[int | None, typer.Option(help="Camera index (default 0).")] = None,
+    camera: CameraOption = None,
     video: Annotated[
         Path | None, typer.Option(help="Play a video file as if it were a camera.")
     ] = None,
     headless: Annotated[
         bool, typer.Option(help="No window: print each sign as a JSON line.")
     ] = False,
-    fast: Annotated[
-        bool, typer.Option(help="With --video: as fast as possible, not in real time.")
-    ] = False,
+    fast: FastOption = False,
     model: ModelOption = None,
     threshold: Annotated[
         float | None, typer.Option(help="Unknown below this probability (default: calibrated).")
@@ -285,14 +287,12 @@ def collect(
     label: Annotated[str, typer.Argument(help="The sign to record, e.g. hello.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="aslrec data set folder to add to.")],
     count: Annotated[int, typer.Option(help="How many clips to record.")] = 100,
-    camera: Annotated[int | None, typer.Option(help="Camera index (default 0).")] = None,
+    camera: CameraOption = None,
     video: Annotated[
         Path | None, typer.Option(help="Cut clips from a video file instead of a camera.")
     ] = None,
     headless: Annotated[bool, typer.Option(help="No window; progress on stderr.")] = False,
-    fast: Annotated[
-        bool, typer.Option(help="With --video: as fast as possible, not in real time.")
-    ] = False,
+    fast: FastOption = False,
     signer: Annotated[
         str | None, typer.Option(help="Who signs (enables signer-held-out splits).")
     ] = None,
