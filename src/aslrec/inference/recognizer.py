@@ -132,10 +132,14 @@ class Recognizer:
     def logits(self, clips: Sequence[LandmarkClip]) -> np.ndarray:
         """``(N, C)`` logits averaged over members (and TTA views), before calibration."""
         clip_views = views(list(clips), self.tta)
+        # All views of all clips go through each member as one batch: at batch 1 inference is
+        # dispatch-bound, so six TTA views cost ~1.5x one pass instead of 6x.
+        every_view = [clip for view in clip_views for clip in view]
         outputs = [
-            member.logits(*arrays_for_model(view, member.config["preprocessing"]))
+            member.logits(*arrays_for_model(every_view, member.config["preprocessing"]))
+            .reshape(len(clip_views), len(clips), -1)
+            .mean(axis=0)
             for member in self.members
-            for view in clip_views
         ]
         return np.mean(outputs, axis=0)
 
