@@ -96,7 +96,10 @@ def test_depthwise_inference_path_matches_the_convolution() -> None:
     reference = nn.functional.conv1d(x, conv.weight, conv.bias, padding=8, groups=12)
     with torch.inference_mode():
         fast = conv(x)
+        conv.WINDOW_ELEMENTS = 2 * 12 * 9 * 17  # two clips per step: steps of 2 and 1 clips
+        stepped = conv(x)
     assert torch.allclose(fast, reference, atol=1e-5)
+    assert torch.allclose(stepped, reference, atol=1e-5)
     assert torch.equal(conv(x), reference)  # grad enabled: nn.Conv1d's own kernel
 
 
