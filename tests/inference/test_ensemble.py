@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -89,6 +90,13 @@ def test_cli_ensemble_then_evaluate_all_clips(
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["extra"]["tta"] is True and metrics["n"] == 12
     assert len(metrics["extra"]["model"]) == 1 and 0 <= metrics["top1"] <= 1
+    with (report / "predictions.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["source"]: r["truth"] for r in rows} == {c.source: c.label for c in subset[:12]}
+    right = [r["predicted"] == r["truth"] for r in rows]
+    assert right == [r["truth_rank"] == "1" for r in rows]
+    assert sum(right) / 12 == pytest.approx(metrics["top1"])
+    assert all(r["top_k"].split()[0] == r["predicted"] for r in rows)
 
 
 def test_members_trained_on_other_splits_have_no_common_held_out_fold(

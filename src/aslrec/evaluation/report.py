@@ -25,6 +25,7 @@ METRICS_JSON = "metrics.json"
 CONFUSION_PNG = "confusion_matrix.png"
 RELIABILITY_PNG = "reliability_diagram.png"
 PER_CLASS_CSV = "per_class.csv"
+PREDICTIONS_CSV = "predictions.csv"
 HISTORY_PNG = "training_history.png"
 
 
@@ -68,6 +69,39 @@ def write_per_class_csv(report: EvaluationReport, path: str | os.PathLike[str]) 
                     f"{row.recall:.6f}",
                     f"{row.f1:.6f}",
                     row.support,
+                ]
+            )
+    return target
+
+
+def write_predictions_csv(
+    path: str | os.PathLike[str],
+    sources: Sequence[str],
+    y_true: Sequence[int] | np.ndarray,
+    probs: np.ndarray,
+    classes: Sequence[str],
+    top_k: int = 5,
+) -> Path:
+    """``source,truth,predicted,probability,truth_rank,top_k`` per clip.
+
+    Aggregates hide which clips fail; this file lets people open the failures (``source``
+    names the file and the clip in it), see what they were taken for and how far down the
+    truth was (``truth_rank`` 1 = right), and compare models clip by clip.
+    """
+    target = Path(path)
+    order = np.argsort(-probs, axis=1, kind="stable")
+    with atomic_path(target) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "truth", "predicted", "probability", "truth_rank", "top_k"])
+        for source, truth, row, ranked in zip(sources, y_true, probs, order, strict=True):
+            writer.writerow(
+                [
+                    source,
+                    classes[int(truth)],
+                    classes[ranked[0]],
+                    f"{row[ranked[0]]:.6f}",
+                    int(np.flatnonzero(ranked == truth)[0]) + 1,
+                    " ".join(classes[j] for j in ranked[:top_k]),
                 ]
             )
     return target

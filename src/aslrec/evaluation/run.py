@@ -12,7 +12,7 @@ from aslrec.data.loaders import load_datasets
 from aslrec.data.splits import train_val_split
 from aslrec.errors import DataError
 from aslrec.evaluation.metrics import EvaluationReport, classification_report
-from aslrec.evaluation.report import write_evaluation
+from aslrec.evaluation.report import PREDICTIONS_CSV, write_evaluation, write_predictions_csv
 from aslrec.inference.backends import load_backend
 from aslrec.inference.ensemble import shared_split
 from aslrec.inference.recognizer import Recognizer
@@ -75,7 +75,8 @@ def evaluate_run(
             f"({len(unknown)} unknown labels)"
         )
     y = np.array([index[c.label] for c in clips])  # type: ignore[index]
-    report = classification_report(y, recognizer.probabilities(clips), recognizer.classes)
+    probabilities = recognizer.probabilities(clips)
+    report = classification_report(y, probabilities, recognizer.classes)
     name = "-".join(Path(p).stem for p in data)
     out_dir = Path(out) if out else dirs[0] / f"evaluation-{name}{'-tta' if recognizer.tta else ''}"
     write_evaluation(
@@ -87,5 +88,8 @@ def evaluate_run(
             "data": [str(p) for p in data],
             "held_out_only": held_out_only,
         },
+    )
+    write_predictions_csv(
+        out_dir / PREDICTIONS_CSV, [c.source for c in clips], y, probabilities, recognizer.classes
     )
     return EvaluationResult(report, out_dir, len(clips), held_out_only)
