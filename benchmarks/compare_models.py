@@ -12,9 +12,9 @@ fold):
   (the last added after the first two were measured: a post-hoc row, said so in the table).
 
 Plus, on WLASL-50: where the errors are (clips the seed, best and their ensemble miss, per fold,
-and the ensemble's most frequent confusions), an ablation table (the best recipe with one augmentation / feature removed at
-a time) and a learning curve (5, 10 and 15 training clips per class, and all 21, the held-out
-clips unchanged) plotted to ``benchmarks/learning_curve.png``. Finished cells are cached; the
+and the ensemble's most frequent confusions), an ablation table (the best recipe with one
+augmentation / feature removed at a time) and a learning curve (5, 10 and 15 training clips per
+class, and all 21, the held-out clips unchanged) plotted to ``benchmarks/learning_curve.png``. Finished cells are cached; the
 run resumes, and ``--table-only`` rebuilds the section of RESULTS.md from the cache.
 
     python benchmarks/compare_models.py --jobs 2 --parts main ablation curve
