@@ -378,7 +378,9 @@ class HandTracker:
     and the hand tracks are dropped; re-creating the graph costs ~40 ms for Tasks, ~4 ms legacy).
     """
 
-    def __init__(self, options: TrackerOptions | None = None, *, task_dir: Path | None = None):
+    def __init__(
+        self, options: TrackerOptions | None = None, *, task_dir: Path | None = None
+    ) -> None:
         self.options = options or TrackerOptions()
         self._task_dir = task_dir
         self._impl: Any = None
