@@ -167,10 +167,14 @@ def write_demo_clips(clips: list, heldout: Sequence[int]) -> None:
 
 
 def results_rows(title: str, row_names: Sequence[str]) -> str:
-    """Header and the rows naming one of ``row_names`` of a table in benchmarks/RESULTS.md."""
+    """Header and the rows naming one of ``row_names`` of the first table of a section of
+    benchmarks/RESULTS.md."""
+    from itertools import takewhile
+
     text = (REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
-    section = text.split(f"## {title}", 1)[-1].split("\n## ", 1)[0]
-    table = [line for line in section.splitlines() if line.startswith("|")]
+    lines = text.split(f"## {title}", 1)[-1].split("\n## ", 1)[0].splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("|")), len(lines))
+    table = list(takewhile(lambda line: line.startswith("|"), lines[start:]))
     rows = [line for line in table[2:] if any(f"| {name} |" in line for name in row_names)]
     if not rows:
         return "(not measured yet)"
