@@ -9,6 +9,7 @@ point and resume, and tables are rebuilt from the cache alone.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -41,7 +42,9 @@ class Cell:
 
     @property
     def key(self) -> str:
-        return f"{self.dataset}-{self.row}-fold{self.fold}"
+        """File-name-safe on every OS (rows like ``ablation:- speed/time warp`` included)."""
+        row = re.sub(r"[^A-Za-z0-9@.]+", "-", self.row).strip("-")
+        return f"{self.dataset}-{row}-fold{self.fold}"
 
     @property
     def cache(self) -> Path:

@@ -56,4 +56,6 @@ def mean_std(values: list[float]) -> str:
     if not values:
         return "-"
     arr = np.asarray(values, dtype=float)
-    return f"{arr.mean():.2%} ± {arr.std(ddof=1) if len(arr) > 1 else 0.0:.2%}"
+    if len(arr) == 1:  # one fold has no spread to report: "± 0.00%" would claim one
+        return f"{arr[0]:.2%}"
+    return f"{arr.mean():.2%} ± {arr.std(ddof=1):.2%}"
