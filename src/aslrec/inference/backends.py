@@ -52,7 +52,8 @@ def torch_logits(model: Any, x: np.ndarray, mask: np.ndarray, batch: int = 256) 
     """A PyTorch model's logits in eval mode, ``batch`` clips at a time (bounded memory)."""
     import torch
 
-    model.eval()
+    if model.training:  # eval() walks every submodule: 0.7 ms per call for isl-hybrid
+        model.eval()
     out = []
     with torch.inference_mode():
         for start in range(0, len(x), batch):
