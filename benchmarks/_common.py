@@ -50,6 +50,25 @@ def write_section(title: str, body: str) -> None:
     write_text(RESULTS, text)
 
 
+def load_note(before: float, after: float) -> str:
+    """What the 1-minute load average around a run says about its timings.
+
+    The benchmark itself adds about 1 to the load, so only the load before it started tells
+    whether other jobs were competing for the cores (1.0: one core busy on average).
+    """
+    cores = os.cpu_count() or 1
+    state = (
+        "other jobs shared the CPU, so absolute times are inflated and noisy; ratios within "
+        "this run are the comparable part"
+        if before >= 1.0
+        else "no other long job was running"
+    )
+    return (
+        f"Load average (1 min) {before:.1f} before, {after:.1f} after on this {cores}-core "
+        f"machine: {state}."
+    )
+
+
 def mean_std(values: list[float]) -> str:
     import numpy as np
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, SHARED_DATA, command_line, header, write_section
+from _common import REPO, SHARED_DATA, command_line, header, load_note, write_section
 
 OUT = REPO / "benchmarks" / "runs" / "export"
 SEED_RECIPE_RUN = REPO / "benchmarks" / "runs" / "seed_recipe" / "wlasl50-seed-fold0"
@@ -196,14 +196,7 @@ def bench_model(model: Model, clips: list, args) -> None:
     model.note += f"; {run.config['architecture']}, {len(run.classes)} classes"
 
 
-def load_average() -> str:
-    try:
-        return os.getloadavg()[0].__format__(".1f")
-    except OSError:
-        return "?"
-
-
-def render(models: list[Model], args, elapsed: float, load_before: str) -> str:
+def render(models: list[Model], args, elapsed: float, load_before: float) -> str:
     from aslrec.export.onnx_export import OPSET
 
     lines = [header(command_line()).rstrip(), ""]
@@ -257,10 +250,7 @@ def render(models: list[Model], args, elapsed: float, load_before: str) -> str:
         "quantised per call). Parity threshold for fp32: 1e-4 max abs logit difference and "
         ">= 99% top-1 agreement.",
         "",
-        f"Load average (1 min) {load_before} before, {load_average()} after on this 2-core "
-        "machine: other jobs (training) shared the CPU, so absolute times are inflated and "
-        f"noisy; ratios within a row pair are the comparable part. Benchmark took "
-        f"{elapsed:.0f} s.",
+        f"{load_note(load_before, os.getloadavg()[0])} Benchmark took {elapsed:.0f} s.",
     ]
     return "\n".join(lines)
 
@@ -276,7 +266,7 @@ def main() -> None:
     args = parser.parse_args()
 
     warnings.simplefilter("ignore")
-    started, load_before = time.perf_counter(), load_average()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
     import torch
 
     from aslrec.data.loaders import load_dataset

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA, command_line, header, write_section
+from _common import SHARED_DATA, command_line, header, load_note, write_section
 
 from aslrec.landmarks.extract import run_extraction
 from aslrec.landmarks.hands import HandTracker, TrackerOptions, hand_landmarker_task
@@ -210,10 +210,8 @@ def main() -> None:
     )
     notes = (
         f"{len(videos)} videos, {total_frames} frames. Decoding alone (FrameSource, BGR->RGB): "
-        f"{1000 * decode_s / total_frames:.1f} ms/frame. Load average (1 min) "
-        f"{load_before:.1f} before, {load_after:.1f} after: other jobs shared the CPU, so "
-        f"absolute times are inflated; ratios within this run are comparable. Benchmark took "
-        f"{elapsed:.0f} s."
+        f"{1000 * decode_s / total_frames:.1f} ms/frame. "
+        f"{load_note(load_before, load_after)} Benchmark took {elapsed:.0f} s."
     )
     plain = {k: t for k, t in tallies.items() if k in VARIANTS}
     best = max(plain, key=lambda k: (plain[k].hand_frames, -plain[k].ours_s))

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, SHARED_DATA, command_line, header, write_section
+from _common import REPO, SHARED_DATA, command_line, header, load_note, write_section
 
 TITLE = "Service (issue #7)"
 BUNDLED = REPO / "src" / "aslrec" / "assets" / "default_model"
@@ -327,9 +327,7 @@ async def run(args: argparse.Namespace) -> tuple[str, bool]:
         f"Errors in all phases: {errors}. In flight after the run: {health['in_flight'] - 1} "
         "(the health request itself excluded).",
         "",
-        f"Load average (1 min) {load_before:.1f} before, {load_after:.1f} after on this 2-core "
-        f"machine (other jobs shared the CPU: absolute numbers are pessimistic). "
-        f"Benchmark took {took:.0f} s.",
+        f"{load_note(load_before, load_after)} Benchmark took {took:.0f} s.",
     ]
     return "\n".join(lines), errors == 0
 

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED_DATA, command_line, header, write_section
+from _common import SHARED_DATA, command_line, header, load_note, write_section
 
 FPS = 30.0
 SIZE = (640, 480)
@@ -558,9 +558,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"Model: {model_name} ({len(recognizer.classes)} classes, temperature "
         f"{recognizer.temperature:.2f}, unknown threshold {threshold:.2f}"
         f"{'' if recognizer.threshold is not None else ' (default: model not calibrated)'}). "
-        f"Process {pinned}, torch 1 thread; the machine's {os.cpu_count()} cores were shared "
-        f"with other jobs (1-minute load average {load_before:.1f} at the start, "
-        f"{load_after:.1f} at the end), so absolute times are pessimistic and vary between runs.",
+        f"Process {pinned}, torch 1 thread. {load_note(load_before, load_after)}",
         "",
         f"{len(streams)} generated streams ({total_s:.0f} s, {total_frames} frames at 30 fps, "
         f"640x480): each holds the 8 real sign videos once in a random order (seed {args.seed}) "
