@@ -9,7 +9,6 @@ point and resume, and tables are rebuilt from the cache alone.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -17,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import REPO, SHARED_DATA
+from _common import REPO, SHARED_DATA, file_slug
 
 from aslrec.atomic import write_text
 
@@ -42,9 +41,7 @@ class Cell:
 
     @property
     def key(self) -> str:
-        """File-name-safe on every OS (rows like ``ablation:- speed/time warp`` included)."""
-        row = re.sub(r"[^A-Za-z0-9@.]+", "-", self.row).strip("-")
-        return f"{self.dataset}-{row}-fold{self.fold}"
+        return f"{self.dataset}-{file_slug(self.row)}-fold{self.fold}"
 
     @property
     def cache(self) -> Path:

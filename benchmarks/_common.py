@@ -50,6 +50,12 @@ def write_section(title: str, body: str) -> None:
     write_text(RESULTS, text)
 
 
+def file_slug(text: str) -> str:
+    """``text`` as a file-name part safe on every OS: runs of other characters become '-'
+    (``ablation:- speed/time warp`` -> ``ablation-speed-time-warp``)."""
+    return re.sub(r"[^A-Za-z0-9@.]+", "-", text).strip("-")
+
+
 def load_note(before: float, after: float) -> str:
     """What the 1-minute load average around a run says about its timings.
 

@@ -32,7 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from _cells import DATASETS, Cell, run_cells
-from _common import REPO, SHARED_DATA, command_line, header, mean_std, write_section
+from _common import (
+    REPO,
+    SHARED_DATA,
+    command_line,
+    file_slug,
+    header,
+    mean_std,
+    write_section,
+)
 
 from aslrec.atomic import write_text
 
@@ -84,10 +92,6 @@ def trained_cell(name: str, dataset: str, fold: int, **extra: Any) -> Cell:
     return Cell(table, row, dataset, preset_name, fold, overrides=overrides)
 
 
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name)
-
-
 def _cached_json(path: Path, compute: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
     """``compute()`` once, cached at ``path`` (None: not computable yet, nothing cached)."""
     if path.is_file():
@@ -102,7 +106,7 @@ def combined_row(name: str, dataset: str, fold: int) -> dict[str, Any] | None:
     """Top-1/top-5 of an inference-only row on one fold, from its members' trained runs."""
     members, tta = COMBINED[name]
     cells = [trained_cell(m, dataset, fold) for m in members]
-    path = REPO / "benchmarks" / "results" / TABLE / f"{dataset}-{_slug(name)}-fold{fold}.json"
+    path = REPO / "benchmarks" / "results" / TABLE / f"{dataset}-{file_slug(name)}-fold{fold}.json"
 
     def compute() -> dict[str, Any] | None:
         if not all(
@@ -115,7 +119,7 @@ def combined_row(name: str, dataset: str, fold: int) -> dict[str, Any] | None:
         result = evaluate_run(
             [c.run_dir for c in cells],
             [SHARED_DATA / filename],
-            out=cells[0].run_dir / f"evaluation-{_slug(name)}",
+            out=cells[0].run_dir / f"evaluation-{file_slug(name)}",
             tta=tta,
         )
         trained = [json.loads(c.cache.read_text()) for c in cells]
@@ -141,7 +145,7 @@ def latency_ms(name: str) -> dict[str, float] | None:
     TTA and ensembles count in full). Measured on the fold-0 WLASL-50 runs and cached."""
     members, tta = COMBINED.get(name, ((name,), False))
     cells = [trained_cell(m, "wlasl50", 0) for m in members]
-    path = REPO / "benchmarks" / "results" / TABLE / f"latency-{_slug(name)}.json"
+    path = REPO / "benchmarks" / "results" / TABLE / f"latency-{file_slug(name)}.json"
 
     def compute() -> dict[str, Any] | None:
         if not all((c.run_dir / "model_config.json").is_file() for c in cells):
@@ -202,7 +206,7 @@ def real_video_hits(name: str, fold: int) -> dict[str, Any] | None:
     """Which of :data:`REAL_VIDEOS` a row's fold model recognises (top-1), cached."""
     members, tta = COMBINED.get(name, ((name,), False))
     cells = [trained_cell(m, "wlasl50", fold) for m in members]
-    path = REPO / "benchmarks" / "results" / TABLE / f"real-{_slug(name)}-fold{fold}.json"
+    path = REPO / "benchmarks" / "results" / TABLE / f"real-{file_slug(name)}-fold{fold}.json"
 
     def compute() -> dict[str, Any] | None:
         if not all((c.run_dir / "model_config.json").is_file() for c in cells):
@@ -396,7 +400,7 @@ def fold_errors(fold: int) -> dict[str, Any] | None:
             zip(ERROR_MEMBERS, ([seed_dir], [best_dir], [best_dir, seed_dir]), strict=True)
         )
         for name, dirs in models.items():
-            out = cells[0].run_dir / f"evaluation-errors-{_slug(name)}"
+            out = cells[0].run_dir / f"evaluation-errors-{file_slug(name)}"
             evaluate_run(dirs, [SHARED_DATA / DATASETS["wlasl50"][0]], out=out)
             with (out / PREDICTIONS_CSV).open(encoding="utf-8") as handle:
                 rows = list(csv.DictReader(handle))
