@@ -62,6 +62,12 @@ def train(
     split: Annotated[str | None, typer.Option(help="stratified or signer.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (splits, init, batches).")] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
+    teacher: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Distil from this run directory (repeat for several; same data and split)."
+        ),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option(help="JSON file of training options (see TrainConfig).")
     ] = None,
@@ -87,6 +93,7 @@ def train(
         "split": split,
         "seed": seed,
         "threads": threads,
+        "teachers": [str(t) for t in teacher] if teacher else None,
     }
     overrides.update({k: v for k, v in named.items() if v is not None})
     result = run_training(data, out, resolve_config(preset, config, overrides), resume=resume)

@@ -76,13 +76,15 @@ def test_temporal_mask_hides_a_span(batch: tuple[torch.Tensor, torch.Tensor]) ->
     assert (out_mask.sum(dim=1) < mask.sum(dim=1)).any()
 
 
-def test_mixup_mixes_inputs_and_targets(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+def test_mixup_mixes_each_clip_with_another(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
     x, mask = batch
-    y = torch.arange(len(x))
-    mixed, _, a, b, lam = augment.mixup(x, mask, y, seeded(), alpha=0.4)
-    assert 0 <= lam <= 1 and torch.equal(a, y)
-    order = b  # targets were arange, so b is the permutation
+    mixed, mixed_mask, order, lam = augment.mixup(x, mask, seeded(), alpha=0.4)
+    assert 0 <= lam <= 1
+    assert sorted(order.tolist()) == list(range(len(x)))
     assert torch.allclose(mixed, lam * x + (1 - lam) * x[order])
+    assert torch.equal(mixed_mask, torch.maximum(mask, mask[order]))
+    again = augment.mixup(x, mask, seeded(), alpha=0.4)
+    assert torch.equal(again[2], order) and again[3] == lam
 
 
 def test_build_augmentation_from_plain_data(batch: tuple[torch.Tensor, torch.Tensor]) -> None:

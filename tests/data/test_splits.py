@@ -64,3 +64,10 @@ def test_class_with_one_example_is_an_error() -> None:
     groups = [str(i) for i in range(11)]
     with pytest.raises(DataError, match="class 'b' has only one clip"):
         make_folds(labels, groups, 5, seed=0)
+
+
+def test_too_few_clips_per_class_for_the_folds_is_an_error() -> None:
+    labels = ["a"] * 4 + ["b"] * 4
+    groups = [str(i) for i in range(8)]
+    with pytest.raises(DataError, match="every class has fewer than 5 clips"):
+        make_folds(labels, groups, 5, seed=0)

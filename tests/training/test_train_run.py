@@ -155,3 +155,23 @@ def test_ema_weights_are_the_ones_saved(mp_data: Path, tmp_path: Path) -> None:
 def test_ema_out_of_range_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="ema"):
         CONFIG.updated(ema=1.5)
+
+
+def test_fixed_schedule_keeps_the_last_epoch_and_never_selects_on_held_out_clips(
+    mp_data: Path, tmp_path: Path
+) -> None:
+    config = CONFIG.updated(epochs=3, selection="fixed")
+    result = train([mp_data], tmp_path / "fixed", config, progress=False)
+    assert result.best_epoch == result.epochs_run == 3
+    saved = json.loads((result.run_dir / "model_config.json").read_text())
+    assert saved["data"]["num_inner_val"] == 0
+    assert saved["data"]["num_train"] + saved["data"]["num_val"] == saved["data"]["num_clips"]
+    assert "fixed number of epochs" in saved["metrics"]["epoch_selected_on"]
+    history = artifacts.load_history(result.run_dir)
+    assert np.isnan(history["val_acc"]).all()  # nothing to select on
+    assert len(history["test_acc"]) == 3 and np.isfinite(history["test_acc"]).all()
+    # The kept weights are the last epoch's: they reproduce the held-out score.
+    last = torch.load(result.run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    state = artifacts.load_state_dict(result.run_dir)
+    for key, value in state.items():
+        assert torch.equal(value, last["state_dict"][f"model.{key}"])

@@ -188,19 +188,19 @@ def finger_dropout(
 def mixup(
     landmarks: torch.Tensor,
     mask: torch.Tensor,
-    targets: torch.Tensor,
     generator: torch.Generator,
     alpha: float = 0.2,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
     """Mixup (Zhang et al., ICLR 2018) of each clip with a random other clip of the batch.
 
-    Returns ``(landmarks, mask, targets_a, targets_b, lam)``; the loss is
-    ``lam * CE(targets_a) + (1 - lam) * CE(targets_b)``. The mask is the union of both clips'.
+    Returns ``(landmarks, mask, order, lam)``: clip ``i`` is mixed with clip ``order[i]``, so
+    the loss is ``lam * loss(targets) + (1 - lam) * loss(targets[order])`` for any kind of
+    target (labels, or a teacher's probabilities). The mask is the union of both clips'.
     """
     lam = _beta(generator, alpha)
     order = torch.randperm(landmarks.shape[0], generator=generator)
     mixed = lam * landmarks + (1 - lam) * landmarks[order]
-    return mixed, torch.maximum(mask, mask[order]), targets, targets[order], lam
+    return mixed, torch.maximum(mask, mask[order]), order, lam
 
 
 def _beta(generator: torch.Generator, alpha: float) -> float:

@@ -58,6 +58,12 @@ def make_folds(
         )
     if len(set(groups_arr)) < folds:
         raise DataError(f"only {len(set(groups_arr))} groups, fewer than --folds {folds}")
+    if max(groups_per_class.values()) < folds:
+        # sklearn's own error for this names n_splits, not what the user can change.
+        raise DataError(
+            f"every class has fewer than {folds} clips (or groups of clips), too few for "
+            f"{folds} folds; use fewer folds (an inner selection split needs 8 per class)"
+        )
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         # sklearn warns when a class has fewer groups than folds; some folds then lack that

@@ -23,7 +23,13 @@ class TrainConfig:
     ``"val-fold"`` is the card's recipe, the held-out fold itself, which makes the reported
     accuracy optimistic; ``"inner"`` holds out an inner validation split (1/8) of the training
     folds for that, so the held-out fold is scored by a model that never saw it in any way.
-    Benchmarks use ``"inner"``.
+    Benchmarks use ``"inner"``. ``"fixed"`` selects nothing: the model trains on all training
+    folds for ``epochs`` epochs and the last epoch is kept (honest too, and 1/8 more data; with
+    OneCycle the learning rate has annealed to ~0 by then, so the last epoch is a stable one).
+
+    ``teachers`` turns on knowledge distillation (Hinton et al., 2015): run directories trained
+    on the same data and split, whose averaged softened predictions the model also learns from
+    (see :mod:`aslrec.training.distill`).
     """
 
     model: str = "seed"
@@ -51,6 +57,9 @@ class TrainConfig:
     seed: int = 42
     threads: int | None = None
     max_clips_per_class: int | None = None  # training clips per class (learning curves)
+    teachers: list[str] = field(default_factory=list)  # run directories to distil from
+    distill_temperature: float = 2.0
+    distill_weight: float = 0.5  # share of the loss that matches the teachers
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -65,6 +74,8 @@ class TrainConfig:
             (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
             (self.ema is None or 0 < self.ema < 1, "ema must be in (0, 1) or null"),
             (self.seq_len >= 1, "seq_len must be >= 1"),
+            (self.distill_temperature > 0, "distill_temperature must be > 0"),
+            (0 < self.distill_weight <= 1, "distill_weight must be in (0, 1]"),
             (
                 self.frame_sampling in ("resample", "truncate", "span"),
                 "frame_sampling must be resample, truncate or span",
@@ -72,7 +83,10 @@ class TrainConfig:
             (self.normalisation in ("frame", "clip"), "normalisation must be frame or clip"),
             (self.scheduler in ("onecycle", "cosine", "none"), "scheduler: onecycle|cosine|none"),
             (self.split in ("stratified", "signer"), "split must be stratified or signer"),
-            (self.selection in ("val-fold", "inner"), "selection must be val-fold or inner"),
+            (
+                self.selection in ("val-fold", "inner", "fixed"),
+                "selection must be val-fold, inner or fixed",
+            ),
             (self.folds >= 2, "folds must be >= 2"),
             (0 <= self.fold < self.folds, f"fold must be in 0..{self.folds - 1}"),
         ]
@@ -95,6 +109,10 @@ class TrainConfig:
         for name in ("model_kwargs", "augment"):
             if not isinstance(getattr(self, name), dict):
                 raise ConfigError(f"bad training config: {name} must be a JSON object")
+        if not isinstance(self.teachers, list) or not all(
+            isinstance(t, str) for t in self.teachers
+        ):
+            raise ConfigError("bad training config: teachers must be a list of run directories")
         from aslrec.data.augment import build_augmentation
 
         build_augmentation(self.augment)
@@ -143,6 +161,12 @@ PRESETS: dict[str, TrainConfig] = {
         },
     ),
 }
+# The winner's recipe at 60% of its parameters and ~0.7x its CPU latency: one convolution block
+# per stage instead of three (0.57M parameters; one thread, batch 1, ONNX Runtime: 0.40x the
+# seed model's latency vs 0.61x; benchmarks/compare_models.py), distilled from fold-matched
+# teachers given with ``--teacher`` (the seed and best runs of the same split): their averaged
+# predictions carry what the ensemble of the two knows into one small model.
+PRESETS["best-fast"] = PRESETS["best"].updated(model_kwargs={"conv_per_stage": 1})
 
 
 def preset(name: str) -> TrainConfig:

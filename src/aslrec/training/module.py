@@ -9,6 +9,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from aslrec.data.augment import build_augmentation, mixup, mixup_alpha
 from aslrec.training.config import TrainConfig
+from aslrec.training.distill import distillation_loss
 
 
 class ClassifierModule(L.LightningModule):
@@ -41,16 +42,24 @@ class ClassifierModule(L.LightningModule):
         return self.model(landmarks, mask)
 
     def _step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
-        landmarks, mask, target = batch
-        target_b, lam = target, 1.0
+        """One batch: ``(landmarks, mask, labels)``, plus the teachers' probabilities when
+        distilling (training batches only)."""
+        landmarks, mask, target, *teacher = batch
+        order, lam = None, 1.0
         if stage == "train":
             landmarks, mask = self.augment(landmarks, mask, self.generator)
             if self.mixup_alpha:
-                landmarks, mask, target, target_b, lam = mixup(
-                    landmarks, mask, target, self.generator, self.mixup_alpha
+                landmarks, mask, order, lam = mixup(
+                    landmarks, mask, self.generator, self.mixup_alpha
                 )
         logits = (self.model if stage == "train" else self.inference_model)(landmarks, mask)
-        loss = lam * self.loss(logits, target) + (1 - lam) * self.loss(logits, target_b)
+        loss = self.loss(logits, target)
+        if order is not None:
+            loss = lam * loss + (1 - lam) * self.loss(logits, target[order])
+        if teacher:
+            soft = teacher[0] if order is None else lam * teacher[0] + (1 - lam) * teacher[0][order]
+            weight, temperature = self.config.distill_weight, self.config.distill_temperature
+            loss = (1 - weight) * loss + weight * distillation_loss(logits, soft, temperature)
         accuracy = (logits.argmax(dim=1) == target).float().mean()
         size = target.shape[0]
         options = {
@@ -73,9 +82,11 @@ class ClassifierModule(L.LightningModule):
     def validation_step(
         self, batch: tuple[torch.Tensor, ...], batch_idx: int, dataloader_idx: int = 0
     ) -> None:
-        # Loader 0 selects the epoch; loader 1 (only with inner selection) is the held-out fold,
-        # logged per epoch for the learning curves but never used for any decision.
-        self._step(batch, "val" if dataloader_idx == 0 else "test")
+        # Loader 0 selects the epoch; the held-out fold (loader 1 with inner selection, the only
+        # loader with a fixed schedule) is logged per epoch for the learning curves but never
+        # used for any decision.
+        fixed = self.config.selection == "fixed"
+        self._step(batch, "test" if dataloader_idx == 1 or fixed else "val")
 
     def configure_optimizers(self):  # type: ignore[no-untyped-def]
         optimizer = torch.optim.AdamW(
@@ -106,8 +117,8 @@ class HistoryCallback(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         metrics = trainer.callback_metrics
-        if "val_acc" not in metrics:
-            return
+        if "val_acc" not in metrics and "test_acc" not in metrics:
+            return  # no validation ran this epoch
         for key in self.KEYS:
             if key in metrics:
                 self.history[key].append(float(metrics[key]))

@@ -25,6 +25,7 @@ from aslrec.landmarks.clip import LandmarkClip
 from aslrec.models.registry import count_parameters, create_model
 from aslrec.training import artifacts
 from aslrec.training.config import TrainConfig
+from aslrec.training.distill import teacher_probabilities
 
 CHECKPOINT_DIR = "checkpoints"
 
@@ -50,6 +51,7 @@ class TrainResult:
 SELECTION_NOTE = {
     "val-fold": "the held-out fold itself (the card's recipe; optimistic)",
     "inner": "an inner validation split of the training folds (held-out fold never used)",
+    "fixed": "none: a fixed number of epochs, the last one kept (held-out fold never used)",
 }
 
 
@@ -60,7 +62,8 @@ def split_indices(
 
     The held-out part is fold ``config.fold`` of ``config.folds``. With ``selection="inner"``
     the epoch is chosen on 1/8 of the training part (same group and stratification rules) and
-    the model trains on the other 7/8; otherwise selection uses the held-out fold itself.
+    the model trains on the other 7/8; with ``"fixed"`` nothing is chosen (empty selection);
+    with ``"val-fold"`` selection uses the held-out fold itself.
     """
     train_idx, heldout_idx = train_val_split(
         clips,
@@ -69,6 +72,8 @@ def split_indices(
         strategy=config.split,  # type: ignore[arg-type]
         seed=config.seed,
     )
+    if config.selection == "fixed":
+        return train_idx, heldout_idx, heldout_idx[:0]
     if config.selection != "inner":
         return train_idx, heldout_idx, heldout_idx
     train_clips = [clips[i] for i in train_idx]
@@ -153,6 +158,18 @@ def train(
         )
     x, mask = arrays_for_model(clips, preprocessing_config(config))
     y = encoder.encode([c.label or "" for c in clips])
+    teacher = (
+        teacher_probabilities(
+            config.teachers,
+            clips,
+            encoder.classes,
+            split_config(config),
+            config.selection,
+            config.distill_temperature,
+        )
+        if config.teachers
+        else None
+    )
     if config.threads:
         torch.set_num_threads(config.threads)
     _quiet_lightning()
@@ -163,9 +180,10 @@ def train(
     module = ClassifierModule(model, config, weights)
 
     def loader(idx: np.ndarray, shuffle: bool) -> torch.utils.data.DataLoader:
-        dataset = torch.utils.data.TensorDataset(
-            torch.from_numpy(x[idx]), torch.from_numpy(mask[idx]), torch.from_numpy(y[idx])
-        )
+        arrays = [x[idx], mask[idx], y[idx]]
+        if shuffle and teacher is not None:  # teachers only shape the training loss
+            arrays.append(teacher[idx])
+        dataset = torch.utils.data.TensorDataset(*map(torch.from_numpy, arrays))
         generator = torch.Generator().manual_seed(config.seed)
         # A last training batch of one clip would break BatchNorm ("expected more than 1 value
         # per channel"); drop it then (one clip per epoch, a different one each epoch).
@@ -178,6 +196,7 @@ def train(
         )
 
     out.mkdir(parents=True, exist_ok=True)
+    fixed = config.selection == "fixed"
     history = HistoryCallback()
     # Both save at train-epoch end, after HistoryCallback has recorded the epoch (Lightning runs
     # checkpoint callbacks last), so a resumed run continues with a complete history. "last" is
@@ -210,22 +229,27 @@ def train(
         enable_progress_bar=progress,
         num_sanity_val_steps=0,
         default_root_dir=out,
-        callbacks=[
+        callbacks=[last, history]
+        if fixed
+        else [
             EarlyStopping(monitor="val_acc", mode="max", patience=config.patience),
             best,
             last,
             history,
         ],
     )
+    # Loader 0 selects the epoch (none with a fixed schedule); the held-out fold is logged as
+    # "test" for the learning curves but never used for a decision.
     trainer.fit(
         module,
         train_dataloaders=loader(train_idx, shuffle=True),
-        val_dataloaders=[loader(select_idx, shuffle=False)]
-        + ([loader(heldout_idx, shuffle=False)] if config.selection == "inner" else []),
+        val_dataloaders=([] if fixed else [loader(select_idx, shuffle=False)])
+        + ([loader(heldout_idx, shuffle=False)] if config.selection != "val-fold" else []),
         ckpt_path=str(last_ckpt) if resume else None,
     )
 
-    best_state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+    kept = last_ckpt if fixed else Path(best.best_model_path)
+    best_state = torch.load(kept, map_location="cpu", weights_only=True)
     module.load_state_dict(best_state["state_dict"])
     best_epoch = int(best_state["epoch"]) + 1
     model = module.inference_model.cpu().eval()
@@ -284,6 +308,16 @@ def preprocessing_config(config: TrainConfig) -> dict[str, Any]:
     }
 
 
+def split_config(config: TrainConfig) -> dict[str, Any]:
+    """The ``split`` block of model_config.json: which clips were held out."""
+    return {
+        "strategy": config.split,
+        "folds": config.folds,
+        "fold": config.fold,
+        "seed": config.seed,
+    }
+
+
 def run_config(
     config: TrainConfig,
     *,
@@ -315,12 +349,7 @@ def run_config(
             "num_inner_val": num_selection,
             "num_val": num_val,
         },
-        "split": {
-            "strategy": config.split,
-            "folds": config.folds,
-            "fold": config.fold,
-            "seed": config.seed,
-        },
+        "split": split_config(config),
         "seed": config.seed,
         "best_epoch": best_epoch,
         "epochs_run": epochs_run,

@@ -1,0 +1,75 @@
+"""Knowledge distillation (Hinton, Vinyals & Dean, 2015): learn from teachers' soft predictions.
+
+On WLASL-50 the seed model and ``best`` make different mistakes: of the 261 held-out clips (of
+1,500) that exactly one of them gets right, their averaged prediction gets 195 right (RESULTS.md,
+"where the errors are"), but running both costs 1.3x the seed model's parameters and time.
+Distillation trains one small model to match their averaged, softened output, so it can learn
+which classes look alike (the "dark knowledge" of the wrong-class probabilities) as well as the
+labels.
+
+Teacher predictions are computed once per clip, each teacher with its own preprocessing (the
+seed model reads resampled clips as they are, ``best`` span-sampled clips mirrored to the right
+hand), on the clean clip; the student sees augmented versions of it. Teachers must come from
+the same data and split as the student, so none has seen the clips the student is scored on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from aslrec.data.preprocessing import arrays_for_model
+from aslrec.errors import ConfigError
+from aslrec.inference.backends import torch_logits
+from aslrec.landmarks.clip import LandmarkClip
+from aslrec.training.artifacts import load_run
+
+
+def teacher_probabilities(
+    teachers: Sequence[str],
+    clips: Sequence[LandmarkClip],
+    classes: Sequence[str],
+    split: dict[str, Any],
+    selection: str,
+    temperature: float,
+) -> np.ndarray:
+    """``(len(clips), len(classes))`` mean of the teachers' ``softmax(logits / temperature)``.
+
+    Raises :class:`ConfigError` naming the teacher when its classes or its split differ from
+    the student's (a teacher trained on another split may have seen the held-out clips), or
+    when it chose its epoch on the held-out fold while the student does not (the student would
+    inherit that look at the clips it is scored on).
+    """
+    probabilities = []
+    for teacher in teachers:
+        run = load_run(teacher)
+        if list(run.classes) != list(classes):
+            raise ConfigError(f"{teacher}: teacher's classes differ from the training data's")
+        theirs = {key: run.config.get("split", {}).get(key) for key in split}
+        if theirs != split:
+            raise ConfigError(
+                f"{teacher}: teacher was trained on another split ({theirs}, not {split}); "
+                "it may have seen the clips this run is scored on"
+            )
+        honest = ("inner", "fixed")
+        if selection in honest and run.config.get("training", {}).get("selection") not in honest:
+            raise ConfigError(
+                f"{teacher}: teacher chose its epoch on the held-out fold; retrain it with "
+                "--set selection=inner"
+            )
+        x, mask = arrays_for_model(clips, run.config["preprocessing"])
+        logits = torch.from_numpy(torch_logits(run.model, x, mask)) / temperature
+        probabilities.append(torch.softmax(logits, dim=1).numpy())
+    return np.mean(probabilities, axis=0).astype(np.float32)
+
+
+def distillation_loss(
+    logits: torch.Tensor, teacher: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """``T^2 * KL(teacher || softmax(logits / T))``, batch mean; the ``T^2`` keeps its gradient
+    on the scale of the label loss whatever the temperature (Hinton et al., section 2)."""
+    log_student = torch.log_softmax(logits / temperature, dim=1)
+    return torch.nn.functional.kl_div(log_student, teacher, reduction="batchmean") * temperature**2
