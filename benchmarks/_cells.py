@@ -70,6 +70,8 @@ def run_cell(cell: Cell) -> dict[str, Any]:
             **cell.overrides,
         }
     )
+    if config.teachers:  # cells name teachers' run directories relative to the repository
+        config = config.updated(teachers=[str(REPO / t) for t in config.teachers])
     shutil.rmtree(cell.run_dir, ignore_errors=True)
     result = train([SHARED_DATA / filename], cell.run_dir, config, progress=False)
     history = load_history(cell.run_dir)

@@ -22,11 +22,6 @@ TEACHER = preset("seed").updated(epochs=3, patience=3, batch_size=8, threads=1)
 
 
 @pytest.fixture(scope="module")
-def mp_data(shared_data: Path) -> Path:
-    return shared_data / "samples" / "MP_Data"
-
-
-@pytest.fixture(scope="module")
 def teacher_dir(mp_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("teacher") / "seed"
     train([mp_data], out, TEACHER, progress=False)

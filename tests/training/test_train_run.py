@@ -21,11 +21,6 @@ CONFIG = preset("seed").updated(epochs=6, patience=6, batch_size=8, lr=3e-3, thr
 
 
 @pytest.fixture(scope="module")
-def mp_data(shared_data: Path) -> Path:
-    return shared_data / "samples" / "MP_Data"
-
-
-@pytest.fixture(scope="module")
 def run_dir(mp_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run") / "seed"
     train([mp_data], out, CONFIG, progress=False)
