@@ -14,7 +14,12 @@ from aslrec.errors import ConfigError
 from aslrec.models.registry import create_model
 from aslrec.training import artifacts
 from aslrec.training.config import preset
-from aslrec.training.distill import distillation_loss, teacher_probabilities
+from aslrec.training.distill import (
+    distillation_loss,
+    load_teachers,
+    online_teacher_probabilities,
+    teacher_probabilities,
+)
 from aslrec.training.module import ClassifierModule
 from aslrec.training.run import canonical_clips, predict_proba, split_config, train
 
@@ -31,37 +36,36 @@ def teacher_dir(mp_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 def test_teacher_probabilities_are_the_teachers_softened_predictions(
     teacher_dir: Path, mp_data: Path
 ) -> None:
-    clips = canonical_clips(load_dataset(mp_data))
-    run = artifacts.load_run(teacher_dir)
-    split = split_config(TEACHER)
-    plain = teacher_probabilities([str(teacher_dir)], clips, run.classes, split, "val-fold", 1.0)
     from aslrec.data.preprocessing import arrays_for_model
 
+    clips = canonical_clips(load_dataset(mp_data))
+    run = artifacts.load_run(teacher_dir)
+    [teacher] = load_teachers([str(teacher_dir)], run.classes, split_config(TEACHER), "val-fold")
+    plain = teacher_probabilities([teacher], clips, 1.0)
     x, mask = arrays_for_model(clips, run.config["preprocessing"])
     assert np.allclose(plain, predict_proba(run.model, x, mask), atol=1e-6)
-    softened = teacher_probabilities(
-        [str(teacher_dir)] * 2, clips, run.classes, split, "val-fold", 4.0
-    )
+    softened = teacher_probabilities([teacher, teacher], clips, 4.0)
     assert np.allclose(softened.sum(axis=1), 1, atol=1e-5)
     assert softened.max(axis=1).mean() < plain.max(axis=1).mean()  # softer
+    online = online_teacher_probabilities(
+        [teacher.model], torch.from_numpy(x), torch.from_numpy(mask), 4.0
+    )
+    assert np.allclose(online.numpy(), softened, atol=1e-5)
 
 
 def test_teacher_that_saw_the_held_out_clips_or_other_classes_is_refused(
-    teacher_dir: Path, mp_data: Path
+    teacher_dir: Path,
 ) -> None:
-    clips = canonical_clips(load_dataset(mp_data))
     classes = artifacts.load_run(teacher_dir).classes
-    other_fold = split_config(TEACHER.updated(fold=1))
+    same_fold, other_fold = split_config(TEACHER), split_config(TEACHER.updated(fold=1))
     with pytest.raises(ConfigError, match="another split"):
-        teacher_probabilities([str(teacher_dir)], clips, classes, other_fold, "val-fold", 2.0)
-    same_fold = split_config(TEACHER)
+        load_teachers([str(teacher_dir)], classes, other_fold, "val-fold")
     with pytest.raises(ConfigError, match="classes differ"):
-        teacher_probabilities(
-            [str(teacher_dir)], clips, [*classes, "zebra"], same_fold, "val-fold", 2.0
-        )
+        load_teachers([str(teacher_dir)], [*classes, "zebra"], same_fold, "val-fold")
     # The teacher picked its epoch on the held-out fold: not a teacher for an honest student.
-    with pytest.raises(ConfigError, match="chose its epoch on the held-out fold"):
-        teacher_probabilities([str(teacher_dir)], clips, classes, same_fold, "inner", 2.0)
+    for honest in ("inner", "fixed"):
+        with pytest.raises(ConfigError, match="chose its epoch on the held-out fold"):
+            load_teachers([str(teacher_dir)], classes, same_fold, honest)
 
 
 def test_distillation_loss_is_zero_only_when_the_student_agrees() -> None:
@@ -75,7 +79,8 @@ def test_distillation_loss_is_zero_only_when_the_student_agrees() -> None:
 
 def test_training_step_learns_from_the_teacher() -> None:
     """With ``distill_weight=1`` the training loss is the distillation loss alone; at 0.5 it
-    is halfway between that and the label loss."""
+    is halfway between that and the label loss; online teachers predict on the batch itself
+    and are not part of what is saved."""
     config = preset("best-fast").updated(augment={}, distill_weight=1.0, teachers=["t"])
     torch.manual_seed(0)
     model = create_model("isl-hybrid", num_classes=3, **config.model_kwargs)
@@ -86,7 +91,8 @@ def test_training_step_learns_from_the_teacher() -> None:
     teacher = torch.softmax(torch.randn(4, 3), dim=1)
     model.eval()  # no dropout: the same logits in every call
     logits = model(landmarks, mask)
-    expected = distillation_loss(logits, teacher, config.distill_temperature)
+    temperature = config.distill_temperature
+    expected = distillation_loss(logits, teacher, temperature)
     pure = module._step((landmarks, mask, labels, teacher), "train")
     assert torch.allclose(pure, expected, atol=1e-5)
     module.config = config.updated(distill_weight=0.5)
@@ -94,9 +100,19 @@ def test_training_step_learns_from_the_teacher() -> None:
     half = module._step((landmarks, mask, labels, teacher), "train")
     assert torch.allclose(half, (label_loss + expected) / 2, atol=1e-5)
 
+    teacher_model = create_model("seed", num_classes=3)
+    online = ClassifierModule(model, config.updated(distill_online=True), None, [teacher_model])
+    online.log = module.log  # type: ignore[method-assign]
+    soft = online_teacher_probabilities([teacher_model], landmarks, mask, temperature)
+    expected = distillation_loss(logits, soft, temperature)
+    assert torch.allclose(online._step((landmarks, mask, labels), "train"), expected, atol=1e-5)
+    assert not teacher_model.training
+    assert all(key.startswith(("model.", "loss.")) for key in online.state_dict())
 
+
+@pytest.mark.parametrize("online", [False, True])
 def test_distilled_run_records_its_teachers(
-    teacher_dir: Path, mp_data: Path, tmp_path: Path
+    teacher_dir: Path, mp_data: Path, tmp_path: Path, online: bool
 ) -> None:
     config = preset("best-fast").updated(
         epochs=2,
@@ -105,10 +121,12 @@ def test_distilled_run_records_its_teachers(
         threads=1,
         selection="val-fold",  # 4 clips per class: too few for an inner split
         teachers=[str(teacher_dir)],
+        distill_online=online,
     )
     result = train([mp_data], tmp_path / "student", config, progress=False)
     saved = json.loads((result.run_dir / "model_config.json").read_text())
     assert saved["training"]["teachers"] == [str(teacher_dir)]
+    assert saved["training"]["distill_online"] is online
     assert saved["model_kwargs"]["conv_per_stage"] == 1
     assert np.isfinite(artifacts.load_history(result.run_dir)["train_loss"]).all()
 

@@ -60,6 +60,7 @@ class TrainConfig:
     teachers: list[str] = field(default_factory=list)  # run directories to distil from
     distill_temperature: float = 2.0
     distill_weight: float = 0.5  # share of the loss that matches the teachers
+    distill_online: bool = False  # teachers predict on each augmented batch (else once per clip)
 
     def __post_init__(self) -> None:
         self._check_types()

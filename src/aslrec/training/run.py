@@ -25,7 +25,7 @@ from aslrec.landmarks.clip import LandmarkClip
 from aslrec.models.registry import count_parameters, create_model
 from aslrec.training import artifacts
 from aslrec.training.config import TrainConfig
-from aslrec.training.distill import teacher_probabilities
+from aslrec.training.distill import load_teachers, teacher_probabilities
 
 CHECKPOINT_DIR = "checkpoints"
 
@@ -158,16 +158,14 @@ def train(
         )
     x, mask = arrays_for_model(clips, preprocessing_config(config))
     y = encoder.encode([c.label or "" for c in clips])
-    teacher = (
-        teacher_probabilities(
-            config.teachers,
-            clips,
-            encoder.classes,
-            split_config(config),
-            config.selection,
-            config.distill_temperature,
-        )
+    teachers = (
+        load_teachers(config.teachers, encoder.classes, split_config(config), config.selection)
         if config.teachers
+        else []
+    )
+    teacher = (
+        teacher_probabilities(teachers, clips, config.distill_temperature)
+        if teachers and not config.distill_online
         else None
     )
     if config.threads:
@@ -177,7 +175,8 @@ def train(
     model_kwargs = {"dropout": config.dropout, **config.model_kwargs}
     model = create_model(config.model, num_classes=len(encoder.classes), **model_kwargs)
     weights = class_weights(y[train_idx], len(encoder.classes)) if config.class_weighted else None
-    module = ClassifierModule(model, config, weights)
+    online_teachers = [run.model for run in teachers] if config.distill_online else []
+    module = ClassifierModule(model, config, weights, teachers=online_teachers)
 
     def loader(idx: np.ndarray, shuffle: bool) -> torch.utils.data.DataLoader:
         arrays = [x[idx], mask[idx], y[idx]]
