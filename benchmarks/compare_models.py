@@ -57,12 +57,14 @@ TRAINED: dict[str, tuple[str, str, dict[str, Any]]] = {
     "best-fast": (TABLE, "best-fast", {}),
     "best-fast distilled": (TABLE, "best-fast", {}),
     "best-fast distilled, fixed schedule": (TABLE, "best-fast", {"selection": "fixed"}),
+    "best-fast distilled online": (TABLE, "best-fast", {"distill_online": True}),
 }
 # Distilled rows learn from these rows' runs of the same fold (and training-set size), so they
 # train after them.
 TEACHERS: dict[str, tuple[str, ...]] = {
     "best-fast distilled": ("seed", "best"),
     "best-fast distilled, fixed schedule": ("seed", "best"),
+    "best-fast distilled online": ("seed", "best"),
 }
 # Inference-only rows over the trained runs of the same fold: (members, test-time augmentation).
 # Members are fixed here, never chosen on a scored fold.
