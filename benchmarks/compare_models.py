@@ -53,18 +53,17 @@ TABLE = "compare_models"
 # (same preset, folds and inner selection), so the two tables never train the same model twice.
 TRAINED: dict[str, tuple[str, str, dict[str, Any]]] = {
     "seed": ("seed_recipe", "seed", {"model": "seed"}),
+    "seed, fixed schedule": (TABLE, "seed", {"model": "seed", "selection": "fixed"}),
     "best": (TABLE, "best", {}),
-    "best-fast": (TABLE, "best-fast", {}),
     "best-fast distilled": (TABLE, "best-fast", {}),
+    "best-fast, fixed schedule": (TABLE, "best-fast", {"selection": "fixed"}),
     "best-fast distilled, fixed schedule": (TABLE, "best-fast", {"selection": "fixed"}),
-    "best-fast distilled online": (TABLE, "best-fast", {"distill_online": True}),
 }
 # Distilled rows learn from these rows' runs of the same fold (and training-set size), so they
 # train after them.
 TEACHERS: dict[str, tuple[str, ...]] = {
     "best-fast distilled": ("seed", "best"),
     "best-fast distilled, fixed schedule": ("seed", "best"),
-    "best-fast distilled online": ("seed", "best"),
 }
 # Inference-only rows over the trained runs of the same fold: (members, test-time augmentation).
 # Members are fixed here, never chosen on a scored fold.
