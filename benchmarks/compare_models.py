@@ -8,10 +8,11 @@ fold):
 - ``seed``: the seed model with the seed recipe (``--preset seed``): the very cells of
   ``seed_recipe.py``, shared through its cache rather than trained twice;
 - ``best``: ``--preset best`` (see ``aslrec.training.config.PRESETS``);
-- ``best-fast distilled``: ``--preset best-fast`` (one convolution block per stage) taught by
-  the seed and best runs of the same fold; ``best-fast`` is the same without teachers (the
-  control), ``best-fast distilled, fixed schedule`` trains on all training folds for the
-  preset's 120 epochs and keeps the last (no inner split; added after the others, post hoc);
+- ``best-fast distilled``: ``--preset best-fast`` (one convolution block per stage) with an
+  inner split, taught by the seed and best runs of the same fold; ``best-fast distilled, fixed
+  schedule`` is the preset as it stands: all training folds, the last of 120 epochs kept (added
+  after the others, post hoc); ``best-fast, fixed schedule`` and ``seed, fixed schedule`` are
+  its controls (no teachers; the seed model on the same schedule);
 - ``best + TTA``, ``best + seed ensemble`` and both: inference-only combinations of those runs
   (the last added after the first two were measured: a post-hoc row, said so in the table).
 
