@@ -64,7 +64,7 @@ def main() -> None:
         parser.error("give one --preset per --run-dir")
 
     from aslrec.data.loaders import load_datasets
-    from aslrec.training.config import parse_override, resolve_config
+    from aslrec.training.config import parse_override, preset, resolve_config
     from aslrec.training.run import canonical_clips, split_indices, train
 
     overrides = dict(parse_override(item) for item in args.set)
@@ -73,7 +73,9 @@ def main() -> None:
     for run_dir, preset_name in zip(run_dirs, presets, strict=True):
         # The seed card picks its epoch on the held-out fold; that would make the card's held-out
         # numbers optimistic, so such presets use an inner split here.
-        selection = resolve_config(preset_name).selection.replace("val-fold", "inner")
+        selection = preset(preset_name).selection
+        if selection == "val-fold":
+            selection = "inner"
         config = resolve_config(
             preset_name,
             overrides={
@@ -201,9 +203,8 @@ ARCHITECTURE_NOTES = {
 }
 
 
-def training_note(configs: Sequence[dict]) -> str:
-    """How the packaged runs were trained, in one paragraph of the card."""
-    config = configs[0]
+def training_note(config: dict) -> str:
+    """How the packaged runs (all trained alike) were trained, in one paragraph of the card."""
     if config["training"]["selection"] == "fixed":
         note = (
             f"Trained on all {config['data']['num_train']} training clips for a fixed "
@@ -291,7 +292,7 @@ signer, MediaPipe Hands, windows of 30 consecutive frames). {config["data"]["num
 ## Split and training
 Fold {config["split"]["fold"]} of a {config["split"]["folds"]}-fold stratified split (seed
 {config["seed"]}) held out: WLASL near-duplicates grouped, letters held out as contiguous frame
-blocks. {training_note(configs)}
+blocks. {training_note(config)}
 
 ## Held-out fold
 

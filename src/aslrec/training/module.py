@@ -53,7 +53,7 @@ class ClassifierModule(L.LightningModule):
     def _step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
         """One batch: ``(landmarks, mask, labels)``, plus the teachers' probabilities when
         distilling (training batches only)."""
-        landmarks, mask, target, *teacher = batch
+        landmarks, mask, target, *offline_targets = batch
         order, lam = None, 1.0
         if stage == "train":
             landmarks, mask = self.augment(landmarks, mask, self.generator)
@@ -66,13 +66,14 @@ class ClassifierModule(L.LightningModule):
         if order is not None:
             loss = lam * loss + (1 - lam) * self.loss(logits, target[order])
         temperature = self.config.distill_temperature
+        soft = offline_targets[0] if offline_targets else None
         if stage == "train" and self.teachers:
-            teacher = [online_teacher_probabilities(self.teachers, landmarks, mask, temperature)]
-        elif teacher and order is not None:  # offline targets: mixed like the clips
-            teacher = [lam * teacher[0] + (1 - lam) * teacher[0][order]]
-        if teacher:
+            soft = online_teacher_probabilities(self.teachers, landmarks, mask, temperature)
+        elif soft is not None and order is not None:  # offline targets: mixed like the clips
+            soft = lam * soft + (1 - lam) * soft[order]
+        if soft is not None:
             weight = self.config.distill_weight
-            loss = (1 - weight) * loss + weight * distillation_loss(logits, teacher[0], temperature)
+            loss = (1 - weight) * loss + weight * distillation_loss(logits, soft, temperature)
         accuracy = (logits.argmax(dim=1) == target).float().mean()
         size = target.shape[0]
         options = {

@@ -158,18 +158,20 @@ def train(
         )
     x, mask = arrays_for_model(clips, preprocessing_config(config))
     y = encoder.encode([c.label or "" for c in clips])
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    # Teachers are checked (and, offline, run over every clip) before the run directory is
+    # touched, with the run's thread count.
     teachers = (
         load_teachers(config.teachers, encoder.classes, split_config(config), config.selection)
         if config.teachers
         else []
     )
-    teacher = (
+    teacher_targets = (
         teacher_probabilities(teachers, clips, config.distill_temperature)
         if teachers and not config.distill_online
         else None
     )
-    if config.threads:
-        torch.set_num_threads(config.threads)
     _quiet_lightning()
     L.seed_everything(config.seed, workers=True, verbose=False)
     model_kwargs = {"dropout": config.dropout, **config.model_kwargs}
@@ -180,8 +182,8 @@ def train(
 
     def loader(idx: np.ndarray, shuffle: bool) -> torch.utils.data.DataLoader:
         arrays = [x[idx], mask[idx], y[idx]]
-        if shuffle and teacher is not None:  # teachers only shape the training loss
-            arrays.append(teacher[idx])
+        if shuffle and teacher_targets is not None:  # teachers only shape the training loss
+            arrays.append(teacher_targets[idx])
         dataset = torch.utils.data.TensorDataset(*map(torch.from_numpy, arrays))
         generator = torch.Generator().manual_seed(config.seed)
         # A last training batch of one clip would break BatchNorm ("expected more than 1 value
