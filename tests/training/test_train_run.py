@@ -170,3 +170,26 @@ def test_fixed_schedule_keeps_the_last_epoch_and_never_selects_on_held_out_clips
     state = artifacts.load_state_dict(result.run_dir)
     for key, value in state.items():
         assert torch.equal(value, last["state_dict"][f"model.{key}"])
+
+
+def test_min_steps_lengthens_short_runs_only() -> None:
+    config = CONFIG.updated(epochs=10, min_steps=100)
+    assert config.epochs_for(batches_per_epoch=4) == 25  # 10 epochs would be only 40 steps
+    assert config.epochs_for(batches_per_epoch=50) == 10  # already 500 steps
+    assert CONFIG.epochs_for(batches_per_epoch=4) == CONFIG.epochs  # off by default
+    with pytest.raises(ConfigError, match="min_steps"):
+        CONFIG.updated(min_steps=-1)
+
+
+def test_min_steps_sets_the_epochs_a_run_trains(mp_data: Path, tmp_path: Path) -> None:
+    config = CONFIG.updated(epochs=1, selection="fixed", min_steps=1)
+    saved_one = train([mp_data], tmp_path / "one", config, progress=False)
+    batches = -(
+        -json.loads((saved_one.run_dir / "model_config.json").read_text())["data"]["num_train"]
+        // config.batch_size
+    )
+    result = train(
+        [mp_data], tmp_path / "longer", config.updated(min_steps=2 * batches + 1), progress=False
+    )
+    assert saved_one.epochs_run == 1
+    assert result.epochs_run == result.best_epoch == 3

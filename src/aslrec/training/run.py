@@ -219,8 +219,9 @@ def train(
         enable_version_counter=False,
         save_on_train_epoch_end=True,
     )
+    train_loader = loader(train_idx, shuffle=True)
     trainer = L.Trainer(
-        max_epochs=config.epochs,
+        max_epochs=config.epochs_for(len(train_loader)),
         accelerator="auto",
         devices=1,
         gradient_clip_val=config.grad_clip,
@@ -243,7 +244,7 @@ def train(
     # "test" for the learning curves but never used for a decision.
     trainer.fit(
         module,
-        train_dataloaders=loader(train_idx, shuffle=True),
+        train_dataloaders=train_loader,
         val_dataloaders=([] if fixed else [loader(select_idx, shuffle=False)])
         + ([loader(heldout_idx, shuffle=False)] if config.selection != "val-fold" else []),
         ckpt_path=str(last_ckpt) if resume else None,
