@@ -27,6 +27,10 @@ Usage::
         --run-dir runs/default-best --preset best                               # an ensemble
     python tools/build_default_model.py --run-dir runs/default-fast --preset best-fast \
         --teacher runs/default --teacher runs/default-best      # the shipped model: distilled
+
+The shipped model is distilled because on its held-out fold (554 clips) it scored 96.6% top-1,
+the same recipe without teachers (``--run-dir runs/default-plain --preset best-fast``) 94.2%;
+in 5-fold CV on WLASL-50 alone the two recipes are level (91.9% and 91.8%).
 """
 
 from __future__ import annotations
@@ -196,7 +200,12 @@ def results_rows(title: str, row_names: Sequence[str]) -> str:
     return "\n".join(table[:2] + rows)
 
 
-MODEL_ROWS = ["best", "best + seed ensemble", "best-fast distilled, fixed schedule"]
+MODEL_ROWS = [
+    "best",
+    "best + seed ensemble",
+    "best-fast, fixed schedule",
+    "best-fast distilled, fixed schedule",
+]
 ARCHITECTURE_NOTES = {
     "seed": "the seed card's `ImprovedASLModel`, 1D-CNN + BiLSTM + attention",
     "isl-hybrid": "aslrec's conv + Transformer hybrid over hand-shape/motion features",
