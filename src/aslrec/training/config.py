@@ -182,9 +182,8 @@ PRESETS: dict[str, TrainConfig] = {
 # 5 folds: 91.8 +- 1.8% top-1 (the seed recipe: 84.3%, so 0.52x its error), 99.1% top-5; with
 # 10 training clips per class 73.0% (seed recipe 60.7%, folds 0-3); GISLR participant-held-out
 # 97.8% (16 of 747 clips missed); CPU latency per clip 0.39x the seed model's in ONNX Runtime,
-# ~0.5x in PyTorch. ``--teacher``
-# adds distillation from fold-matched teachers (the seed and best runs of the same split):
-# 91.9% with it, no measurable gain.
+# ~0.5x in PyTorch. ``--teacher`` adds distillation from fold-matched teachers (the seed and best
+# runs of the same split): 91.9% with it, no measurable gain.
 PRESETS["best-fast"] = PRESETS["best"].updated(
     model_kwargs={"conv_per_stage": 1}, selection="fixed", min_steps=4000
 )
