@@ -97,3 +97,29 @@ def test_build_augmentation_from_plain_data(batch: tuple[torch.Tensor, torch.Ten
         augment.build_augmentation({"blur": True})
     with pytest.raises(ConfigError, match="gaussian_noise"):
         augment.build_augmentation({"gaussian_noise": {"sigma": 1}})
+
+
+def test_hand_dropout_loses_one_hand_over_a_span() -> None:
+    x = torch.rand(16, 30, 2, 21, 3) + 0.1  # both hands everywhere
+    mask = torch.ones(16, 30)
+    mask[:, 20:] = 0
+    x[:, 20:] = 0
+    x[8:, :, 1] = 0  # clips 8-15: one hand only
+    out, out_mask = augment.hand_dropout(x, mask, seeded(), p=1.0, max_fraction=0.6)
+    present = out.abs().sum(dim=(-1, -2)) > 0
+    for i in range(8):
+        lost = (~present[i, :20]).nonzero()  # (frame, slot) pairs
+        assert lost.numel() > 0 and lost[:, 1].unique().numel() == 1  # one hand, not both
+        frames = lost[:, 0]
+        assert frames.max() - frames.min() + 1 == len(frames) <= 12  # one span, <= 60%
+        assert torch.equal(out_mask[i], mask[i])  # the other hand keeps every frame valid
+        kept = torch.ones(30, dtype=torch.bool)
+        kept[frames] = False
+        assert torch.equal(out[i, kept], x[i, kept])
+    # A clip whose only hand is lost loses those frames (hand-less frames are never selected),
+    # and never all of them.
+    assert (out_mask[8:].sum(dim=1) < 20).any()
+    assert (out_mask[8:].sum(dim=1) >= 1).all()
+    assert (out[out_mask == 0] == 0).all()
+    none, none_mask = augment.hand_dropout(x, mask, seeded(), p=0.0)
+    assert torch.equal(none, x) and torch.equal(none_mask, mask)

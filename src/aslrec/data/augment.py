@@ -8,7 +8,8 @@ masked frames are zero, and all randomness comes from the given ``torch.Generato
 same seed gives the same batch. Applied to training batches only.
 
 The set follows the card's "next steps" (time warping, speed perturbation, mixup) and the
-Kaggle ISLR winning solutions (flip with hand swap, affine, temporal and finger masking).
+Kaggle ISLR winning solutions (flip with hand swap, affine, temporal and finger masking),
+plus one of ours: a hand lost by the tracker over a span of frames.
 """
 
 from __future__ import annotations
@@ -170,6 +171,39 @@ def temporal_mask(
     return landmarks * keep.view(b, t, 1, 1, 1), mask * keep
 
 
+def hand_dropout(
+    landmarks: torch.Tensor,
+    mask: torch.Tensor,
+    generator: torch.Generator,
+    p: float = 0.2,
+    max_fraction: float = 0.6,
+) -> Batch:
+    """Lose one hand (either, at random) over a contiguous span of each chosen clip.
+
+    Tracking does this on real video: in the streaming benchmark's re-encoded 640x480 frames
+    HandLandmarker lost the non-dominant hand of ``school`` for ~40 frames (two hands in 51% of
+    the frames against 93% in the original), and the model answered ``thank_you``. The span
+    covers up to ``max_fraction`` of the valid frames. A frame left with no hand at all is
+    masked out, as frame selection drops hand-less frames from real clips; a clip that would
+    lose every frame keeps them all.
+    """
+    (landmarks, mask), lengths = _compact(landmarks, mask)
+    b, t = mask.shape
+    span = (lengths.to(torch.float32) * _uniform(generator, (b,), 0, max_fraction)).ceil()
+    start = (torch.rand(b, generator=generator) * (lengths - span + 1).clamp(min=0)).floor()
+    hand = (torch.rand(b, generator=generator) < 0.5).long()
+    j = torch.arange(t)[None, :]
+    lose = (j >= start[:, None]) & (j < (start + span)[:, None]) & _chance(generator, b, p)[:, None]
+    slots = torch.nn.functional.one_hot(hand, 2).bool()  # (B, 2): the hand that is lost
+    drop = lose[:, :, None] & slots[:, None, :]  # (B, T, 2)
+    out = landmarks * (~drop)[..., None, None].to(landmarks.dtype)
+    still_there = (_present(out)[:, :, :, 0, 0].sum(dim=2) > 0).to(mask.dtype) * mask
+    emptied = still_there.sum(dim=1) == 0  # never lose a whole clip
+    keep = torch.where(emptied[:, None], mask, still_there)
+    out = torch.where(emptied[:, None, None, None, None], landmarks, out)
+    return out * keep.view(b, t, 1, 1, 1), keep
+
+
 def finger_dropout(
     landmarks: torch.Tensor, mask: torch.Tensor, generator: torch.Generator, p: float = 0.1
 ) -> Batch:
@@ -223,6 +257,7 @@ def mixup_alpha(spec: Mapping[str, Any]) -> float | None:
 TRANSFORMS: dict[str, Callable[..., Batch]] = {
     "speed_and_warp": speed_and_warp,
     "temporal_mask": temporal_mask,
+    "hand_dropout": hand_dropout,
     "horizontal_flip": horizontal_flip,
     "affine": affine,
     "finger_dropout": finger_dropout,
