@@ -151,6 +151,12 @@ def speed_and_warp(
     return _resample(landmarks, mask, positions)
 
 
+def _frames_in(start: torch.Tensor, span: torch.Tensor, frames: int) -> torch.Tensor:
+    """``(B, frames)`` bool: frame ``j`` of clip ``i`` is in ``[start[i], start[i] + span[i])``."""
+    j = torch.arange(frames)[None, :]
+    return (j >= start[:, None]) & (j < (start + span)[:, None])
+
+
 def temporal_mask(
     landmarks: torch.Tensor,
     mask: torch.Tensor,
@@ -163,9 +169,7 @@ def temporal_mask(
     b, t = mask.shape
     span = (lengths.to(torch.float32) * _uniform(generator, (b,), 0, max_fraction)).floor()
     start = (torch.rand(b, generator=generator) * (lengths - span).clamp(min=0)).floor()
-    j = torch.arange(t)[None, :]
-    hide = (j >= start[:, None]) & (j < (start + span)[:, None])
-    hide &= _chance(generator, b, p)[:, None]
+    hide = _frames_in(start, span, t) & _chance(generator, b, p)[:, None]
     hide &= (lengths - span >= 1)[:, None]  # never hide a whole clip
     keep = (~hide).to(mask.dtype)
     return landmarks * keep.view(b, t, 1, 1, 1), mask * keep
@@ -192,8 +196,7 @@ def hand_dropout(
     span = (lengths.to(torch.float32) * _uniform(generator, (b,), 0, max_fraction)).ceil()
     start = (torch.rand(b, generator=generator) * (lengths - span + 1).clamp(min=0)).floor()
     hand = (torch.rand(b, generator=generator) < 0.5).long()
-    j = torch.arange(t)[None, :]
-    lose = (j >= start[:, None]) & (j < (start + span)[:, None]) & _chance(generator, b, p)[:, None]
+    lose = _frames_in(start, span, t) & _chance(generator, b, p)[:, None]
     slots = torch.nn.functional.one_hot(hand, 2).bool()  # (B, 2): the hand that is lost
     drop = lose[:, :, None] & slots[:, None, :]  # (B, T, 2)
     out = landmarks * (~drop)[..., None, None].to(landmarks.dtype)
