@@ -181,11 +181,11 @@ PRESETS: dict[str, TrainConfig] = {
 # steps, so only smaller training sets train longer). benchmarks/compare_models.py, WLASL-50
 # 5 folds: 91.8 +- 1.8% top-1 (the seed recipe: 84.3%, so 0.52x its error), 99.1% top-5; with
 # 10 training clips per class 73.0% (seed recipe 60.7%, folds 0-3); GISLR participant-held-out
-# 97.8% (16 of 747 clips missed, and 16 again with seed 43's participant folds); CPU latency per
-# clip 0.39x the seed model's in ONNX Runtime, ~0.5x in PyTorch. ``--teacher`` adds distillation
-# from fold-matched teachers (the seed and best runs of the same split): 91.9% with it, no
-# measurable gain. The ``hand_dropout`` augmentation, tried once: 91.7% and 17 GISLR clips
-# missed, no gain either, so it is not in the recipe.
+# 97.8% (16 of 747 clips missed; 16 and 13 with the participant folds of seeds 43, 44); CPU
+# latency per clip 0.39x the seed model's in ONNX Runtime, ~0.5x in PyTorch. ``--teacher`` adds
+# distillation from fold-matched teachers (the seed and best runs of the same split): 91.9%
+# with it, no measurable gain. The ``hand_dropout`` augmentation, tried once: 91.7% and 17
+# GISLR clips missed, no gain either, so it is not in the recipe.
 PRESETS["best-fast"] = PRESETS["best"].updated(
     model_kwargs={"conv_per_stage": 1}, selection="fixed", min_steps=4000
 )
