@@ -116,8 +116,10 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "- label smoothing": {"label_smoothing": 0.0},
 }
 CURVE_SIZES = (5, 10, 15)
-# Repetitions of the GISLR cross-validation (the 98% goal sits within a few of its 747 clips).
-REPEAT_SEEDS = (42, 43, 44)
+# The presets' seed: the main cells, which set none. Repetitions of the GISLR cross-validation
+# add two more (the 98% goal sits within a few of its 747 clips).
+MAIN_SEED = preset("seed").seed
+REPEAT_SEEDS = (MAIN_SEED, 43, 44)
 
 
 def ablation_overrides(change: dict[str, Any]) -> dict[str, Any]:
@@ -406,11 +408,8 @@ def goals(top1: dict[str, dict[str, list[float]]], folds: Sequence[int]) -> str:
     return "\n".join(lines)
 
 
-MAIN_SEED = 42
-
-
 def seed_extra(seed: int) -> dict[str, int]:
-    """``trained_cell`` extras for a repetition of the CV with another seed (42: the main cells).
+    """``trained_cell`` extras for a repetition of the CV with another seed (none: main cells).
 
     The seed draws the participant-to-fold assignment as well as the weights, so each repetition
     holds out every clip once again, in other company (repeated k-fold CV)."""
