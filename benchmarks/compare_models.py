@@ -63,6 +63,10 @@ STEP_MATCHED_SEED = "seed, fixed schedule, min 4,000 steps"
 # best-fast with one hand lost over a span of frames in 20% of the training clips (added after
 # the streaming benchmark showed a tracker losing the non-dominant hand of ``school``).
 HAND_DROPOUT = "best-fast + hand dropout, fixed schedule"
+# best-fast where a hand that stays still while the other signs is never taken for the dominant
+# one (``dominance="moving"``; added after GISLR participant 29302's still left hand turned 3
+# clips into misses for every row).
+MOVING_DOMINANCE = "best-fast, moving hand dominant, fixed schedule"
 BEST_AUGMENT = preset("best").augment
 # Trained rows: name -> (cache table, preset, overrides). The seed row *is* seed_recipe.py's cell
 # (same preset, folds and inner selection), so the two tables never train the same model twice.
@@ -89,6 +93,7 @@ TRAINED: dict[str, tuple[str, str, dict[str, Any]]] = {
         "best-fast",
         {"selection": "fixed", "augment": {**BEST_AUGMENT, "hand_dropout": {"p": 0.2}}},
     ),
+    MOVING_DOMINANCE: (TABLE, "best-fast", {"selection": "fixed", "dominance": "moving"}),
 }
 # Distilled rows learn from these rows' runs of the same fold (and training-set size), so they
 # train after them.

@@ -148,3 +148,39 @@ def test_two_handed_signing_is_never_mirrored_on_a_hunch() -> None:
     slightly = both.copy()
     slightly[:3, RIGHT] = False  # 30 vs 27: within the margin
     assert dominant_slot(slightly) == RIGHT
+
+
+def test_a_still_hand_is_never_the_dominant_one_under_the_moving_rule() -> None:
+    """GISLR participant 29302: a still left hand in view in every frame, the right hand signing
+    in some. Frame counts call the left dominant; the ``"moving"`` rule does not."""
+    from aslrec.data.preprocessing import LEFT, RIGHT, dominant_slot, hand_motion
+
+    rng = np.random.default_rng(0)
+    frames = 30
+    landmarks = np.zeros((frames, 2, 21, 3), dtype=np.float32)
+    presence = np.zeros((frames, 2), dtype=bool)
+    landmarks[:, LEFT, :, :2] = 0.5 + rng.normal(0, 0.002, (frames, 21, 2))  # at rest
+    presence[:, LEFT] = True
+    path = np.linspace(-0.5, 0.5, frames)[:, None]
+    landmarks[:, RIGHT, :, 0] = path + rng.normal(0, 0.002, (frames, 21))  # signing
+    presence[10:20, RIGHT] = True
+    motion = hand_motion(landmarks, presence)
+    assert motion[LEFT] < 0.01 < motion[RIGHT]
+    assert dominant_slot(presence) == LEFT
+    assert dominant_slot(presence, landmarks) == RIGHT
+    # A left hand that signs (moves as much as the right) still leads when seen more often.
+    landmarks[:, LEFT, :, 0] = path[::-1] + 0.2
+    assert dominant_slot(presence, landmarks) == LEFT
+    # One-handed left signing: the right hand, never seen, moves 0; the clip is mirrored.
+    presence[:, RIGHT] = False
+    assert dominant_slot(presence, landmarks) == LEFT
+    x, _ = to_model_input(LandmarkClip(landmarks, presence), dominant_hand=True, dominance="moving")
+    assert np.abs(x[:, LEFT]).sum() == 0 and np.abs(x[:, RIGHT]).sum() > 0
+
+
+def test_dominance_rule_is_checked() -> None:
+    from aslrec.errors import ConfigError
+
+    clip = LandmarkClip(np.zeros((5, 2, 21, 3), np.float32), np.ones((5, 2), bool))
+    with pytest.raises(ConfigError, match="dominance"):
+        to_model_input(clip, dominant_hand=True, dominance="loudest")  # type: ignore[arg-type]

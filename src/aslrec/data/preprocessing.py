@@ -99,9 +99,22 @@ def select_frames(frame_mask: np.ndarray, seq_len: int, method: FrameSampling) -
 
 
 DOMINANCE_MARGIN = 1.2
+RESTING_MOTION = 0.5
+Dominance = Literal["seen", "moving"]
 
 
-def dominant_slot(presence: np.ndarray) -> int:
+def hand_motion(landmarks: np.ndarray, presence: np.ndarray) -> np.ndarray:
+    """``(2,)``: how far each hand's centre wanders over the frames it is seen in (the root of
+    the summed x/y variances of its mean landmark); 0 for a hand seen in under two frames."""
+    motion = np.zeros(2, dtype=np.float64)
+    for slot in (LEFT, RIGHT):
+        centres = landmarks[presence[:, slot], slot, :, :2].mean(axis=1)
+        if len(centres) > 1:
+            motion[slot] = float(np.sqrt(centres.var(axis=0).sum()))
+    return motion
+
+
+def dominant_slot(presence: np.ndarray, landmarks: np.ndarray | None = None) -> int:
     """The slot of the signing (dominant) hand: LEFT only when the left hand is seen in clearly
     more frames (over ``DOMINANCE_MARGIN`` = 1.2 times the right's), RIGHT otherwise.
 
@@ -111,9 +124,25 @@ def dominant_slot(presence: np.ndarray) -> int:
     two-handed signs by right-handed signers), i.e. flipped the same sign at random. With the
     margin, 22 WLASL-50 clips are mirrored, and the GISLR clips of left-handed participants
     (321 of 747, one-handed signs, right hand absent) are mirrored exactly as before.
+
+    With ``landmarks`` (the ``"moving"`` rule), a left hand seen more often is still not the
+    dominant one when it moves less than ``RESTING_MOTION`` (half) as much as the right
+    (:func:`hand_motion`): a hand that stays put while the other signs is resting or is the
+    base of a two-handed sign. Why: GISLR participant 29302 has a still left hand in view
+    (its wrist within ~0.01 of one spot) while the right hand signs; by frame counts alone
+    8 of that participant's clips were mirrored, turning the still hand into the signer's, and
+    3 of them were missed by every model. Their motion ratios (left / right) are 0.10-0.49;
+    WLASL-50 SCHOOL clip 1050 (a still base hand, 0.42) is the only WLASL-50 clip it changes,
+    the other left-seen-more ones move 0.62-5.3 times as much as the right.
     """
     seen = presence.sum(axis=0)
-    return LEFT if seen[LEFT] > DOMINANCE_MARGIN * seen[RIGHT] else RIGHT
+    if seen[LEFT] <= DOMINANCE_MARGIN * seen[RIGHT]:
+        return RIGHT
+    if landmarks is not None:
+        motion = hand_motion(landmarks, presence)
+        if motion[LEFT] < RESTING_MOTION * motion[RIGHT]:
+            return RIGHT
+    return LEFT
 
 
 def mirror(landmarks: np.ndarray, presence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,16 +157,20 @@ def mirror(landmarks: np.ndarray, presence: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def canonicalise_dominant_hand(
-    landmarks: np.ndarray, presence: np.ndarray
+    landmarks: np.ndarray, presence: np.ndarray, dominance: Dominance = "seen"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mirror left-handed signing so the dominant hand is always in the RIGHT slot.
 
     Most signers in the data are right-handed (WLASL-50: right hand in 99% of frames with a
     hand, left in 85%); a left-handed signer's clip is the mirror image of a right-handed one,
     so mirroring it lets a model trained mostly on right-handers recognise it. Works on
-    normalised (centred) landmarks, where a mirror is ``x -> -x``.
+    normalised (centred) landmarks, where a mirror is ``x -> -x``. ``dominance`` picks the rule
+    of :func:`dominant_slot`: ``"seen"`` (frame counts) or ``"moving"`` (a still hand is never
+    the dominant one).
     """
-    if dominant_slot(presence) == LEFT:
+    if dominance not in ("seen", "moving"):
+        raise ConfigError(f"dominance must be 'seen' or 'moving', not {dominance!r}")
+    if dominant_slot(presence, landmarks if dominance == "moving" else None) == LEFT:
         return mirror(landmarks, presence)
     return landmarks, presence
 
@@ -149,10 +182,12 @@ def to_model_input(
     *,
     dominant_hand: bool = False,
     normalisation: Normalisation = "frame",
+    dominance: Dominance = "seen",
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(seq_len, 2, 21, 3)`` float32 landmarks and ``(seq_len,)`` float32 frame mask.
 
-    ``dominant_hand=True`` mirrors left-handed clips (:func:`canonicalise_dominant_hand`).
+    ``dominant_hand=True`` mirrors left-handed clips (:func:`canonicalise_dominant_hand`, by
+    the ``dominance`` rule).
     """
     keep = select_frames(clip.frame_mask, seq_len, method)
     if keep.size == 0:
@@ -160,7 +195,7 @@ def to_model_input(
     presence = clip.presence[keep]
     landmarks = normalise(clip.landmarks[keep], presence, normalisation)
     if dominant_hand:
-        landmarks, presence = canonicalise_dominant_hand(landmarks, presence)
+        landmarks, presence = canonicalise_dominant_hand(landmarks, presence, dominance)
     x = np.zeros((seq_len, *landmarks.shape[1:]), dtype=np.float32)
     mask = np.zeros(seq_len, dtype=np.float32)
     x[: keep.size] = landmarks
@@ -175,12 +210,20 @@ def clips_to_arrays(
     *,
     dominant_hand: bool = False,
     normalisation: Normalisation = "frame",
+    dominance: Dominance = "seen",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stack clips into ``(N, seq_len, 2, 21, 3)`` and ``(N, seq_len)`` arrays."""
     if not clips:
         raise DataError("no clips to convert (empty data set)")
     pairs = [
-        to_model_input(c, seq_len, method, dominant_hand=dominant_hand, normalisation=normalisation)
+        to_model_input(
+            c,
+            seq_len,
+            method,
+            dominant_hand=dominant_hand,
+            normalisation=normalisation,
+            dominance=dominance,
+        )
         for c in clips
     ]
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
@@ -200,4 +243,5 @@ def arrays_for_model(
         preprocessing.get("frame_sampling", "resample"),
         dominant_hand=bool(preprocessing.get("dominant_hand", False)),
         normalisation=preprocessing.get("normalisation", "frame"),
+        dominance=preprocessing.get("dominance", "seen"),
     )

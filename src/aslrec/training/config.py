@@ -44,6 +44,7 @@ class TrainConfig:
     seq_len: int = 30
     frame_sampling: str = "resample"
     dominant_hand: bool = False
+    dominance: str = "seen"  # which hand leads: "seen" more often, or "moving" (see dominant_slot)
     normalisation: str = "frame"
     epochs: int = 100
     min_steps: int = 0  # at least this many optimizer steps (more epochs on small data); 0 = off
@@ -91,6 +92,7 @@ class TrainConfig:
                 "frame_sampling must be resample, truncate or span",
             ),
             (self.normalisation in ("frame", "clip"), "normalisation must be frame or clip"),
+            (self.dominance in ("seen", "moving"), "dominance must be seen or moving"),
             (self.scheduler in ("onecycle", "cosine", "none"), "scheduler: onecycle|cosine|none"),
             (self.split in ("stratified", "signer"), "split must be stratified or signer"),
             (

@@ -305,6 +305,7 @@ def preprocessing_config(config: TrainConfig) -> dict[str, Any]:
         "seq_len": config.seq_len,
         "frame_sampling": config.frame_sampling,
         "dominant_hand": config.dominant_hand,
+        "dominance": config.dominance,
         "normalisation": config.normalisation,
         "hand_frames_only": True,
     }
