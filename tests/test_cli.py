@@ -34,6 +34,7 @@ def test_models_lists_the_registry() -> None:
         (["--model", "nope"], "unknown model 'nope'"),
         (["--set", "lr=abc"], "lr must be float"),
         (["--set", "nonsense=1"], "unknown training option 'nonsense'"),
+        (["--set", "dominance=loudest"], "dominance must be seen or moving"),
         (["--preset", "fancy"], "unknown preset 'fancy'"),
         (["--split", "signer"], "no signer id"),
     ],
