@@ -27,6 +27,9 @@ DATASETS = {
 }
 
 
+FOLDS = 5  # every table's cross-validation: 5 folds (the issues' protocol)
+
+
 @dataclass(frozen=True)
 class Cell:
     """One training run; ``row`` names the table row it belongs to."""
@@ -36,7 +39,7 @@ class Cell:
     dataset: str
     preset: str
     fold: int
-    folds: int = 5
+    folds: int = FOLDS
     overrides: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from _cells import DATASETS, Cell, run_cells
+from _cells import DATASETS, FOLDS, Cell, run_cells
 from _common import (
     REPO,
     SHARED_DATA,
@@ -430,7 +430,7 @@ def repeated_cv(name: str, dataset: str) -> str:
         return ""
     per_seed = {}
     for seed in REPEAT_SEEDS:
-        cells = [trained_cell(name, dataset, f, **seed_extra(seed)) for f in range(5)]
+        cells = [trained_cell(name, dataset, f, **seed_extra(seed)) for f in range(FOLDS)]
         if all(c.cache.is_file() for c in cells):
             per_seed[seed] = [json.loads(c.cache.read_text()) for c in cells]
     if len(per_seed) < 2:
@@ -709,7 +709,7 @@ def main() -> None:
     )
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--rows", nargs="+", default=list(TRAINED), choices=list(TRAINED))
-    parser.add_argument("--folds-run", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--folds-run", type=int, nargs="+", default=list(range(FOLDS)))
     parser.add_argument("--ablations", nargs="+", default=list(ABLATIONS), choices=list(ABLATIONS))
     parser.add_argument("--curve-sizes", type=int, nargs="+", default=list(CURVE_SIZES))
     parser.add_argument(
@@ -741,7 +741,7 @@ def main() -> None:
         run_cells([c for c in cells if "teachers" not in c.overrides], args.jobs)
         run_cells([c for c in cells if "teachers" in c.overrides], args.jobs)
 
-    folds = range(5)
+    folds = range(FOLDS)
     table, top1 = main_table(folds)
     body = [
         header(command_line()),
