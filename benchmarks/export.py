@@ -110,7 +110,7 @@ def heldout_wlasl(run_dir: Path, config: dict) -> tuple[list, str]:
     from aslrec.training.run import canonical_clips, limit_per_class, split_indices
 
     sources = [Path(p) for p in config.get("data", {}).get("sources", [])]
-    sources = [p if p.exists() else SHARED_DATA / p.name for p in sources]
+    sources = [p.resolve() if p.exists() else SHARED_DATA / p.name for p in sources]
     if not any(p.name == WLASL for p in sources) or not all(p.exists() for p in sources):
         return [], "not trained on WLASL-50"
     known = {f.name for f in dataclasses.fields(TrainConfig)}
