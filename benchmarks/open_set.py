@@ -41,6 +41,7 @@ PLOT = REPO / "benchmarks" / "open_set.png"
 def run_open_set_cell(cell: Cell) -> dict[str, Any]:
     from aslrec.data.loaders import load_dataset
     from aslrec.data.store import ClipStore
+    from aslrec.inference.backends import softmax
     from aslrec.inference.recognizer import Recognizer
     from aslrec.training.config import preset
     from aslrec.training.run import canonical_clips, split_indices, train
@@ -51,16 +52,15 @@ def run_open_set_cell(cell: Cell) -> dict[str, Any]:
     unseen = sorted(str(x) for x in rng.choice(labels, UNSEEN, replace=False))
     known_data = cell.run_dir.with_name(cell.run_dir.name + "-data")
     shutil.rmtree(known_data, ignore_errors=True)
-    store = ClipStore(known_data, create=True)
-    store.add_all((f"{i:05d}", c) for i, c in enumerate(c for c in clips if c.label not in unseen))
+    known = [c for c in clips if c.label not in unseen]
+    ClipStore(known_data, create=True).add_all((f"{i:05d}", c) for i, c in enumerate(known))
     config = preset(cell.preset).updated(
         folds=cell.folds, fold=cell.fold, split="stratified", threads=1
     )
     shutil.rmtree(cell.run_dir, ignore_errors=True)
     result = train([known_data], cell.run_dir, config, progress=False)
 
-    known = canonical_clips(store.clips())
-    _, heldout, _ = split_indices(known, config)
+    _, heldout, _ = split_indices(known, config)  # the store keeps this order (sorted ids)
     known_test = [known[i] for i in heldout]
     unseen_test = [c for c in clips if c.label in unseen]
     recognizer = Recognizer.load(cell.run_dir)
@@ -70,9 +70,6 @@ def run_open_set_cell(cell: Cell) -> dict[str, Any]:
     correct = known_logits.argmax(1) == truth
     if not np.isclose(correct.mean(), result.val_top1):
         raise RuntimeError(f"{cell.key}: rebuilt held-out fold does not match the training run")
-
-    def top1_probability(logits: np.ndarray) -> list[float]:
-        return np.exp(logits.max(1) - logsumexp(logits)).tolist()
 
     return {
         "table": cell.table,
@@ -86,8 +83,8 @@ def run_open_set_cell(cell: Cell) -> dict[str, Any]:
         "best_epoch": result.best_epoch,
         "wall_time_s": result.wall_time_s,
         "known_correct": correct.tolist(),
-        "known_probability": top1_probability(known_logits),
-        "unseen_probability": top1_probability(unseen_logits),
+        "known_probability": softmax(known_logits).max(axis=1).tolist(),
+        "unseen_probability": softmax(unseen_logits).max(axis=1).tolist(),
         "known_energy": logsumexp(known_logits).tolist(),
         "unseen_energy": logsumexp(unseen_logits).tolist(),
     }
