@@ -16,6 +16,7 @@ from aslrec.inference.streaming import (
     FramePump,
     Segmenter,
     SegmenterConfig,
+    SignEvent,
     StreamingRecognizer,
     motion_speed,
 )
@@ -109,6 +110,16 @@ def test_streaming_recognizer_events_on_real_landmarks(
         assert event.label in recognizer.classes and len(event.top_k) == 2
         assert set(event.to_dict()) == {"start_s", "end_s", "label", "probability", "top_k"}
     assert stream.stats.frames == len(t.timestamps) and stream.stats.hand_frames > 50
+
+
+def test_events_and_predictions_share_one_json_shape() -> None:
+    # one top-k serialiser (Prediction.top_k_json), one precision, for every JSON answer
+    pairs = [("hello", 0.123456789), ("table", 0.0000004)]
+    event = SignEvent(0.0, 1.0, "hello", 0.123456789, pairs).to_dict()
+    prediction = Prediction("<x>", pairs, 10, 1.0).to_dict()
+    want = [{"label": "hello", "probability": 0.123457}, {"label": "table", "probability": 0.0}]
+    assert event["top_k"] == prediction["predictions"] == want
+    assert event["probability"] == prediction["probability"] == 0.123457
 
 
 def test_no_event_on_a_real_stretch_without_hands(random_run_dir: Path, grey_video: Path) -> None:

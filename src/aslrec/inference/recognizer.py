@@ -54,14 +54,27 @@ class Prediction:
     def probability(self) -> float:
         return self.top_k[0][1]
 
+    @staticmethod
+    def probability_json(p: float) -> float:
+        """A probability as every JSON answer gives it: rounded to 6 decimals, enough to compare
+        with an unknown threshold or tell apart the tail of a top-k without float noise."""
+        return round(float(p), 6)
+
+    @staticmethod
+    def top_k_json(pairs: Sequence[tuple[str, float]]) -> list[dict[str, Any]]:
+        """``[{"label", "probability"}, ...]``, the one JSON shape of a top-k: ``aslrec serve``'s
+        HTTP and WebSocket answers and :meth:`to_dict` all use it, so they agree digit for
+        digit."""
+        return [
+            {"label": label, "probability": Prediction.probability_json(p)} for label, p in pairs
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "source": self.source,
             "label": self.label,
-            "probability": round(self.probability, 6),
-            "predictions": [
-                {"label": label, "probability": round(p, 6)} for label, p in self.top_k
-            ],
+            "probability": self.probability_json(self.probability),
+            "predictions": self.top_k_json(self.top_k),
             "frames": self.frames,
             "hand_detection_rate": round(self.hand_rate, 4),
         }

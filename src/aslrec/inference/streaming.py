@@ -166,7 +166,6 @@ class Segmenter:
         self._last_hand_s = -math.inf
         self._still_since: float | None = None
         self.discarded = 0
-        self.last_speed: float | None = None
 
     @property
     def in_sign(self) -> bool:
@@ -187,7 +186,6 @@ class Segmenter:
         pr = np.asarray(presence, dtype=bool).reshape(HANDS)
         ts = float(timestamp_s)
         speed = motion_speed(self._prev, lm, pr, ts)
-        self.last_speed = speed
         self._prev = (lm, pr, ts) if pr.any() else None
         frame = (lm, pr, ts)
         has_hand = bool(pr.any())
@@ -298,12 +296,17 @@ class SignEvent:
         return self.label != UNKNOWN
 
     def to_dict(self) -> dict[str, Any]:
+        """The event as JSON, its top-k shaped and rounded like every other answer's."""
+        # imported here: the recogniser module loads the model backends (PyTorch, ~1 s), which
+        # segmentation alone (recording, settings) never needs
+        from aslrec.inference.recognizer import Prediction
+
         return {
             "start_s": round(self.start_s, 3),
             "end_s": round(self.end_s, 3),
             "label": self.label,
-            "probability": round(self.probability, 4),
-            "top_k": [{"label": lab, "probability": round(p, 4)} for lab, p in self.top_k],
+            "probability": Prediction.probability_json(self.probability),
+            "top_k": Prediction.top_k_json(self.top_k),
         }
 
 
@@ -422,9 +425,6 @@ class StreamingRecognizer:
         """End of stream: classify the sign in progress."""
         ts = self._last_ts if self._last_ts is not None else 0.0
         return self._classify(self.segmenter.flush(ts), ts)
-
-    def add_dropped(self, count: int) -> None:
-        self.stats.dropped += count
 
     # -- output --------------------------------------------------------------------------
     def _classify(self, segments: list[Segment], ts: float) -> list[SignEvent]:
