@@ -10,16 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aslrec.errors import ConfigError
+from aslrec.errors import ConfigError, DataError
 from aslrec.landmarks.clip import LEFT, RIGHT
 from aslrec.landmarks.hands import (
+    LABEL_SLOTS,
     HandDetection,
     HandLinker,
+    HandSlotter,
     HandTracker,
     TrackerOptions,
-    _same_hand,
     hand_landmarker_task,
+    label_slot,
     resolve_slots,
+    same_hand,
 )
 from aslrec.landmarks.video import read_frames
 
@@ -234,9 +237,50 @@ def test_linker_does_not_hand_a_track_to_the_other_hand() -> None:
 def test_duplicate_detection() -> None:
     a = _hand(0.5, 0.5, RIGHT, 0.85)
     twin = HandDetection(a.landmarks + 0.005, RIGHT, 0.54)
-    assert _same_hand(a, twin)
+    assert same_hand(a, twin)
     # hooked hands close together with confident opposite labels are two hands
     b = HandDetection(a.landmarks + np.float32([0.03, 0.0, 0.0]), LEFT, 1.0)
-    assert not _same_hand(HandDetection(a.landmarks, RIGHT, 1.0), b)
-    assert _same_hand(HandDetection(a.landmarks, RIGHT, 0.8), HandDetection(b.landmarks, LEFT, 0.8))
-    assert not _same_hand(a, _hand(0.2, 0.5, LEFT, 0.99))
+    assert not same_hand(HandDetection(a.landmarks, RIGHT, 1.0), b)
+    assert same_hand(HandDetection(a.landmarks, RIGHT, 0.8), HandDetection(b.landmarks, LEFT, 0.8))
+    assert not same_hand(a, _hand(0.2, 0.5, LEFT, 0.99))
+
+
+def test_label_slots() -> None:
+    # MediaPipe Hands JS and the legacy Python graph label for a mirror image
+    assert label_slot("Left", "selfie") == RIGHT and label_slot("Right", "selfie") == LEFT
+    # Tasks on un-mirrored video: the label is the signer's own hand
+    assert label_slot("Left", "signer") == LEFT and label_slot("Right", "signer") == RIGHT
+    assert set(LABEL_SLOTS) == {"selfie", "signer"}
+    with pytest.raises(DataError, match="hand label"):
+        label_slot("left", "signer")
+    with pytest.raises(DataError, match="handedness"):
+        label_slot("Left", "mirror")  # type: ignore[arg-type]
+    det = HandDetection.from_label(np.zeros((21, 3)), "Left", 0.9, "selfie")
+    assert det.side == RIGHT and det.landmarks.dtype == np.float32
+
+
+def test_slotter_drops_duplicates_and_caps_the_hands() -> None:
+    a = _hand(0.3, 0.5, RIGHT, 0.85)
+    twin = HandDetection(a.landmarks + 0.005, LEFT, 0.6)
+    other = _hand(0.7, 0.5, LEFT, 0.99)
+    landmarks, presence = HandSlotter().assign([twin, a, other], 0.0)
+    assert presence.tolist() == [True, True]
+    np.testing.assert_array_equal(landmarks[RIGHT], a.landmarks)  # the more confident twin
+    np.testing.assert_array_equal(landmarks[LEFT], other.landmarks)
+    _, presence = HandSlotter(max_hands=1).assign([a, other], 0.0)
+    assert presence.sum() == 1
+    assert HandSlotter().assign([], 0.0)[1].tolist() == [False, False]
+
+
+def test_slotter_video_votes_over_whole_tracks() -> None:
+    # one hand, first labelled "left" weakly, then confidently "right" for many frames:
+    # causal slotting starts it in the left slot, the whole-video vote puts it right throughout
+    frames = [
+        ([_hand(0.4 + 0.01 * t, 0.5, LEFT if t < 2 else RIGHT, 0.7 if t < 2 else 0.99)], t / 30)
+        for t in range(10)
+    ]
+    slotter = HandSlotter()
+    causal = [slotter.assign(dets, ts)[1] for dets, ts in frames]
+    assert causal[0].tolist() == [True, False] and causal[-1].tolist() == [False, True]
+    _, presence = slotter.assign_video(frames)
+    assert presence[:, RIGHT].all() and not presence[:, LEFT].any()

@@ -14,9 +14,8 @@
 // is the signer's right (handedness "selfie"). Both trackers get the camera's frames
 // un-mirrored (the page mirrors only what it draws), the page sends the raw labels with their
 // handedness mode, and the server assigns aslrec's slots (0 = signer's left, 1 = signer's
-// right) with the same tracking and voting rules as the Python tracker
-// (aslrec.serving.stream). slotOf() below makes the same per-frame mapping, only to colour the
-// drawing.
+// right) with the Python tracker's own pipeline (aslrec.landmarks.hands.HandSlotter). slotOf()
+// below makes the same per-frame mapping, only to colour the drawing.
 "use strict";
 
 (() => {
@@ -63,9 +62,12 @@
   const HANDEDNESS = ENGINE === "hands" ? "selfie" : "signer";
   state.engine = ENGINE;
 
+  // A copy of aslrec.landmarks.hands.LABEL_SLOTS (label -> slot per handedness convention),
+  // kept here so the drawing needs no round trip; tests/serving/test_page.py checks it is equal.
+  const LABEL_SLOTS = { selfie: { Left: 1, Right: 0 }, signer: { Left: 0, Right: 1 } };
+
   function slotOf(label) {
-    if (HANDEDNESS === "selfie") return label === "Right" ? 0 : 1; // mirror labels
-    return label === "Right" ? 1 : 0;
+    return LABEL_SLOTS[HANDEDNESS][label === "Right" ? "Right" : "Left"];
   }
 
   function setStatus(text, bad = false) {

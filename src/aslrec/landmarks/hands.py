@@ -30,8 +30,16 @@ frames, and both hands of ``table.mp4`` "Right" in frame 28 (legacy: both "Left"
 detections are linked into tracks by continuity (nearest hand centre in the previous frames),
 each track accumulates a confidence-weighted handedness vote, and a track's slot follows its
 vote; two detections in one frame never share a slot (the track with the stronger vote keeps
-its side). :meth:`HandTracker.process` does this causally (for live use);
-:meth:`HandTracker.process_video` votes over each whole track (for extraction).
+its side). :class:`HandSlotter` is that whole pipeline (de-duplicate, link, resolve, fill), on
+detections from anywhere: :class:`HandTracker` feeds it MediaPipe's Python results, the
+WebSocket stream of ``aslrec serve`` the hands the browser page reports. It slots causally
+(:meth:`HandSlotter.assign`, for live use) or by each track's vote over a whole video
+(:meth:`HandSlotter.assign_video`, for extraction).
+
+Hand labels. MediaPipe names each hand "Left" or "Right" under one of two conventions
+(:data:`LABEL_SLOTS`): ``"signer"`` (the Tasks API on un-mirrored video: the label is the
+signer's own hand) or ``"selfie"`` (the legacy Python graph and MediaPipe Hands for
+JavaScript, which label as if the image were a mirror, so "Left" is the signer's right).
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ import itertools
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -51,13 +59,23 @@ from typing import Any, Literal
 import numpy as np
 
 from aslrec.atomic import atomic_path
-from aslrec.errors import ConfigError, ModelError
+from aslrec.errors import ConfigError, DataError, ModelError
 from aslrec.landmarks.clip import COORDS, HANDS, LEFT, POINTS, RIGHT
 
 Backend = Literal["tasks", "legacy"]
 LandmarkModel = Literal["full", "lite"]
 BACKENDS: tuple[str, ...] = ("tasks", "legacy")
 LANDMARK_MODELS: tuple[str, ...] = ("full", "lite")
+Handedness = Literal["selfie", "signer"]
+
+LABEL_SLOTS: dict[str, dict[str, int]] = {
+    "selfie": {"Left": RIGHT, "Right": LEFT},
+    "signer": {"Left": LEFT, "Right": RIGHT},
+}
+"""aslrec's slot (:data:`LEFT` 0 / :data:`RIGHT` 1) of a MediaPipe hand label, per handedness
+convention (see the module docstring). The one definition of the mapping: everything in Python
+goes through :func:`label_slot`; the browser page (``web/src/app.js``) keeps a copy only to
+colour its drawing, and ``tests/serving/test_page.py`` checks that copy equals this table."""
 
 _PALM_FULL = "palm_detection/palm_detection_full.tflite"
 _LANDMARK_FILES = {
@@ -157,6 +175,16 @@ def _temp_cache_dir() -> Path:
 # --------------------------------------------------------------------------------------------
 # Detections, tracks and slots
 # --------------------------------------------------------------------------------------------
+def label_slot(label: str, handedness: Handedness) -> int:
+    """The slot a hand labelled ``label`` ("Left"/"Right") goes to under ``handedness``."""
+    slots = LABEL_SLOTS.get(handedness)
+    if slots is None:
+        raise DataError(f"handedness must be 'selfie' or 'signer', not {handedness!r}")
+    if label not in slots:
+        raise DataError(f"hand label must be 'Left' or 'Right', not {label!r}")
+    return slots[label]
+
+
 @dataclass(frozen=True)
 class HandDetection:
     """One hand in one frame, as MediaPipe reported it.
@@ -170,6 +198,14 @@ class HandDetection:
     landmarks: np.ndarray
     side: int
     score: float
+
+    @classmethod
+    def from_label(
+        cls, landmarks: Any, label: str, score: float, handedness: Handedness
+    ) -> HandDetection:
+        """A detection as MediaPipe reports it (a "Left"/"Right" label made under
+        ``handedness``), so every source of hands maps labels to sides the same way."""
+        return cls(np.asarray(landmarks, dtype=np.float32), label_slot(label, handedness), score)
 
     @property
     def center(self) -> np.ndarray:
@@ -209,7 +245,7 @@ class HandLinker:
     an established track (``|vote| >= established_vote``) voting for the other hand.
 
     Tracks not seen for longer than ``max_gap_s`` are dropped; their votes are kept (one float
-    each) for :meth:`HandTracker.process_video`.
+    each) for :meth:`HandSlotter.assign_video`.
     """
 
     max_jump: float = 0.25
@@ -299,6 +335,115 @@ def resolve_slots(votes: Sequence[float], centers_x: Sequence[float]) -> list[in
     return slots
 
 
+_DUPLICATE_NEAR = 0.15
+_DUPLICATE_FAR = 0.28
+_SURE_SCORE = 0.95
+
+
+def same_hand(a: HandDetection, b: HandDetection) -> bool:
+    """Whether two detections of one frame are one hand reported twice.
+
+    Measure: the mean distance between corresponding landmarks over the hand's size (box
+    diagonal). On the 8 real videos every duplicate lies below 0.25 (0.05-0.13 for most), but
+    the hooked hands of ``friend.mp4`` come as close as 0.23-0.27, labelled Left and Right with
+    scores >= 0.98, while duplicates with opposite labels score <= 0.89. So: below
+    ``_DUPLICATE_NEAR`` always the same hand; below ``_DUPLICATE_FAR`` the same hand unless the
+    two are confidently (>= ``_SURE_SCORE``) opposite hands.
+    """
+    la, lb = a.landmarks[:, :2], b.landmarks[:, :2]
+    size = 0.5 * (
+        float(np.linalg.norm(np.ptp(la, axis=0))) + float(np.linalg.norm(np.ptp(lb, axis=0)))
+    )
+    if size <= 0:
+        return True
+    ratio = float(np.linalg.norm(la - lb, axis=1).mean()) / size
+    if ratio < _DUPLICATE_NEAR:
+        return True
+    sure_pair = a.side != b.side and min(a.score, b.score) >= _SURE_SCORE
+    return ratio < _DUPLICATE_FAR and not sure_pair
+
+
+class HandSlotter:
+    """Per-frame hand detections -> aslrec's slots: ``(landmarks (2, 21, 3), presence (2,))``.
+
+    The one slotting pipeline, whatever reported the hands (MediaPipe in Python through
+    :class:`HandTracker`, or the browser page over ``aslrec serve``'s WebSocket), so the same
+    detections always land in the same slots. Per frame:
+
+    1. duplicates dropped: both backends now and then report one hand twice, and the legacy
+       graph does not honour ``max_num_hands`` in tracking mode (3 hands in one frame of
+       ``school.mp4``). Of detections that are one hand (:func:`same_hand`) the one with the
+       more confident handedness is kept, then at most ``max_hands``, in their original order;
+    2. the rest linked into tracks, each accumulating a handedness vote (:class:`HandLinker`);
+    3. slots resolved from the votes (:func:`resolve_slots`);
+    4. the arrays filled, zeros where a hand is absent.
+
+    Frames must come in time order; :meth:`reset` starts a new stream.
+    """
+
+    def __init__(self, max_hands: int = HANDS) -> None:
+        self.max_hands = max_hands
+        self.linker = HandLinker()
+
+    def reset(self) -> None:
+        self.linker.reset()
+
+    def assign(
+        self, detections: Sequence[HandDetection], timestamp_s: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Slot one frame causally: each track's side follows its vote so far (live use)."""
+        kept, ids = self._link(detections, timestamp_s)
+        return self._fill(kept, ids, self.linker.votes())
+
+    def assign_video(
+        self, frames: Iterable[tuple[Sequence[HandDetection], float]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Slot a whole video of ``(detections, timestamp_s)`` frames, each track by its vote
+        over the whole track (for extraction: a late, confident label fixes early frames too).
+
+        Returns ``landmarks`` float32 (T, 2, 21, 3) and ``presence`` bool (T, 2). Starts from
+        fresh tracks (:meth:`reset`).
+        """
+        self.reset()
+        linked = [self._link(detections, ts) for detections, ts in frames]
+        votes = self.linker.votes()
+        landmarks = np.zeros((len(linked), HANDS, POINTS, COORDS), dtype=np.float32)
+        presence = np.zeros((len(linked), HANDS), dtype=bool)
+        for t, (kept, ids) in enumerate(linked):
+            landmarks[t], presence[t] = self._fill(kept, ids, votes)
+        return landmarks, presence
+
+    def _link(
+        self, detections: Sequence[HandDetection], timestamp_s: float
+    ) -> tuple[list[HandDetection], list[int]]:
+        kept = self._distinct(detections)
+        return kept, self.linker.link(kept, timestamp_s)
+
+    def _distinct(self, detections: Sequence[HandDetection]) -> list[HandDetection]:
+        if len(detections) <= 1:
+            return list(detections)
+        kept: list[HandDetection] = []
+        for det in sorted(detections, key=lambda d: -d.score):
+            if not any(same_hand(det, k) for k in kept):
+                kept.append(det)
+        kept = kept[: self.max_hands]
+        return [d for d in detections if any(d is k for k in kept)]
+
+    @staticmethod
+    def _fill(
+        detections: Sequence[HandDetection], ids: Sequence[int], votes: dict[int, float]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        slots = resolve_slots([votes[i] for i in ids], [float(d.center[0]) for d in detections])
+        landmarks = np.zeros((HANDS, POINTS, COORDS), dtype=np.float32)
+        presence = np.zeros(HANDS, dtype=bool)
+        for det, slot in zip(detections, slots, strict=True):
+            if presence[slot]:  # resolve_slots guarantees this never happens
+                raise AssertionError("two detections assigned to one hand slot")
+            landmarks[slot] = det.landmarks
+            presence[slot] = True
+        return landmarks, presence
+
+
 # --------------------------------------------------------------------------------------------
 # The tracker
 # --------------------------------------------------------------------------------------------
@@ -385,7 +530,7 @@ class HandTracker:
         self._task_dir = task_dir
         self._impl: Any = None
         self._last_ms = -1
-        self.linker = HandLinker()
+        self.slotter = HandSlotter(self.options.max_hands)
         self._open()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -428,7 +573,7 @@ class HandTracker:
     def reset(self) -> None:
         """Forget all state: call between videos."""
         self.close()
-        self.linker.reset()
+        self.slotter.reset()
         self._open()
 
     def close(self) -> None:
@@ -448,7 +593,8 @@ class HandTracker:
 
     # -- per frame -----------------------------------------------------------------------
     def detect(self, rgb: np.ndarray, timestamp_s: float) -> list[HandDetection]:
-        """Raw MediaPipe detections of one frame (no tracking, no slots), sides corrected."""
+        """Raw MediaPipe detections of one frame, sides corrected for the backend's labels
+        (duplicates, tracks and slots are :class:`HandSlotter`'s work)."""
         if self._impl is None:
             raise RuntimeError("HandTracker is closed")
         frame = np.asarray(rgb)
@@ -460,26 +606,8 @@ class HandTracker:
             frame = frame[:, ::-1]
         frame = np.ascontiguousarray(frame)
         if self.options.backend == "tasks":
-            return self._clean(self._detect_tasks(frame, timestamp_s))
-        return self._clean(self._detect_legacy(frame))
-
-    def _clean(self, detections: list[HandDetection]) -> list[HandDetection]:
-        """Drop duplicate detections of one hand and keep at most ``max_hands``.
-
-        The legacy graph does not honour ``max_num_hands`` in tracking mode (3 hands in one
-        frame of ``school.mp4``), and both backends now and then report one hand twice. See
-        :func:`_same_hand` for how duplicates are told from two hands touching. Of duplicates
-        the detection with the more confident handedness is kept.
-        """
-        if len(detections) <= 1:
-            return detections
-        ranked = sorted(detections, key=lambda d: -d.score)
-        kept: list[HandDetection] = []
-        for det in ranked:
-            if not any(_same_hand(det, k) for k in kept):
-                kept.append(det)
-        kept = kept[: self.options.max_hands]
-        return [d for d in detections if any(d is k for k in kept)]
+            return self._detect_tasks(frame, timestamp_s)
+        return self._detect_legacy(frame)
 
     def _detect_tasks(self, frame: np.ndarray, timestamp_s: float) -> list[HandDetection]:
         import mediapipe as mp
@@ -490,38 +618,38 @@ class HandTracker:
         result = self._impl.detect_for_video(
             mp.Image(image_format=mp.ImageFormat.SRGB, data=frame), ms
         )
-        out = []
-        for hand, handedness in zip(result.hand_landmarks, result.handedness, strict=True):
-            best = handedness[0]
-            side = RIGHT if best.category_name == "Right" else LEFT
-            out.append(HandDetection(_to_array(hand), side, float(best.score)))
-        return out
+        # the Tasks graph labels un-mirrored video as the signer's own hands
+        return [
+            HandDetection.from_label(
+                _to_array(hand), handedness[0].category_name, float(handedness[0].score), "signer"
+            )
+            for hand, handedness in zip(result.hand_landmarks, result.handedness, strict=True)
+        ]
 
     def _detect_legacy(self, frame: np.ndarray) -> list[HandDetection]:
         result = self._impl.process(frame)
         if not result.multi_hand_landmarks:
             return []
+        # the legacy graph assumes a mirrored selfie image: its "Left" is the signer's right
         out = []
         for hand, handedness in zip(
             result.multi_hand_landmarks, result.multi_handedness, strict=True
         ):
             best = handedness.classification[0]
-            # the legacy graph assumes a mirrored selfie image: its "Left" is the signer's right
-            side = LEFT if best.label == "Right" else RIGHT
-            out.append(HandDetection(_to_array(hand.landmark), side, float(best.score)))
+            out.append(
+                HandDetection.from_label(
+                    _to_array(hand.landmark), best.label, float(best.score), "selfie"
+                )
+            )
         return out
 
     def process(self, rgb: np.ndarray, timestamp_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Track one frame: ``(landmarks float32 (2, 21, 3), presence bool (2,))``.
 
-        Slots follow each track's handedness vote so far (causal, for live use); zeros where a
-        hand is absent.
+        Slots follow each track's handedness vote so far (:meth:`HandSlotter.assign`, causal,
+        for live use); zeros where a hand is absent.
         """
-        detections = self.detect(rgb, timestamp_s)
-        ids = self.linker.link(detections, timestamp_s)
-        votes = self.linker.votes()
-        slots = resolve_slots([votes[i] for i in ids], [float(d.center[0]) for d in detections])
-        return _fill(detections, slots)
+        return self.slotter.assign(self.detect(rgb, timestamp_s), timestamp_s)
 
     def process_video(
         self, frames: Iterable[tuple[np.ndarray, float]]
@@ -532,47 +660,15 @@ class HandTracker:
         ``timestamps`` float64 (T,). Resets the tracker first, so it starts clean.
         """
         self.reset()
-        per_frame: list[tuple[list[HandDetection], list[int]]] = []
         times: list[float] = []
-        for rgb, ts in frames:
-            detections = self.detect(rgb, ts)
-            per_frame.append((detections, self.linker.link(detections, ts)))
-            times.append(float(ts))
-        votes = self.linker.votes()
-        lms = np.zeros((len(per_frame), HANDS, POINTS, COORDS), dtype=np.float32)
-        pres = np.zeros((len(per_frame), HANDS), dtype=bool)
-        for t, (detections, ids) in enumerate(per_frame):
-            slots = resolve_slots([votes[i] for i in ids], [float(d.center[0]) for d in detections])
-            lms[t], pres[t] = _fill(detections, slots)
-        return lms, pres, np.asarray(times, dtype=np.float64)
 
+        def detections() -> Iterator[tuple[list[HandDetection], float]]:
+            for rgb, ts in frames:
+                times.append(float(ts))
+                yield self.detect(rgb, ts), ts
 
-_DUPLICATE_NEAR = 0.15
-_DUPLICATE_FAR = 0.28
-_SURE_SCORE = 0.95
-
-
-def _same_hand(a: HandDetection, b: HandDetection) -> bool:
-    """Whether two detections of one frame are one hand reported twice.
-
-    Measure: the mean distance between corresponding landmarks over the hand's size (box
-    diagonal). On the 8 real videos every duplicate lies below 0.25 (0.05-0.13 for most), but
-    the hooked hands of ``friend.mp4`` come as close as 0.23-0.27, labelled Left and Right with
-    scores >= 0.98, while duplicates with opposite labels score <= 0.89. So: below
-    ``_DUPLICATE_NEAR`` always the same hand; below ``_DUPLICATE_FAR`` the same hand unless the
-    two are confidently (>= ``_SURE_SCORE``) opposite hands.
-    """
-    la, lb = a.landmarks[:, :2], b.landmarks[:, :2]
-    size = 0.5 * (
-        float(np.linalg.norm(np.ptp(la, axis=0))) + float(np.linalg.norm(np.ptp(lb, axis=0)))
-    )
-    if size <= 0:
-        return True
-    ratio = float(np.linalg.norm(la - lb, axis=1).mean()) / size
-    if ratio < _DUPLICATE_NEAR:
-        return True
-    sure_pair = a.side != b.side and min(a.score, b.score) >= _SURE_SCORE
-    return ratio < _DUPLICATE_FAR and not sure_pair
+        landmarks, presence = self.slotter.assign_video(detections())
+        return landmarks, presence, np.asarray(times, dtype=np.float64)
 
 
 def _to_array(landmarks: Iterable[Any]) -> np.ndarray:
@@ -580,16 +676,3 @@ def _to_array(landmarks: Iterable[Any]) -> np.ndarray:
     if arr.shape != (POINTS, COORDS):
         raise ModelError(f"MediaPipe returned {arr.shape[0]} hand landmarks, expected {POINTS}")
     return arr
-
-
-def _fill(
-    detections: Sequence[HandDetection], slots: Sequence[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    landmarks = np.zeros((HANDS, POINTS, COORDS), dtype=np.float32)
-    presence = np.zeros(HANDS, dtype=bool)
-    for det, slot in zip(detections, slots, strict=True):
-        if presence[slot]:  # resolve_slots guarantees this never happens
-            raise AssertionError("two detections assigned to one hand slot")
-        landmarks[slot] = det.landmarks
-        presence[slot] = True
-    return landmarks, presence

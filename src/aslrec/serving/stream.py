@@ -1,20 +1,18 @@
 """One WebSocket stream: frames of hands in, sign events and progress out.
 
 A frame arrives either in aslrec's slots (``landmarks`` + ``presence``) or as the raw hands a
-MediaPipe Hands build reported (``hands``: label, score, 21 points each; what the browser page
-sends). Raw hands get their slots here, by exactly the rules the Python tracker uses
-(:class:`~aslrec.landmarks.hands.HandLinker` and
-:func:`~aslrec.landmarks.hands.resolve_slots`): duplicates of one hand dropped, detections
-linked into tracks, each track's slot following its accumulated handedness vote, so one
-flickering label does not swap the hands.
+MediaPipe build reported (``hands``: label, score, 21 points each; what the browser page
+sends). Raw hands get their slots from the Python tracker's own pipeline,
+:class:`~aslrec.landmarks.hands.HandSlotter` (duplicates of one hand dropped, detections linked
+into tracks, each track's slot following its accumulated handedness vote, so one flickering
+label does not swap the hands), so a hand lands in the same slot as it would offline.
 
-Handedness mapping (``handedness`` of a frame message): MediaPipe Hands for JavaScript, like the
-legacy Python ``mp.solutions.hands``, labels hands as if the image were a mirror (a selfie
-view). The page sends the camera's un-mirrored frames (it only mirrors what it draws), so a hand
-labelled ``"Left"`` is the signer's own right hand, slot 1, and ``"Right"`` is slot 0: the swap
-:meth:`HandTracker._detect_legacy <aslrec.landmarks.hands.HandTracker>` makes for the same
-graph. ``handedness="signer"`` is for labels that already name the signer's hand (MediaPipe
-Tasks on un-mirrored video). Coordinates are never flipped.
+Handedness (``handedness`` of a frame message) names the convention the labels were made under,
+mapped to slots by :data:`~aslrec.landmarks.hands.LABEL_SLOTS`: ``"selfie"`` for MediaPipe
+Hands for JavaScript, which, like the legacy Python graph, labels hands as if the image were a
+mirror (the page sends the camera's un-mirrored frames and mirrors only what it draws, so
+``"Left"`` is the signer's own right hand, slot 1); ``"signer"`` for labels that already name
+the signer's hand (MediaPipe Tasks on un-mirrored video). Coordinates are never flipped.
 
 Then :class:`~aslrec.inference.streaming.StreamingRecognizer` (issue #6) segments and classifies.
 
@@ -40,69 +38,12 @@ import numpy as np
 
 from aslrec.inference.recognizer import Prediction, Recognizer
 from aslrec.inference.streaming import SegmenterConfig, SignEvent, StreamingRecognizer
-from aslrec.landmarks.clip import COORDS, HANDS, LEFT, POINTS, RIGHT
-from aslrec.landmarks.hands import HandDetection, HandLinker, _same_hand, resolve_slots
-from aslrec.serving.schemas import FrameMessage, RawHand
+from aslrec.landmarks.hands import HandDetection, HandSlotter
+from aslrec.serving.schemas import FrameMessage
 
 
 class StreamInputError(ValueError):
     """A frame the stream cannot take (the socket answers with an ``error`` message)."""
-
-
-def slot_of(label: str, handedness: str = "selfie") -> int:
-    """aslrec's slot (0 = signer's left, 1 = signer's right) for a MediaPipe hand label."""
-    if label not in ("Left", "Right"):
-        raise StreamInputError(f"hand label must be 'Left' or 'Right', not {label!r}")
-    if handedness == "selfie":  # labels made for a mirror image: "Left" is the signer's right
-        return LEFT if label == "Right" else RIGHT
-    if handedness == "signer":
-        return RIGHT if label == "Right" else LEFT
-    raise StreamInputError(f"handedness must be 'selfie' or 'signer', not {handedness!r}")
-
-
-def _without_duplicates(detections: list[HandDetection]) -> list[HandDetection]:
-    """As :meth:`HandTracker._clean`: of detections of one hand keep the most confident."""
-    kept: list[HandDetection] = []
-    for det in sorted(detections, key=lambda d: -d.score):
-        if not any(_same_hand(det, k) for k in kept):
-            kept.append(det)
-    kept = kept[:HANDS]
-    return [d for d in detections if any(d is k for k in kept)]
-
-
-class HandSlotter:
-    """Raw per-frame hands -> ``(landmarks (2, 21, 3), presence (2,))``, causally, like
-    :meth:`HandTracker.process <aslrec.landmarks.hands.HandTracker.process>`."""
-
-    def __init__(self) -> None:
-        self.linker = HandLinker()
-
-    def reset(self) -> None:
-        self.linker.reset()
-
-    def assign(
-        self, hands: list[RawHand], timestamp_s: float, handedness: str = "selfie"
-    ) -> tuple[np.ndarray, np.ndarray]:
-        detections = _without_duplicates(
-            [
-                HandDetection(
-                    np.asarray(h.landmarks, dtype=np.float32), slot_of(h.label, handedness), h.score
-                )
-                for h in hands
-            ]
-        )
-        landmarks = np.zeros((HANDS, POINTS, COORDS), dtype=np.float32)
-        presence = np.zeros(HANDS, dtype=bool)
-        if not detections:
-            self.linker.link([], timestamp_s)
-            return landmarks, presence
-        ids = self.linker.link(detections, timestamp_s)
-        votes = self.linker.votes()
-        slots = resolve_slots([votes[i] for i in ids], [float(d.center[0]) for d in detections])
-        for det, slot in zip(detections, slots, strict=True):
-            landmarks[slot] = det.landmarks
-            presence[slot] = True
-        return landmarks, presence
 
 
 @dataclass(frozen=True)
@@ -114,10 +55,6 @@ class StreamOptions:
     partial_every_s: float = 0.25
     provisional_every_s: float = 0.2
     segmenter: SegmenterConfig | None = None
-
-
-def _top_k(pairs: list[tuple[str, float]]) -> list[dict[str, Any]]:
-    return [{"label": label, "probability": round(float(p), 4)} for label, p in pairs]
 
 
 def _finite(pairs: list[tuple[str, float]]) -> bool:
@@ -161,7 +98,11 @@ class StreamSession:
                 f"frame time t={t} must be after the previous frame's t={self._last_t}"
             )
         if message.hands is not None:
-            landmarks, presence = self.slotter.assign(message.hands, t, message.handedness)
+            detections = [
+                HandDetection.from_label(h.landmarks, h.label, h.score, message.handedness)
+                for h in message.hands
+            ]
+            landmarks, presence = self.slotter.assign(detections, t)
         else:
             landmarks = np.asarray(message.landmarks, dtype=np.float32)
             if message.presence is not None:
@@ -185,8 +126,8 @@ class StreamSession:
             "t": round(t, 3),
             "in_sign": self._stream.segmenter.in_sign,
             "label": guess.label if guess else None,
-            "probability": round(guess.probability, 4) if guess else None,
-            "top_k": _top_k(guess.top_k) if guess else [],
+            "probability": Prediction.probability_json(guess.probability) if guess else None,
+            "top_k": Prediction.top_k_json(guess.top_k) if guess else [],
             "presence": [bool(p) for p in presence],
         }
 
