@@ -25,11 +25,11 @@ from starlette.websockets import WebSocketDisconnect
 
 from aslrec.inference.recognizer import Recognizer
 from aslrec.landmarks.clip import LEFT, RIGHT, LandmarkClip
+from aslrec.landmarks.hands import HandDetection, HandSlotter, label_slot
 from aslrec.serving import ServiceSettings, create_app
-from aslrec.serving import app as app_module
 from aslrec.serving.logs import JsonFormatter
+from aslrec.serving.routes import page as page_module
 from aslrec.serving.schemas import RawHand
-from aslrec.serving.stream import HandSlotter, slot_of
 
 # Small caps so the limits can be hit with the real data: MP_Data clips have 30 frames,
 # table.mp4 70 frames / 2.8 s, school.mp4 140 frames / 4.7 s.
@@ -337,6 +337,26 @@ def test_api_key(
             assert ws.receive_json()["type"] == "ready"
         with c.websocket_connect("/v1/stream", headers={"X-API-Key": "s3cret"}) as ws:
             assert ws.receive_json()["type"] == "ready"
+        # declared, so clients generated from the spec send it
+        spec = c.get("/openapi.json").json()
+        assert spec["components"]["securitySchemes"] == {
+            "ApiKey": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": spec["components"]["securitySchemes"]["ApiKey"]["description"],
+            }
+        }
+        operations = {path: ops for path, ops in spec["paths"].items()}
+        assert operations["/v1/labels"]["get"]["security"] == [{"ApiKey": []}]
+        assert operations["/v1/predict"]["post"]["security"] == [{"ApiKey": []}]
+        assert "security" not in operations["/v1/health"]["get"]
+
+
+def test_without_an_api_key_none_is_declared(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert "securitySchemes" not in spec.get("components", {})
+    assert all("security" not in op for ops in spec["paths"].values() for op in ops.values())
 
 
 def test_access_log_is_json(client: TestClient) -> None:
@@ -362,14 +382,14 @@ def test_access_log_is_json(client: TestClient) -> None:
 def test_page_and_docs_explain_a_missing_build(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(app_module, "STATIC_DIR", tmp_path / "nothing")
+    monkeypatch.setattr(page_module, "STATIC_DIR", tmp_path / "nothing")
     for path in ("/", "/docs"):
         response = client.get(path)
         assert response.status_code == 503 and "make web" in response.text
 
 
 def test_page_and_docs_when_built(client: TestClient) -> None:
-    if not (app_module.STATIC_DIR / "index.html").is_file():
+    if not (page_module.STATIC_DIR / "index.html").is_file():
         pytest.skip("browser page not built (make web)")
     page = client.get("/")
     assert page.status_code == 200 and "static/app.js" in page.text
@@ -402,6 +422,8 @@ def test_openapi_describes_both_bodies(client: TestClient) -> None:
     body = spec["paths"]["/v1/predict"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "multipart/form-data"}
     assert body["application/json"]["schema"]["additionalProperties"] is False
+    form = body["multipart/form-data"]["schema"]
+    assert form["required"] == ["file"] and form["additionalProperties"] is False
     assert {"413", "415", "422"} <= set(spec["paths"]["/v1/predict"]["post"]["responses"])
 
 
@@ -487,6 +509,11 @@ def test_stream_real_clips_gives_events(
     for event in events:
         assert event["label"] in [*recognizer.classes, "unknown"]
         assert len(event["top_k"]) == 3 and event["top_k"][0]["label"] in recognizer.classes
+    # the same precision as the HTTP answers: 6 decimals (it was 4 on the socket)
+    probabilities = [p["probability"] for m in events + partials for p in m["top_k"]]
+    probabilities += [m["probability"] for m in events]
+    assert all(round(p, 6) == p for p in probabilities)
+    assert any(round(p, 4) != p for p in probabilities)
     assert any(p["label"] in recognizer.classes for p in partials)
     assert any(p["presence"] == [True, True] for p in partials)
 
@@ -592,20 +619,20 @@ def test_stream_reset(client: TestClient, mp_clips: list[LandmarkClip]) -> None:
 # --------------------------------------------------------------------------------------------
 def test_slot_mapping_matches_the_python_tracker() -> None:
     # MediaPipe Hands JS (like the legacy Python graph) labels for a mirror image
-    assert slot_of("Left", "selfie") == RIGHT and slot_of("Right", "selfie") == LEFT
+    assert label_slot("Left", "selfie") == RIGHT and label_slot("Right", "selfie") == LEFT
     # Tasks on un-mirrored video: the label is the signer's own hand
-    assert slot_of("Left", "signer") == LEFT and slot_of("Right", "signer") == RIGHT
+    assert label_slot("Left", "signer") == LEFT and label_slot("Right", "signer") == RIGHT
 
 
-def _raw(points: np.ndarray, label: str, score: float) -> RawHand:
-    return RawHand(label=label, score=score, landmarks=points.tolist())
+def _raw(points: np.ndarray, label: str, score: float) -> HandDetection:
+    return HandDetection.from_label(points, label, score, "selfie")
 
 
 def test_raw_hands_get_the_clip_slots_back_despite_a_flicker(shared_data: Path) -> None:
     from aslrec.data.loaders import load_dataset
 
     # a real two-handed WLASL clip whose hands stay apart (touching hands are merged as one
-    # detection by the tracker's duplicate rule, see aslrec.landmarks.hands._same_hand)
+    # detection by the tracker's duplicate rule, see aslrec.landmarks.hands.same_hand)
     clips = load_dataset(shared_data / "wlasl50_mp.npz")
     clip = next(c for c in clips if c.label == "all" and c.presence.all(axis=1).sum() >= 26)
     both = clip.select(np.flatnonzero(clip.presence.all(axis=1)))
@@ -616,10 +643,53 @@ def test_raw_hands_get_the_clip_slots_back_despite_a_flicker(shared_data: Path) 
         right_label, left_label = ("Right", "Left") if i == 10 else ("Left", "Right")
         score = 0.6 if i == 10 else 0.97
         hands = [_raw(right, right_label, score), _raw(left, left_label, score)]
-        landmarks, presence = slotter.assign(hands, i / 30, "selfie")
+        landmarks, presence = slotter.assign(hands, i / 30)
         assert presence.tolist() == [True, True]
         np.testing.assert_allclose(landmarks[LEFT], left, atol=1e-6)
         np.testing.assert_allclose(landmarks[RIGHT], right, atol=1e-6)
+
+
+@pytest.mark.parametrize(("backend", "handedness"), [("tasks", "signer"), ("legacy", "selfie")])
+def test_stream_slots_raw_hands_like_the_offline_tracker(
+    recognizer: Recognizer, videos: Path, backend: str, handedness: str
+) -> None:
+    # The same MediaPipe detections of a real two-handed video, once through HandTracker.process
+    # and once as the browser page sends them (labels under the backend's own convention, as
+    # JSON) through a socket's session: the same hands in the same slots on every frame.
+    from aslrec.landmarks.hands import LABEL_SLOTS, HandTracker, TrackerOptions
+    from aslrec.landmarks.video import read_frames
+    from aslrec.serving.schemas import FrameMessage
+    from aslrec.serving.stream import StreamSession
+
+    labels = {slot: label for label, slot in LABEL_SLOTS[handedness].items()}
+    session = StreamSession(recognizer)
+    frames = 0
+    with HandTracker(TrackerOptions(backend)) as tracker:  # type: ignore[arg-type]
+        for rgb, ts in read_frames(videos / "table.mp4"):
+            detections = tracker.detect(rgb, ts)
+            offline = tracker.slotter.assign(detections, ts)
+            hands = [
+                RawHand(label=labels[d.side], score=d.score, landmarks=d.landmarks.tolist())
+                for d in detections
+            ]
+            message = FrameMessage.model_validate_json(
+                json.dumps(
+                    {
+                        "type": "frame",
+                        "t": ts,
+                        "handedness": handedness,
+                        "hands": [h.model_dump() for h in hands],
+                    }
+                )
+            )
+            session.frame(message)
+            assert session.stream.last_landmarks is not None
+            streamed_landmarks, streamed_presence = session.stream.last_landmarks
+            np.testing.assert_array_equal(streamed_presence, offline[1])
+            np.testing.assert_array_equal(streamed_landmarks, offline[0])
+            frames += bool(offline[1].all())
+    session.close()
+    assert frames >= 30  # both hands seen on most frames: slots were really decided
 
 
 def test_stream_raw_hands_end_to_end(client: TestClient, mp_clips: list[LandmarkClip]) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from aslrec.inference.recognizer import Recognizer
-from aslrec.serving.app import STATIC_DIR
+from aslrec.serving.routes.page import STATIC_DIR
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FFMPEG = shutil.which("ffmpeg")

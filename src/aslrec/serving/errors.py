@@ -1,14 +1,26 @@
-"""Error answers of the service: ``{"error": {"code", "message", "details"?}}``, status 4xx."""
+"""Error answers of the service: ``{"error": {"code", "message", "details"?}}``, status 4xx.
+
+Every failure becomes that one shape, whichever layer raised it (a route's :class:`ApiError`,
+FastAPI's parameter validation, an :class:`~aslrec.errors.AslrecError` from the library,
+Starlette's 404/405), so a client handles errors in one place; only a bug is a 500, logged
+with its traceback.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-API_KEY_HEADER = "X-API-Key"
+from aslrec.errors import AslrecError, NoHandsError
+from aslrec.serving.schemas import ErrorResponse
+
+log = logging.getLogger("aslrec.serving")
 
 
 class ApiError(Exception):
@@ -58,7 +70,57 @@ def validation_error(exc: ValidationError | RequestValidationError, what: str) -
     return ApiError(422, "invalid_input", _summary(details, what), details)
 
 
-def unauthorized() -> ApiError:
-    return ApiError(
-        401, "unauthorized", f"missing or wrong API key: send it in the {API_KEY_HEADER} header"
-    )
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in [
+        (400, "Malformed JSON or multipart body"),
+        (401, "Missing or wrong API key (when the service has one)"),
+        (413, "Body larger than the upload limit"),
+        (415, "Neither JSON nor multipart, or the file is not a video"),
+        (422, "Invalid landmarks, unreadable video, too long, or no hands"),
+    ]
+}
+"""The error answers a route may give, for its OpenAPI ``responses``."""
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every exception a request can raise with the one error shape."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_error(exc, "request").response()
+
+    @app.exception_handler(NoHandsError)
+    async def no_hands(_: Request, exc: NoHandsError) -> JSONResponse:
+        return ApiError(
+            422,
+            "no_hands",
+            f"{exc}; nothing to recognise: hands must be visible in the video",
+        ).response()
+
+    @app.exception_handler(AslrecError)
+    async def aslrec_error(_: Request, exc: AslrecError) -> JSONResponse:
+        return ApiError(422, "invalid_input", str(exc)).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+        message = {404: "no such route", 405: "method not allowed on this route"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        return ApiError(
+            exc.status_code, codes.get(exc.status_code, "http_error"), message
+        ).response(headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        log.error(
+            "unhandled error",
+            exc_info=exc,
+            extra={"fields": {"event": "error", "path": request.url.path}},
+        )
+        return ApiError(500, "internal_error", "internal error (logged on the server)").response()

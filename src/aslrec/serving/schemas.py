@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 COORD_LIMIT = 100.0
@@ -57,6 +58,16 @@ class LandmarkClipRequest(BaseModel):
             if any(b < a for a, b in zip(self.timestamps, self.timestamps[1:], strict=False)):
                 raise ValueError("timestamps must not decrease")
         return self
+
+
+class VideoUpload(BaseModel):
+    """A video to classify (``POST /v1/predict`` with a ``multipart/form-data`` body)."""
+
+    # Only describes the form for OpenAPI: the route parses the body itself, after capping its
+    # size (aslrec.serving.limits), and answers 422 for any other field.
+    model_config = ConfigDict(extra="forbid")
+
+    file: UploadFile = Field(description="A video (mp4, mov, avi, mkv, webm).")
 
 
 class LabelProbability(BaseModel):

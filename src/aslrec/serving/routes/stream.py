@@ -19,6 +19,10 @@ cannot set headers on a WebSocket; ``X-API-Key`` works too).
 Closing codes: 1008 for a wrong API key or more than ``max_bad_messages`` invalid messages,
 1009 for a message over ``max_message_bytes``, 1011 for a server bug (logged).
 Frames of one socket are processed in order, one at a time, in the worker threads.
+
+The key is checked after accepting the socket, not by the HTTP security dependency: a refused
+handshake reaches a browser as a bare 403 with no reason, while an accepted socket can say
+``unauthorized`` in an ``error`` message and close with 1008.
 """
 
 from __future__ import annotations
@@ -26,21 +30,22 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from fastapi import APIRouter, WebSocket
 from pydantic import TypeAdapter, ValidationError
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from aslrec.errors import AslrecError
-from aslrec.serving.errors import API_KEY_HEADER, unauthorized, validation_error
+from aslrec.serving.errors import validation_error
 from aslrec.serving.logs import access_log, client_address
 from aslrec.serving.schemas import ClientMessage, ControlMessage, FrameMessage
+from aslrec.serving.security import API_KEY_HEADER, key_matches, unauthorized
+from aslrec.serving.service import Service, ServiceDep
 from aslrec.serving.stream import StreamInputError, StreamOptions, StreamSession
 
-if TYPE_CHECKING:
-    from aslrec.serving.app import Service
-
 log = logging.getLogger("aslrec.serving")
+router = APIRouter()
 _CLIENT_MESSAGE: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 
@@ -185,14 +190,19 @@ class StreamConnection:
         return {**self.session.stats(), "dropped": self.dropped, "invalid": self.bad}
 
 
-async def serve_stream(
-    ws: WebSocket, service: Service, *, api_key: str | None, unknown: bool, top_k: int
+@router.websocket("/v1/stream")
+async def stream(
+    ws: WebSocket,
+    service: ServiceDep,
+    api_key: str | None = None,
+    unknown: bool = False,
+    top_k: int = 3,
 ) -> None:
     """The whole life of one ``/v1/stream`` socket, with its access-log line at the end."""
     start = time.perf_counter()
     await ws.accept()
     key = api_key if api_key is not None else ws.headers.get(API_KEY_HEADER.lower())
-    if service.needs_key(ws.url.path) and not service.key_ok(key):
+    if not key_matches(service.settings.api_key, key):
         await ws.send_json({"type": "error", **unauthorized().body()["error"]})
         await ws.close(code=1008, reason="unauthorized")
         _log(ws, start, "unauthorized", 1008, {})
