@@ -25,6 +25,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports  # the layer contract in pyproject.toml: no upward import between packages
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)

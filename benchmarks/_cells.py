@@ -58,9 +58,9 @@ class Cell:
 def run_cell(cell: Cell) -> dict[str, Any]:
     import numpy as np
 
-    from aslrec.training.artifacts import load_history
-    from aslrec.training.config import preset
-    from aslrec.training.run import train
+    from aslrec.runs.artifacts import load_history
+    from aslrec.runs.config import preset
+    from aslrec.workflows.train import train
 
     filename, split = DATASETS[cell.dataset]
     config = preset(cell.preset).updated(

@@ -7,7 +7,7 @@ fold):
 
 - ``seed``: the seed model with the seed recipe (``--preset seed``): the very cells of
   ``seed_recipe.py``, shared through its cache rather than trained twice;
-- ``best``: ``--preset best`` (see ``aslrec.training.config.PRESETS``);
+- ``best``: ``--preset best`` (see ``aslrec.runs.config.PRESETS``);
 - ``best-fast distilled``: ``--preset best-fast`` (one convolution block per stage) with an
   inner split, taught by the seed and best runs of the same fold; ``best-fast distilled, fixed
   schedule``: the same on a fixed schedule (all training folds, the last of 120 epochs kept;
@@ -53,7 +53,7 @@ from _common import (
 )
 
 from aslrec.atomic import write_text
-from aslrec.training.config import preset
+from aslrec.runs.config import preset
 
 TABLE = "compare_models"
 # The seed model on best-fast's schedule counted in steps: the control for the learning curve
@@ -173,7 +173,7 @@ def combined_row(name: str, dataset: str, fold: int) -> dict[str, Any] | None:
             c.cache.is_file() and (c.run_dir / "model_config.json").is_file() for c in cells
         ):
             return None
-        from aslrec.evaluation.run import evaluate_run
+        from aslrec.workflows.evaluate import evaluate_run
 
         filename, _ = DATASETS[dataset]
         result = evaluate_run(
@@ -215,9 +215,9 @@ def latency_ms(name: str) -> dict[str, float] | None:
         import torch
 
         from aslrec.data.loaders import load_dataset
-        from aslrec.export.onnx_backend import OnnxBackend
         from aslrec.export.onnx_export import export_run
         from aslrec.inference.backends import load_backend
+        from aslrec.inference.onnx_backend import OnnxBackend
         from aslrec.inference.recognizer import Recognizer
 
         torch.set_num_threads(1)
@@ -450,7 +450,7 @@ ALL_CLIPS = "all"
 
 def min_steps(name: str) -> int:
     """The ``min_steps`` a trained row's recipe resolves to (0: its schedule counts epochs)."""
-    from aslrec.training.config import preset
+    from aslrec.runs.config import preset
 
     _, preset_name, overrides = TRAINED[name]
     return preset(preset_name).updated(**overrides).min_steps
@@ -550,7 +550,7 @@ def wrong_clips(dirs: Sequence[Path], dataset: str, out: Path) -> tuple[int, dic
     import csv
 
     from aslrec.evaluation.report import PREDICTIONS_CSV
-    from aslrec.evaluation.run import evaluate_run
+    from aslrec.workflows.evaluate import evaluate_run
 
     evaluate_run(list(dirs), [SHARED_DATA / DATASETS[dataset][0]], out=out)
     with (out / PREDICTIONS_CSV).open(encoding="utf-8") as handle:

@@ -9,7 +9,7 @@ in one run:
 - parity with PyTorch on every WLASL-50 clip (1,500, 588 with padding): max |logit difference|
   and top-1 agreement;
 - held-out accuracy of torch, ONNX fp32 and ONNX int8 on the run's held-out fold (reproduced
-  from its ``model_config.json`` with ``aslrec.training.run.split_indices``), restricted to
+  from its ``model_config.json`` with ``aslrec.workflows.train.split_indices``), restricted to
   WLASL-50 clips, and the int8 delta.
 
 Models: ``--seed-run`` / ``--default-run`` if given. Otherwise the seed model is the seed
@@ -63,7 +63,7 @@ def seed_model(explicit: Path | None) -> Model:
 
 def default_models(explicit: Path | None) -> list[Model]:
     """The bundled model's runs (each member of an ensemble is exported on its own)."""
-    from aslrec.inference.ensemble import is_model_dir, member_dirs
+    from aslrec.runs.ensemble import is_model_dir, member_dirs
 
     if explicit:
         return [Model("default", explicit, f"`{explicit}`")]
@@ -86,8 +86,8 @@ def default_models(explicit: Path | None) -> list[Model]:
 
 
 def short_run() -> Path:
-    from aslrec.training.config import preset
-    from aslrec.training.run import train
+    from aslrec.runs.config import preset
+    from aslrec.workflows.train import train
 
     out = OUT / "mp-data-2-epochs"
     if not (out / "model_config.json").is_file():
@@ -106,8 +106,8 @@ def heldout_wlasl(run_dir: Path, config: dict) -> tuple[list, str]:
     import dataclasses
 
     from aslrec.data.loaders import load_dataset
-    from aslrec.training.config import TrainConfig
-    from aslrec.training.run import canonical_clips, limit_per_class, split_indices
+    from aslrec.runs.config import TrainConfig
+    from aslrec.workflows.train import canonical_clips, limit_per_class, split_indices
 
     sources = [Path(p) for p in config.get("data", {}).get("sources", [])]
     sources = [p.resolve() if p.exists() else SHARED_DATA / p.name for p in sources]
@@ -141,9 +141,9 @@ def bench_model(model: Model, clips: list, args) -> None:
     import torch
 
     from aslrec.data.preprocessing import arrays_for_model
-    from aslrec.export.onnx_backend import OnnxBackend
     from aslrec.export.onnx_export import backend_logits, compare_logits, export_run, torch_logits
-    from aslrec.training.artifacts import SAFETENSORS, load_run
+    from aslrec.inference.onnx_backend import OnnxBackend
+    from aslrec.runs.artifacts import SAFETENSORS, load_run
 
     run = load_run(model.run_dir)
     out = OUT / model.name.split()[0]

@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 from _common import SHARED_DATA, command_line, header, load_note, write_section
 
-from aslrec.landmarks.extract import run_extraction
 from aslrec.landmarks.hands import HandTracker, TrackerOptions, hand_landmarker_task
 from aslrec.landmarks.video import FrameSource, _downscale
+from aslrec.workflows.extract import run_extraction
 
 VARIANTS: dict[str, TrackerOptions] = {
     "tasks full/full": TrackerOptions(backend="tasks", landmark_model="full"),

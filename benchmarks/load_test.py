@@ -97,7 +97,7 @@ def cpu_s(pid: int) -> float:
 def model_dir(explicit: Path | None) -> tuple[Path, str]:
     if explicit:
         return explicit, f"`{explicit}` (given with --model)"
-    from aslrec.inference.ensemble import is_model_dir
+    from aslrec.runs.ensemble import is_model_dir
 
     if is_model_dir(BUNDLED):
         return BUNDLED, "the bundled default model"

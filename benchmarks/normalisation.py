@@ -21,8 +21,8 @@ RUNS = REPO / "benchmarks" / "runs" / "normalisation"
 
 
 def run(mode: str, fold: int, epochs: int, selection: str) -> dict:
-    from aslrec.training.config import preset
-    from aslrec.training.run import train
+    from aslrec.runs.config import preset
+    from aslrec.workflows.train import train
 
     out = RUNS / f"{mode}-fold{fold}"
     shutil.rmtree(out, ignore_errors=True)

@@ -41,10 +41,10 @@ PLOT = REPO / "benchmarks" / "open_set.png"
 def run_open_set_cell(cell: Cell) -> dict[str, Any]:
     from aslrec.data.loaders import load_dataset
     from aslrec.data.store import ClipStore
-    from aslrec.inference.backends import softmax
     from aslrec.inference.recognizer import Recognizer
-    from aslrec.training.config import preset
-    from aslrec.training.run import canonical_clips, split_indices, train
+    from aslrec.numerics import softmax
+    from aslrec.runs.config import preset
+    from aslrec.workflows.train import canonical_clips, split_indices, train
 
     clips = canonical_clips(load_dataset(SHARED_DATA / "wlasl50_mp.npz"))
     labels = sorted({c.label or "" for c in clips})

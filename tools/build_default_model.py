@@ -77,8 +77,8 @@ def main() -> None:
         parser.error("give one --preset per --run-dir")
 
     from aslrec.data.loaders import load_datasets
-    from aslrec.training.config import parse_override, preset, resolve_config
-    from aslrec.training.run import canonical_clips, split_indices, train
+    from aslrec.runs.config import parse_override, preset, resolve_config
+    from aslrec.workflows.train import canonical_clips, split_indices, train
 
     overrides = dict(parse_override(item) for item in args.set)
     data = [SHARED / name for name in DATA]
@@ -129,7 +129,7 @@ def package(run_dirs: Sequence[Path], target: Path, data: Sequence[Path], *, tta
     """Copy the runs (one, or an ensemble's members) into ``target`` and calibrate it."""
     from aslrec.export.onnx_export import export_run
     from aslrec.inference.calibration import calibrate_run
-    from aslrec.inference.ensemble import create_ensemble
+    from aslrec.runs.ensemble import create_ensemble
 
     onnx_files = []
     for run_dir in run_dirs:
@@ -172,7 +172,7 @@ def faster_onnx(run_dir: Path, data: Sequence[Path], clips: int = 200) -> str:
 
     from aslrec.data.loaders import load_dataset
     from aslrec.data.preprocessing import arrays_for_model
-    from aslrec.export.onnx_backend import OnnxBackend
+    from aslrec.inference.onnx_backend import OnnxBackend
 
     names = ("model.onnx", "model.int8.onnx")
     backends = [OnnxBackend.load(run_dir / name, threads=1) for name in names]

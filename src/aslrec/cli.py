@@ -78,8 +78,8 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
 ) -> None:
     """Train a model and write the card's artifacts (best_model.pth, classes, config, history)."""
-    from aslrec.training.config import parse_override, resolve_config
-    from aslrec.training.run import train as run_training
+    from aslrec.runs.config import parse_override, resolve_config
+    from aslrec.workflows.train import train as run_training
 
     overrides = dict(parse_override(item) for item in set_ or [])
     named = {
@@ -119,7 +119,7 @@ def evaluate(
     tta: TtaOption = None,
 ) -> None:
     """Top-1/top-5, per-class P/R/F1, confusion matrix PNG and metrics.json on held-out data."""
-    from aslrec.evaluation.run import evaluate_run
+    from aslrec.workflows.evaluate import evaluate_run
 
     result = evaluate_run(run_dirs, data, out=out, held_out_only=not all_clips, tta=tta)
     typer.echo(result.summary_line())
@@ -132,7 +132,7 @@ def ensemble(
     tta: Annotated[bool, typer.Option(help="Also average over test-time augmentation.")] = False,
 ) -> None:
     """Combine trained runs into one model directory that predict, serve and live accept."""
-    from aslrec.inference.ensemble import create_ensemble
+    from aslrec.runs.ensemble import create_ensemble
 
     typer.echo(f"wrote {create_ensemble(members, out, tta=tta)}")
 
@@ -156,8 +156,8 @@ def extract(
     Labels: a video inside a sub-folder of a given folder gets the sub-folder's name, any other
     video its file stem. Re-running skips finished videos; bad videos are reported, not fatal.
     """
-    from aslrec.landmarks.extract import run_extraction
     from aslrec.landmarks.hands import TrackerOptions
+    from aslrec.workflows.extract import run_extraction
 
     options = TrackerOptions(backend=backend, landmark_model=landmark_model)  # type: ignore[arg-type]
     summary = run_extraction(
@@ -181,8 +181,9 @@ def predict(
     tta: TtaOption = None,
 ) -> None:
     """Recognise the sign in a video (or every clip in a folder / landmark file)."""
-    from aslrec.inference.output import print_predictions
-    from aslrec.inference.recognizer import Recognizer, predict_inputs
+    from aslrec.inference.recognizer import Recognizer
+    from aslrec.workflows.output import print_predictions
+    from aslrec.workflows.predict import predict_inputs
 
     if top_k < 1:
         raise typer.BadParameter("--top-k must be at least 1")
@@ -197,8 +198,9 @@ def demo(
     model: ModelOption = None,
 ) -> None:
     """Recognise the bundled demo clips with the bundled model and show them next to the truth."""
-    from aslrec.inference.output import print_demo
-    from aslrec.inference.recognizer import Recognizer, demo_data_dir, predict_inputs
+    from aslrec.inference.recognizer import Recognizer
+    from aslrec.workflows.output import print_demo
+    from aslrec.workflows.predict import demo_data_dir, predict_inputs
 
     with Recognizer.load(model) as recognizer:
         rows = predict_inputs(recognizer, demo_data_dir(), top_k=3)
@@ -226,7 +228,7 @@ def export_command(
     ] = None,
 ) -> None:
     """Export a run to ONNX (self-describing, checked against PyTorch) for torch-free inference."""
-    from aslrec.export.onnx_export import export_run
+    from aslrec.workflows.export import export_run
 
     result = export_run(run_dir, out, fmt=fmt, quantize=quantize, check_data=data)
     typer.echo(result.summary_line())
@@ -244,8 +246,8 @@ def transcribe(
     unknown: Annotated[bool, typer.Option("--unknown", help="Also list unsure signs.")] = False,
 ) -> None:
     """The signs in a long video with their time spans (text, JSON lines or subtitles)."""
-    from aslrec.inference.live import to_jsonl, to_srt, to_text, transcribe_video
     from aslrec.inference.recognizer import Recognizer
+    from aslrec.workflows.live import to_jsonl, to_srt, to_text, transcribe_video
 
     if as_json and as_srt:
         raise typer.BadParameter("choose one of --json and --srt")
@@ -274,8 +276,8 @@ def live(
     ] = None,
 ) -> None:
     """Recognise signs live from a camera: landmarks, top-3 bars and a running transcript."""
-    from aslrec.inference.live import run_live
     from aslrec.inference.recognizer import Recognizer
+    from aslrec.workflows.live import run_live
 
     with Recognizer.load(model) as recognizer:
         result = run_live(
@@ -308,7 +310,7 @@ def collect(
     ] = None,
 ) -> None:
     """Record clips of one sign into a data set `aslrec train` reads (safe to interrupt)."""
-    from aslrec.inference.collect import run_collect
+    from aslrec.workflows.collect import run_collect
 
     result = run_collect(
         label,
@@ -338,7 +340,7 @@ def calibrate(
     ] = 0.9,
 ) -> None:
     """Fit temperature scaling and the unknown threshold on the run's held-out fold."""
-    from aslrec.inference.calibration import calibrate_run
+    from aslrec.workflows.calibrate import calibrate_run
 
     result = calibrate_run(run_dir, data or None, target_accuracy=target_accuracy)
     typer.echo(result.summary_line())

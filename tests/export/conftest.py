@@ -54,10 +54,9 @@ def build_run(
     from torch import nn
 
     from aslrec.data.labels import LabelEncoder
+    from aslrec.data.preprocessing import PreprocessingSpec
     from aslrec.models import create_model
-    from aslrec.training import artifacts
-    from aslrec.training.config import TrainConfig
-    from aslrec.training.run import preprocessing_config
+    from aslrec.runs import artifacts
 
     torch.manual_seed(0)
     model = create_model(architecture, num_classes=len(classes))
@@ -81,7 +80,7 @@ def build_run(
             "model_kwargs": {},
             "num_classes": len(classes),
             "classes": classes,
-            "preprocessing": preprocessing_config(TrainConfig()),
+            "preprocessing": PreprocessingSpec().to_dict(),
             "split": {"strategy": "stratified", "folds": 5, "fold": 0, "seed": 42},
         },
     )
@@ -110,7 +109,7 @@ def make_run(
 @pytest.fixture(scope="session")
 def exported(make_run: Callable[[str], Path]) -> Callable[[str], Path]:
     """``exported(architecture)`` -> the run directory, with ``model.onnx`` written (cached)."""
-    from aslrec.export.onnx_export import export_run
+    from aslrec.workflows.export import export_run
 
     done: dict[str, Path] = {}
 

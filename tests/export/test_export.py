@@ -11,17 +11,12 @@ import numpy as np
 import pytest
 
 from aslrec.data.preprocessing import arrays_for_model, clips_to_arrays
-from aslrec.export.onnx_backend import MODEL_FILENAME, OnnxBackend, read_metadata
-from aslrec.export.onnx_export import (
-    MIN_TOP1_AGREEMENT,
-    OPSET,
-    PARITY_ATOL,
-    backend_logits,
-    export_run,
-    torch_logits,
-)
+from aslrec.export.onnx_export import MIN_TOP1_AGREEMENT, OPSET, PARITY_ATOL, backend_logits
+from aslrec.inference.onnx_backend import MODEL_FILENAME, OnnxBackend, read_metadata
 from aslrec.models import list_models
-from aslrec.training.artifacts import load_run
+from aslrec.models.logits import torch_logits
+from aslrec.runs.directory import RunDirectory
+from aslrec.workflows.export import export_run
 
 
 def assert_parity(reference: np.ndarray, candidate: np.ndarray) -> None:
@@ -38,7 +33,7 @@ def test_fp32_parity_on_real_clips(
     real_batch: tuple[np.ndarray, np.ndarray],
 ) -> None:
     run_dir = exported(architecture)
-    model = load_run(run_dir).model  # the normal PyTorch forward, packed sequences and all
+    model = RunDirectory(run_dir).model  # the normal PyTorch forward, packed sequences and all
     backend = OnnxBackend.load(run_dir)
     x, mask = real_batch
     reference = torch_logits(model, x, mask)
@@ -56,7 +51,7 @@ def test_dynamic_frames_parity(
     run_dir = exported(architecture)
     backend = OnnxBackend.load(run_dir)
     assert backend.metadata.dynamic_frames
-    model = load_run(run_dir).model
+    model = RunDirectory(run_dir).model
     for frames in (12, 45):  # shorter (resampled) and longer (more padding) than trained
         x, mask = clips_to_arrays(wlasl_clips[::50], frames, "resample")
         assert_parity(torch_logits(model, x, mask), backend.logits(x, mask))
@@ -77,7 +72,7 @@ def test_metadata_reads_back(exported: Callable[[str], Path]) -> None:
     config = json.loads((run_dir / "model_config.json").read_text())
     meta = read_metadata(run_dir / MODEL_FILENAME)
     assert meta.architecture == "seed"
-    assert meta.classes == config["classes"] == load_run(run_dir).classes
+    assert meta.classes == config["classes"] == RunDirectory(run_dir).classes
     assert meta.preprocessing == config["preprocessing"]
     assert meta.config == config
     assert (meta.seq_len, meta.frame_sampling) == (30, "resample")
@@ -118,7 +113,7 @@ def test_int8_export(
     assert backend.metadata.quantization == "int8-dynamic"
     assert backend.classes == fp32.metadata.classes
     x, mask = real_batch
-    reference = torch_logits(load_run(run_dir).model, x, mask)
+    reference = torch_logits(RunDirectory(run_dir).model, x, mask)
     logits = backend.logits(x, mask)
     assert np.isfinite(logits).all()
     # int8 is an approximation; its accuracy delta on trained models is in RESULTS.md
@@ -138,16 +133,16 @@ def test_export_with_real_check_data(make_run: Callable[[str], Path], tmp_path: 
 def test_bundled_model_exports_with_parity(
     tmp_path: Path, wlasl_clips: list, real_batch: tuple[np.ndarray, np.ndarray]
 ) -> None:
-    from aslrec.inference.ensemble import is_model_dir, member_dirs
     from aslrec.inference.recognizer import default_model_dir
+    from aslrec.runs.ensemble import is_model_dir, member_dirs
 
     if not is_model_dir(default_model_dir()):
         pytest.skip("no bundled default model in this checkout")
     clips = wlasl_clips[::10]
     for i, model_dir in enumerate(member_dirs(default_model_dir())):
         result = export_run(model_dir, tmp_path / f"default{i}.onnx")
-        run = load_run(model_dir)
-        x, mask = arrays_for_model(clips, run.config["preprocessing"])
+        run = RunDirectory(model_dir)
+        x, mask = arrays_for_model(clips, run.preprocessing)
         assert_parity(
             torch_logits(run.model, x, mask), OnnxBackend.load(result.path).logits(x, mask)
         )
@@ -240,7 +235,7 @@ def test_export_that_does_not_match_is_refused(
     make_run: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from aslrec.errors import ModelError
-    from aslrec.export import onnx_export
+    from aslrec.workflows import export as onnx_export
 
     real = onnx_export.torch_logits
     monkeypatch.setattr(onnx_export, "torch_logits", lambda *a, **k: real(*a, **k) + 1e-3)
@@ -265,7 +260,7 @@ def test_int8_that_changes_predictions_is_refused(
     make_run: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from aslrec.errors import ModelError
-    from aslrec.export import onnx_export
+    from aslrec.workflows import export as onnx_export
 
     real = onnx_export.torch_logits
 
@@ -284,7 +279,7 @@ def test_an_ensemble_directory_is_not_exported_as_one_model(
     make_run: Callable[[str], Path], tmp_path: Path
 ) -> None:
     from aslrec.errors import ModelError
-    from aslrec.inference.ensemble import create_ensemble
+    from aslrec.runs.ensemble import create_ensemble
 
     create_ensemble([make_run("seed-baseline")], tmp_path / "ens")
     with pytest.raises(ModelError, match="an ensemble directory; export each member"):

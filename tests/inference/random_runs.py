@@ -14,7 +14,7 @@ def write_random_run(
 
     from aslrec.data.labels import LabelEncoder
     from aslrec.models.registry import create_model
-    from aslrec.training import artifacts
+    from aslrec.runs import artifacts
 
     torch.manual_seed(seed)
     model = create_model(architecture, num_classes=len(classes))

@@ -9,30 +9,31 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aslrec.data.preprocessing import arrays_for_model
+from aslrec.data.preprocessing import PreprocessingSpec, arrays_for_model
 from aslrec.errors import ModelError
 from aslrec.inference.calibration import (
-    CALIBRATION_FILE,
-    Calibration,
     calibrate_logits,
     choose_threshold,
     coverage_curve,
     fit_temperature,
-    nll,
-    read_calibration,
-    softmax_t,
-    write_calibration,
 )
-from aslrec.inference.ensemble import is_model_dir, member_dirs
 from aslrec.inference.recognizer import Recognizer, default_model_dir
 from aslrec.landmarks.clip import LandmarkClip
+from aslrec.numerics import nll, softmax
+from aslrec.runs.calibration import (
+    CALIBRATION_FILE,
+    Calibration,
+    read_calibration,
+    write_calibration,
+)
+from aslrec.runs.ensemble import is_model_dir, member_dirs
 
 
 def overconfident(n: int = 3000, classes: int = 10, t_true: float = 2.5, seed: int = 0):
     """Logits whose labels are drawn from softmax(z / t_true): the right T is t_true."""
     rng = np.random.default_rng(seed)
     z = rng.normal(0, 4.0, size=(n, classes))
-    p = softmax_t(z, t_true)
+    p = softmax(z, t_true)
     y = np.array([rng.choice(classes, p=row) for row in p])
     return z, y
 
@@ -51,7 +52,7 @@ def test_calibration_lowers_ece_cross_fitted() -> None:
     c = fit.calibration
     assert c.ece_after < c.ece_before / 2
     assert c.nll_after < c.nll_before
-    assert np.allclose(fit.probs_before, softmax_t(z))
+    assert np.allclose(fit.probs_before, softmax(z))
     assert c.fitted_on["clips"] == len(y)
 
 
@@ -93,7 +94,7 @@ def test_recognizer_applies_the_temperature_and_t1_is_a_no_op(
     plain = Recognizer.load(run)
     assert plain.temperature == 1.0 and plain.threshold is None
     p_plain = plain.probabilities([clip])
-    x, mask = arrays_for_model([clip], plain.backend.config["preprocessing"])
+    x, mask = arrays_for_model([clip], plain.backend.preprocessing)
     logits = plain.backend.logits(x, mask)
 
     write_calibration(run, Calibration(temperature=1.0, threshold=0.3))
@@ -102,7 +103,7 @@ def test_recognizer_applies_the_temperature_and_t1_is_a_no_op(
 
     write_calibration(run, Calibration(temperature=3.0, threshold=0.3))
     hot = Recognizer.load(run)
-    assert np.allclose(hot.probabilities([clip]), softmax_t(logits, 3.0), atol=1e-6)
+    assert np.allclose(hot.probabilities([clip]), softmax(logits, 3.0), atol=1e-6)
     assert hot.predict_clips([clip])[0].label == plain.predict_clips([clip])[0].label
 
 
@@ -113,7 +114,7 @@ def test_calibration_on_real_held_out_clips(shared_data: Path) -> None:
     from aslrec.data.splits import train_val_split
 
     clips = load_wlasl_npz(shared_data / "wlasl50_mp.npz")
-    x, mask = arrays_for_model(clips, {"seq_len": 30})
+    x, mask = arrays_for_model(clips, PreprocessingSpec())
     features = (x * mask[..., None, None, None]).reshape(len(x), 30, -1).mean(axis=1)
     classes = sorted({c.label for c in clips})
     y = np.array([classes.index(c.label) for c in clips])
@@ -130,7 +131,7 @@ def test_calibration_on_real_held_out_clips(shared_data: Path) -> None:
 @pytest.mark.slow
 def test_calibration_on_real_held_out_data(tmp_path: Path, shared_data: Path) -> None:
     """The bundled model on its own held-out fold: NLL does not rise, ECE does not rise."""
-    from aslrec.inference.calibration import calibrate_run
+    from aslrec.workflows.calibrate import calibrate_run
 
     model = default_model_dir()
     if not is_model_dir(model):
@@ -147,8 +148,8 @@ def test_calibration_on_real_held_out_data(tmp_path: Path, shared_data: Path) ->
 def test_an_ensemble_directory_calibrates_like_its_single_member(
     tmp_path: Path, shared_data: Path
 ) -> None:
-    from aslrec.inference.calibration import calibrate_run
-    from aslrec.inference.ensemble import create_ensemble
+    from aslrec.runs.ensemble import create_ensemble
+    from aslrec.workflows.calibrate import calibrate_run
 
     if not is_model_dir(default_model_dir()):
         pytest.skip("no bundled model")

@@ -17,9 +17,9 @@ from aslrec.data.labels import LabelEncoder
 from aslrec.data.loaders import load_dataset
 from aslrec.data.store import ClipStore
 from aslrec.errors import ModelError
-from aslrec.inference.ensemble import ENSEMBLE_FILE, create_ensemble
 from aslrec.inference.recognizer import Recognizer
-from aslrec.training import artifacts
+from aslrec.runs import artifacts
+from aslrec.runs.ensemble import ENSEMBLE_FILE, create_ensemble
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_members_trained_on_other_splits_have_no_common_held_out_fold(
     random_run_dir: Path, shared_data: Path, tmp_path: Path
 ) -> None:
     from aslrec.errors import ConfigError
-    from aslrec.evaluation.run import evaluate_run
+    from aslrec.workflows.evaluate import evaluate_run
 
     other = tmp_path / "fold1"
     shutil.copytree(random_run_dir, other)

@@ -209,7 +209,7 @@ def test_collect_bad_input(
 def test_window_drawing_on_a_frame() -> None:
     import numpy as np
 
-    from aslrec.inference.live import draw_landmarks, draw_overlay
+    from aslrec.workflows.live import draw_landmarks, draw_overlay
 
     frame = np.zeros((240, 320, 3), np.uint8)
     landmarks = np.zeros((2, 21, 3), np.float32)

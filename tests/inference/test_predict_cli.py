@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from aslrec import Recognizer
-from aslrec.inference.ensemble import member_dirs
 from aslrec.inference.recognizer import default_model_dir
+from aslrec.runs.ensemble import member_dirs
 
 ASLREC = [sys.executable, "-m", "aslrec.cli"]
 

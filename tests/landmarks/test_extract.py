@@ -15,13 +15,9 @@ from rich.console import Console
 from aslrec.data.store import ClipStore, load_clip
 from aslrec.errors import DataError, NoHandsError
 from aslrec.landmarks.clip import LEFT, RIGHT
-from aslrec.landmarks.extract import (
-    ExtractionSummary,
-    collect_inputs,
-    extract_video,
-    run_extraction,
-)
+from aslrec.landmarks.extract import collect_inputs, extract_video
 from aslrec.landmarks.hands import TrackerOptions
+from aslrec.workflows.extract import ExtractionSummary, run_extraction
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aslrec.inference.ensemble import is_model_dir
 from aslrec.inference.recognizer import Recognizer, default_model_dir
 from aslrec.landmarks.clip import LandmarkClip
+from aslrec.runs.ensemble import is_model_dir
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import torch
 
 from aslrec.data.labels import CARD_CLASSES, LabelEncoder
 from aslrec.models import ImprovedASLModel
-from aslrec.training.artifacts import save_weights
+from aslrec.runs.artifacts import save_weights
 
 CARD = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "seed_model_card.txt"
 

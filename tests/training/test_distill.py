@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from aslrec.data.labels import canonical_clips
 from aslrec.data.loaders import load_dataset
 from aslrec.errors import ConfigError
 from aslrec.models.registry import create_model
-from aslrec.training import artifacts
-from aslrec.training.config import preset
+from aslrec.runs import artifacts
+from aslrec.runs.config import preset
+from aslrec.runs.directory import RunDirectory
 from aslrec.training.distill import (
     distillation_loss,
     load_teachers,
@@ -21,7 +23,7 @@ from aslrec.training.distill import (
     teacher_probabilities,
 )
 from aslrec.training.module import ClassifierModule
-from aslrec.training.run import canonical_clips, predict_proba, split_config, train
+from aslrec.workflows.train import predict_proba, train
 
 TEACHER = preset("seed").updated(epochs=3, patience=3, batch_size=8, threads=1)
 
@@ -39,10 +41,10 @@ def test_teacher_probabilities_are_the_teachers_softened_predictions(
     from aslrec.data.preprocessing import arrays_for_model
 
     clips = canonical_clips(load_dataset(mp_data))
-    run = artifacts.load_run(teacher_dir)
-    [teacher] = load_teachers([str(teacher_dir)], run.classes, split_config(TEACHER), "val-fold")
+    run = RunDirectory(teacher_dir)
+    [teacher] = load_teachers([str(teacher_dir)], run.classes, TEACHER.split, "val-fold")
     plain = teacher_probabilities([teacher], clips, 1.0)
-    x, mask = arrays_for_model(clips, run.config["preprocessing"])
+    x, mask = arrays_for_model(clips, run.preprocessing)
     assert np.allclose(plain, predict_proba(run.model, x, mask), atol=1e-6)
     softened = teacher_probabilities([teacher, teacher], clips, 4.0)
     assert np.allclose(softened.sum(axis=1), 1, atol=1e-5)
@@ -56,8 +58,8 @@ def test_teacher_probabilities_are_the_teachers_softened_predictions(
 def test_teacher_that_saw_the_held_out_clips_or_other_classes_is_refused(
     teacher_dir: Path,
 ) -> None:
-    classes = artifacts.load_run(teacher_dir).classes
-    same_fold, other_fold = split_config(TEACHER), split_config(TEACHER.updated(fold=1))
+    classes = RunDirectory(teacher_dir).classes
+    same_fold, other_fold = TEACHER.split, TEACHER.updated(fold=1).split
     with pytest.raises(ConfigError, match="another split"):
         load_teachers([str(teacher_dir)], classes, other_fold, "val-fold")
     with pytest.raises(ConfigError, match="classes differ"):
@@ -83,7 +85,7 @@ def test_training_step_learns_from_the_teacher() -> None:
     and are not part of what is saved."""
     config = preset("best-fast").updated(augment={}, distill_weight=1.0, teachers=["t"])
     torch.manual_seed(0)
-    model = create_model("isl-hybrid", num_classes=3, **config.model_kwargs)
+    model = create_model("isl-hybrid", num_classes=3, **config.model.kwargs)
     module = ClassifierModule(model, config, None)
     module.log = lambda *args, **kwargs: None  # type: ignore[method-assign]
     landmarks, mask = torch.randn(4, 30, 2, 21, 3), torch.ones(4, 30)
@@ -91,7 +93,7 @@ def test_training_step_learns_from_the_teacher() -> None:
     teacher = torch.softmax(torch.randn(4, 3), dim=1)
     model.eval()  # no dropout: the same logits in every call
     logits = model(landmarks, mask)
-    temperature = config.distill_temperature
+    temperature = config.distill.temperature
     expected = distillation_loss(logits, teacher, temperature)
     pure = module._step((landmarks, mask, labels, teacher), "train")
     assert torch.allclose(pure, expected, atol=1e-5)
@@ -125,8 +127,8 @@ def test_distilled_run_records_its_teachers(
     )
     result = train([mp_data], tmp_path / "student", config, progress=False)
     saved = json.loads((result.run_dir / "model_config.json").read_text())
-    assert saved["training"]["teachers"] == [str(teacher_dir)]
-    assert saved["training"]["distill_online"] is online
+    assert saved["training"]["distill"]["teachers"] == [str(teacher_dir)]
+    assert saved["training"]["distill"]["online"] is online
     assert saved["model_kwargs"]["conv_per_stage"] == 1
     assert np.isfinite(artifacts.load_history(result.run_dir)["train_loss"]).all()
 

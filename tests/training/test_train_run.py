@@ -12,10 +12,11 @@ import torch
 from aslrec.data.loaders import load_dataset
 from aslrec.data.preprocessing import clips_to_arrays
 from aslrec.errors import ConfigError, DataError
-from aslrec.training import artifacts
-from aslrec.training.config import preset
+from aslrec.runs import artifacts
+from aslrec.runs.config import preset
+from aslrec.runs.directory import RunDirectory
 from aslrec.training.module import HistoryCallback
-from aslrec.training.run import predict_proba, train
+from aslrec.workflows.train import predict_proba, train
 
 CONFIG = preset("seed").updated(epochs=6, patience=6, batch_size=8, lr=3e-3, threads=1)
 
@@ -48,21 +49,21 @@ def test_artifacts_are_the_cards(run_dir: Path) -> None:
     assert config["num_parameters"] == sum(
         v.numel() for v in checkpoint["model_state_dict"].values() if v.dtype.is_floating_point
     ) - sum(v.numel() for k, v in checkpoint["model_state_dict"].items() if "running" in k)
-    assert 1 <= config["best_epoch"] <= config["epochs_run"] <= CONFIG.epochs
-    assert config["training"]["lr"] == CONFIG.lr
+    assert 1 <= config["best_epoch"] <= config["epochs_run"] <= CONFIG.optim.epochs
+    assert config["training"]["optim"]["lr"] == CONFIG.optim.lr
 
 
 def test_training_loss_falls(run_dir: Path) -> None:
     history = artifacts.load_history(run_dir)
-    assert len(history["train_loss"]) == CONFIG.epochs
+    assert len(history["train_loss"]) == CONFIG.optim.epochs
     assert history["train_loss"][-1] < history["train_loss"][0]
 
 
 def test_artifacts_reproduce_predictions(run_dir: Path, mp_data: Path) -> None:
-    run = artifacts.load_run(run_dir)
+    run = RunDirectory(run_dir)
     x, mask = clips_to_arrays(load_dataset(mp_data))
     probs = predict_proba(run.model, x, mask)
-    again = predict_proba(artifacts.load_run(run_dir).model, x, mask)
+    again = predict_proba(RunDirectory(run_dir).model, x, mask)
     assert np.array_equal(probs, again)
     # The .pth and the safetensors copy hold the same weights.
     state = torch.load(run_dir / "best_model.pth", weights_only=True)["model_state_dict"]
@@ -136,12 +137,13 @@ def test_ema_weights_are_the_ones_saved(mp_data: Path, tmp_path: Path) -> None:
     predictions written in the run's report."""
     config = CONFIG.updated(model="isl-hybrid", epochs=3, patience=3, ema=0.9)
     result = train([mp_data], tmp_path / "ema", config, progress=False)
-    run = artifacts.load_run(result.run_dir)
+    run = RunDirectory(result.run_dir)
     saved = torch.load(result.run_dir / "best_model.pth", weights_only=True)
     assert not any(
         k.startswith("ema.") or k.startswith("module.") for k in saved["model_state_dict"]
     )
-    assert json.loads((result.run_dir / "model_config.json").read_text())["training"]["ema"] == 0.9
+    manifest = json.loads((result.run_dir / "model_config.json").read_text())
+    assert manifest["training"]["optim"]["ema"] == 0.9
     clips = load_dataset(mp_data)
     x, mask = clips_to_arrays(clips, seq_len=30)
     assert predict_proba(run.model, x, mask).shape == (len(clips), 3)
@@ -174,9 +176,9 @@ def test_fixed_schedule_keeps_the_last_epoch_and_never_selects_on_held_out_clips
 
 def test_min_steps_lengthens_short_runs_only() -> None:
     config = CONFIG.updated(epochs=10, min_steps=100)
-    assert config.epochs_for(batches_per_epoch=4) == 25  # 10 epochs would be only 40 steps
-    assert config.epochs_for(batches_per_epoch=50) == 10  # already 500 steps
-    assert CONFIG.epochs_for(batches_per_epoch=4) == CONFIG.epochs  # off by default
+    assert config.optim.epochs_for(batches_per_epoch=4) == 25  # 10 epochs would be only 40 steps
+    assert config.optim.epochs_for(batches_per_epoch=50) == 10  # already 500 steps
+    assert CONFIG.optim.epochs_for(batches_per_epoch=4) == CONFIG.optim.epochs  # off by default
     with pytest.raises(ConfigError, match="min_steps"):
         CONFIG.updated(min_steps=-1)
 
@@ -186,7 +188,7 @@ def test_min_steps_sets_the_epochs_a_run_trains(mp_data: Path, tmp_path: Path) -
     saved_one = train([mp_data], tmp_path / "one", config, progress=False)
     batches = -(
         -json.loads((saved_one.run_dir / "model_config.json").read_text())["data"]["num_train"]
-        // config.batch_size
+        // config.optim.batch_size
     )
     result = train(
         [mp_data], tmp_path / "longer", config.updated(min_steps=2 * batches + 1), progress=False

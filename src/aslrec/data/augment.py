@@ -116,7 +116,7 @@ def _resample(landmarks: torch.Tensor, mask: torch.Tensor, positions: torch.Tens
 
 
 def _compact(landmarks: torch.Tensor, mask: torch.Tensor) -> tuple[Batch, torch.Tensor]:
-    from aslrec.models._masking import compact_valid_frames
+    from aslrec.data.masking import compact_valid_frames
 
     compacted, lengths = compact_valid_frames(landmarks, mask)
     prefix = torch.arange(mask.shape[1])[None, :] < lengths[:, None]

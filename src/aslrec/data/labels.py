@@ -22,6 +22,7 @@ import numpy as np
 
 from aslrec.atomic import atomic_path
 from aslrec.errors import DataError
+from aslrec.landmarks.clip import LandmarkClip
 
 LETTERS: tuple[str, ...] = tuple(chr(c) for c in range(ord("A"), ord("Z") + 1))
 
@@ -202,3 +203,11 @@ class LabelEncoder:
             return cls(array.tolist())
         except DataError as exc:
             raise DataError(f"{target}: {exc}") from None
+
+
+def canonical_clips(clips: Sequence[LandmarkClip]) -> list[LandmarkClip]:
+    """Labels mapped to the card's spellings (synonym table) so data sets combine."""
+    unlabelled = [c.source for c in clips if not c.label]
+    if unlabelled:
+        raise DataError(f"{unlabelled[0]}: clip has no label ({len(unlabelled)} unlabelled)")
+    return [c.with_label(canonical_label(c.label or "")) for c in clips]

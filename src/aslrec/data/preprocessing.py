@@ -20,8 +20,10 @@ drift apart):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -229,19 +231,54 @@ def clips_to_arrays(
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
-def arrays_for_model(
-    clips: Sequence[LandmarkClip], preprocessing: Mapping[str, Any]
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`clips_to_arrays` with the ``preprocessing`` block of a run's model_config.json.
+@dataclass(frozen=True)
+class PreprocessingSpec:
+    """How a model's input is made from a clip: the ``preprocessing`` block of its run.
 
-    The one way trained models get their input (training, evaluation, every backend), so the
-    preprocessing a model was trained with is the one it is used with.
+    Stored with every run (``model_config.json``) and exported model (ONNX metadata), so the
+    preprocessing a model was trained with is the one it is used with. Missing keys take the
+    seed card's values, so older run directories still load.
     """
+
+    seq_len: int = SEQ_LEN
+    frame_sampling: FrameSampling = "resample"
+    dominant_hand: bool = False
+    dominance: Dominance = "seen"
+    normalisation: Normalisation = "frame"
+    hand_frames_only: bool = True
+
+    def __post_init__(self) -> None:
+        choices = {
+            "frame_sampling": FrameSampling,
+            "dominance": Dominance,
+            "normalisation": Normalisation,
+        }
+        for name, kind in choices.items():
+            value = getattr(self, name)
+            if value not in get_args(kind):
+                raise ConfigError(f"{name} must be {' or '.join(get_args(kind))}, not {value!r}")
+        if isinstance(self.seq_len, bool) or not isinstance(self.seq_len, int) or self.seq_len < 1:
+            raise ConfigError(f"seq_len must be an integer >= 1, not {self.seq_len!r}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PreprocessingSpec:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def arrays_for_model(
+    clips: Sequence[LandmarkClip], spec: PreprocessingSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`clips_to_arrays` as ``spec`` says: the one way trained models get their input
+    (training, evaluation, every backend)."""
     return clips_to_arrays(
         clips,
-        int(preprocessing.get("seq_len", SEQ_LEN)),
-        preprocessing.get("frame_sampling", "resample"),
-        dominant_hand=bool(preprocessing.get("dominant_hand", False)),
-        normalisation=preprocessing.get("normalisation", "frame"),
-        dominance=preprocessing.get("dominance", "seen"),
+        spec.seq_len,
+        spec.frame_sampling,
+        dominant_hand=spec.dominant_hand,
+        normalisation=spec.normalisation,
+        dominance=spec.dominance,
     )

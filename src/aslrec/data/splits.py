@@ -8,10 +8,12 @@ share a group, which is the signer-independent check the card's "next steps" ask
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections import Counter
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
@@ -20,6 +22,10 @@ from aslrec.errors import ConfigError, DataError
 from aslrec.landmarks.clip import LandmarkClip
 
 SplitStrategy = Literal["stratified", "signer"]
+Selection = Literal["val-fold", "inner", "fixed"]
+"""What picks a run's epoch: the held-out fold itself (the card's recipe), an inner split of the
+training folds, or nothing (a fixed schedule)."""
+INNER_FOLDS = 8
 
 
 def clip_groups(clips: Sequence[LandmarkClip], strategy: SplitStrategy) -> np.ndarray:
@@ -88,3 +94,73 @@ def train_val_split(
         raise ConfigError(f"--fold must be in 0..{folds - 1}, got {fold}")
     labels = [c.label or "" for c in clips]
     return make_folds(labels, clip_groups(clips, strategy), folds, seed)[fold]
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """Which clips a run holds out: fold ``fold`` of ``folds`` under ``strategy`` and ``seed``.
+
+    The ``split`` block of a run's ``model_config.json``; with the same clips it reproduces the
+    run's held-out fold exactly, which is what makes evaluation and calibration honest.
+    """
+
+    strategy: SplitStrategy = "stratified"
+    folds: int = 5
+    fold: int = 0
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.strategy not in get_args(SplitStrategy):
+            raise ConfigError(f"split must be stratified or signer, not {self.strategy!r}")
+        for name in ("folds", "fold", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"split {name} must be an integer, not {value!r}")
+        if self.folds < 2:
+            raise ConfigError(f"folds must be >= 2, got {self.folds}")
+        if not 0 <= self.fold < self.folds:
+            raise ConfigError(f"fold must be in 0..{self.folds - 1}, got {self.fold}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SplitSpec:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def train_held_out(self, clips: Sequence[LandmarkClip]) -> tuple[np.ndarray, np.ndarray]:
+        """``(train, held_out)`` indices of ``clips``."""
+        return train_val_split(
+            clips, folds=self.folds, fold=self.fold, strategy=self.strategy, seed=self.seed
+        )
+
+
+def split_indices(
+    clips: Sequence[LandmarkClip], split: SplitSpec, selection: Selection
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(train, held_out, selection)`` indices.
+
+    The held-out part is ``split``'s fold. With ``selection="inner"`` the epoch is chosen on
+    1/8 of the training part (same group and stratification rules) and the model trains on the
+    other 7/8; with ``"fixed"`` nothing is chosen (empty selection); with ``"val-fold"``
+    selection uses the held-out fold itself.
+    """
+    train_idx, heldout_idx = split.train_held_out(clips)
+    if selection == "fixed":
+        return train_idx, heldout_idx, heldout_idx[:0]
+    if selection != "inner":
+        return train_idx, heldout_idx, heldout_idx
+    inner = dataclasses.replace(split, folds=INNER_FOLDS, fold=0, seed=split.seed + 1)
+    fit, select = inner.train_held_out([clips[i] for i in train_idx])
+    return train_idx[fit], heldout_idx, train_idx[select]
+
+
+def limit_per_class(
+    indices: np.ndarray, labels: Sequence[str], limit: int, seed: int
+) -> np.ndarray:
+    """At most ``limit`` of ``indices`` per class, chosen reproducibly (learning curves)."""
+    rng = np.random.default_rng(seed)
+    chosen = np.asarray(labels)[indices]
+    keep = [rng.permutation(indices[chosen == label])[:limit] for label in sorted(set(chosen))]
+    return np.sort(np.concatenate(keep))

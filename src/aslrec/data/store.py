@@ -16,7 +16,6 @@ strings only, read with ``allow_pickle=False``.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,18 +23,11 @@ import numpy as np
 
 from aslrec.atomic import atomic_path, write_text
 from aslrec.errors import DataError
-from aslrec.landmarks.clip import LandmarkClip
+from aslrec.landmarks.clip import LandmarkClip, safe_clip_id
 
 FORMAT_NAME = "aslrec-landmarks"
 FORMAT_VERSION = 1
 MARKER = "aslrec_dataset.json"
-_SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_clip_id(name: str) -> str:
-    """A file-name-safe clip id derived from ``name`` (e.g. a video's relative path)."""
-    cleaned = _SAFE_ID.sub("_", name).strip("._")
-    return cleaned or "clip"
 
 
 def is_store(path: Path) -> bool:

@@ -37,7 +37,7 @@ _ANNOTATE_MAX_CLASSES = 25
 """Write the value in each cell only up to this many classes; beyond it the text is unreadable."""
 
 
-def _new_figure(figsize: tuple[float, float], *, constrained: bool = True) -> Figure:
+def new_figure(figsize: tuple[float, float], *, constrained: bool = True) -> Figure:
     """A figure on its own Agg canvas (the lazy import and backend choice live here)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -47,7 +47,9 @@ def _new_figure(figsize: tuple[float, float], *, constrained: bool = True) -> Fi
     return fig
 
 
-def _save(fig: Figure, path: str | os.PathLike[str], dpi: int, *, tight: bool = False) -> Path:
+def save_figure(
+    fig: Figure, path: str | os.PathLike[str], dpi: int, *, tight: bool = False
+) -> Path:
     """Save atomically; the format follows the suffix (``.png`` unless told otherwise).
 
     ``tight`` crops to the drawn content, which guarantees long tick labels are never clipped
@@ -113,7 +115,7 @@ def plot_confusion_matrix(
     longest = max((len(str(name)) for name in classes), default=1)
     label_in = min(longest, 30) * tick_pt * 0.6 / 72 + 0.6  # room for the rotated tick labels
     width, height = side + label_in + 1.8, side + label_in + 0.8
-    fig = _new_figure((width, height), constrained=False)
+    fig = new_figure((width, height), constrained=False)
     # Fixed margins (the tight save below trims any excess) keep the cells square and sized
     # exactly ``cell_in``; constrained layout would squeeze them to fit the labels instead.
     ax = fig.add_axes((label_in / width, label_in / height, side / width, side / height))
@@ -172,7 +174,7 @@ def plot_confusion_matrix(
     cbar = fig.colorbar(im, cax=cax)
     cbar.set_label(bar_label, fontsize=label_pt)
     cbar.ax.tick_params(labelsize=max(tick_pt, 7.0))
-    return _save(fig, path, dpi, tight=True)
+    return save_figure(fig, path, dpi, tight=True)
 
 
 # --------------------------------------------------------------------------- training history
@@ -230,7 +232,7 @@ def plot_training_history(
         raise DataError("training history is empty: expected at least one of " + ", ".join(keys))
     best = _best_epoch(history, monitor)
 
-    fig = _new_figure((11.0, 4.2))
+    fig = new_figure((11.0, 4.2))
     ax_loss, ax_acc = fig.subplots(1, 2)
     style = {"train": {"color": "#1f77b4"}, "val": {"color": "#d62728"}}
     for ax, metric, label in ((ax_loss, "loss", "Loss"), (ax_acc, "acc", "Accuracy")):
@@ -276,7 +278,7 @@ def plot_training_history(
             if finite.size and finite.max() <= 1.0:
                 ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
     fig.suptitle(title)
-    return _save(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 # --------------------------------------------------------------------------- reliability
@@ -305,7 +307,7 @@ def plot_reliability_curves(
         if curve.edges.shape != edges.shape or not np.allclose(curve.edges, edges):
             raise DataError(f"reliability curve {name!r} uses different bins from the first")
 
-    fig = _new_figure((6.4, 7.0))
+    fig = new_figure((6.4, 7.0))
     ax, ax_n = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"]
     width = np.diff(edges)
@@ -339,7 +341,7 @@ def plot_reliability_curves(
     ax_n.set_xlabel("confidence (top-1 probability)")
     ax_n.set_ylabel("samples")
     ax_n.grid(alpha=0.3)
-    return _save(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def plot_reliability_diagram(

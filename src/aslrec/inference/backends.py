@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from aslrec.data.preprocessing import PreprocessingSpec
 from aslrec.errors import ConfigError
+from aslrec.runs.directory import RunDirectory
 
 BACKENDS = ("torch", "onnx")
 
@@ -23,9 +25,12 @@ class ClassifierBackend(Protocol):
     """A trained classifier with the preprocessing it expects."""
 
     classes: list[str]
-    seq_len: int
-    frame_sampling: str
+    preprocessing: PreprocessingSpec
     config: dict[str, Any]
+    """The run's whole manifest (``model_config.json``) as plain data."""
+
+    @property
+    def seq_len(self) -> int: ...
 
     def logits(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """``(N, seq_len, 2, 21, 3)`` float32 and ``(N, seq_len)`` float32 -> ``(N, C)``."""
@@ -36,44 +41,27 @@ class TorchBackend:
     """A run directory's model in PyTorch (eval mode, no gradients)."""
 
     def __init__(self, model_dir: Path) -> None:
-        from aslrec.training.artifacts import load_run
-
-        self.run = load_run(model_dir)
+        self.run = RunDirectory(model_dir)
+        self.model = self.run.model  # built now, so a broken run fails at load time
         self.classes = self.run.classes
-        self.seq_len = self.run.seq_len
-        self.frame_sampling = self.run.frame_sampling
+        self.preprocessing = self.run.preprocessing
         self.config = self.run.config
 
+    @property
+    def seq_len(self) -> int:
+        return self.preprocessing.seq_len
+
     def logits(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return torch_logits(self.run.model, x, mask)
+        from aslrec.models.logits import torch_logits  # torch: only for this backend
 
-
-def torch_logits(model: Any, x: np.ndarray, mask: np.ndarray, batch: int = 256) -> np.ndarray:
-    """A PyTorch model's logits in eval mode, ``batch`` clips at a time (bounded memory)."""
-    import torch
-
-    if model.training:  # eval() walks every submodule: 0.7 ms per call for isl-hybrid
-        model.eval()
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(x), batch):
-            xb = torch.from_numpy(np.ascontiguousarray(x[start : start + batch]))
-            mb = torch.from_numpy(np.ascontiguousarray(mask[start : start + batch]))
-            out.append(model(xb, mb).numpy())
-    return np.concatenate(out)
+        return torch_logits(self.model, x, mask)
 
 
 def load_backend(model_dir: str | os.PathLike[str], backend: str = "torch") -> ClassifierBackend:
     if backend == "torch":
         return TorchBackend(Path(model_dir))
     if backend == "onnx":
-        from aslrec.export.onnx_backend import OnnxBackend
+        from aslrec.inference.onnx_backend import OnnxBackend
 
         return OnnxBackend.load(Path(model_dir))
     raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)

@@ -17,22 +17,18 @@ from typing import Any
 import numpy as np
 
 from aslrec.data.preprocessing import arrays_for_model
-from aslrec.errors import AslrecError, DataError
-from aslrec.inference.backends import ClassifierBackend, load_backend, softmax
-from aslrec.inference.ensemble import EnsembleSpec, check_same_classes, is_ensemble
+from aslrec.errors import DataError
+from aslrec.inference.backends import ClassifierBackend, load_backend
 from aslrec.inference.tta import views
 from aslrec.landmarks.clip import LandmarkClip
+from aslrec.numerics import softmax
+from aslrec.runs.ensemble import EnsembleSpec, check_same_classes, is_ensemble
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
 
 
 def default_model_dir() -> Path:
     return Path(str(resources.files("aslrec") / "assets" / "default_model"))
-
-
-def demo_data_dir() -> Path:
-    """Held-out letters clips shipped for `aslrec demo` (MIT-licensed, see assets/README.md)."""
-    return Path(str(resources.files("aslrec") / "assets" / "demo_letters"))
 
 
 @dataclass
@@ -87,7 +83,7 @@ class Recognizer:
     """One trained classifier (any backend) or an ensemble of them, plus their preprocessing.
 
     Each member preprocesses clips exactly as it was trained; with several members (an
-    ensemble directory, :mod:`aslrec.inference.ensemble`) their logits are averaged, and with
+    ensemble directory, :mod:`aslrec.runs.ensemble`) their logits are averaged, and with
     ``tta`` each member's logits are first averaged over the fixed views of
     :mod:`aslrec.inference.tta`.
     """
@@ -122,7 +118,7 @@ class Recognizer:
 
         ``tta=None`` keeps what an ensemble directory says (off for a single run).
         """
-        from aslrec.inference.calibration import read_calibration
+        from aslrec.runs.calibration import read_calibration
 
         path = Path(model_dir) if model_dir else default_model_dir()
         if is_ensemble(path):
@@ -150,7 +146,7 @@ class Recognizer:
         # isl-hybrid, torch and ONNX Runtime, one thread).
         every_view = [clip for view in clip_views for clip in view]
         outputs = [
-            member.logits(*arrays_for_model(every_view, member.config["preprocessing"]))
+            member.logits(*arrays_for_model(every_view, member.preprocessing))
             .reshape(len(clip_views), len(clips), -1)
             .mean(axis=0)
             for member in self.members
@@ -159,7 +155,7 @@ class Recognizer:
 
     def probabilities(self, clips: Sequence[LandmarkClip]) -> np.ndarray:
         """``(N, C)`` calibrated softmax probabilities."""
-        return softmax(self.logits(clips) / self.temperature)
+        return softmax(self.logits(clips), self.temperature)
 
     def predict_clips(
         self,
@@ -232,45 +228,3 @@ class Recognizer:
 
 def is_video(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES
-
-
-def predict_inputs(
-    recognizer: Recognizer, source: str | os.PathLike[str], top_k: int = 5
-) -> list[tuple[str, Prediction | AslrecError]]:
-    """Predict everything ``source`` holds, one result per clip.
-
-    A video or image folder gives one row; a folder of videos one row per video (a failing
-    video gives its error in its row, the rest go on); a landmark file or data set one row per
-    clip (with the truth when the data has labels).
-    """
-    from aslrec.data.loaders import load_dataset
-
-    path = Path(source)
-    if not path.exists():
-        raise DataError(f"{path}: no such file or folder")
-    if is_video(path):
-        return [(str(path), recognizer.predict(path, top_k))]
-    if path.is_file():
-        clips = Recognizer.load_landmarks(path)
-    else:
-        try:  # aslrec data sets, MP_Data trees and GISLR folders hold landmarks
-            clips = load_dataset(path)
-        except DataError:
-            return _predict_video_folder(recognizer, path, top_k)
-    return [(p.source, p) for p in recognizer.predict_clips(clips, top_k)]
-
-
-def _predict_video_folder(
-    recognizer: Recognizer, path: Path, top_k: int
-) -> list[tuple[str, Prediction | AslrecError]]:
-    from aslrec.landmarks.extract import collect_inputs
-
-    rows: list[tuple[str, Prediction | AslrecError]] = []
-    for job in collect_inputs([path]):
-        try:
-            prediction = recognizer.predict(job.path, top_k)
-            prediction.truth = job.label
-            rows.append((str(job.path), prediction))
-        except AslrecError as exc:
-            rows.append((str(job.path), exc))
-    return rows

@@ -8,6 +8,7 @@ no NaN can ever reach a model.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -129,3 +130,12 @@ class LandmarkClip:
         return replace(
             self, landmarks=self.landmarks[frames], presence=self.presence[frames], timestamps=ts
         )
+
+
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_clip_id(name: str) -> str:
+    """A file-name-safe clip id derived from ``name`` (e.g. a video's relative path)."""
+    cleaned = _SAFE_ID.sub("_", name).strip("._")
+    return cleaned or "clip"

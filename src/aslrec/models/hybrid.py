@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from aslrec.models._masking import compact_valid_frames, prefix_mask
+from aslrec.data.masking import compact_valid_frames, prefix_mask
 from aslrec.models.features import LandmarkFeatures
 from aslrec.models.registry import register_model
 

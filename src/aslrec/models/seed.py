@@ -38,7 +38,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from aslrec.models._masking import compact_valid_frames, prefix_mask
+from aslrec.data.masking import compact_valid_frames, prefix_mask
 from aslrec.models.registry import register_model
 
 

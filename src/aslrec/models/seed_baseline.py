@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from aslrec.models._masking import compact_valid_frames
+from aslrec.data.masking import compact_valid_frames
 from aslrec.models.registry import register_model
 
 

@@ -24,21 +24,21 @@ student is scored on.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import torch
 
 from aslrec.data.preprocessing import arrays_for_model
+from aslrec.data.splits import Selection, SplitSpec
 from aslrec.errors import ConfigError
-from aslrec.inference.backends import torch_logits
 from aslrec.landmarks.clip import LandmarkClip
-from aslrec.training.artifacts import LoadedRun, load_run
+from aslrec.models.logits import torch_logits
+from aslrec.runs.directory import RunDirectory
 
 
 def load_teachers(
-    teachers: Sequence[str], classes: Sequence[str], split: dict[str, Any], selection: str
-) -> list[LoadedRun]:
+    teachers: Sequence[str], classes: Sequence[str], split: SplitSpec, selection: Selection
+) -> list[RunDirectory]:
     """The teachers' runs, each checked against the student's classes and split.
 
     Raises :class:`ConfigError` naming the teacher when its classes or its split differ from
@@ -48,33 +48,33 @@ def load_teachers(
     """
     runs = []
     for teacher in teachers:
-        run = load_run(teacher)
+        run = RunDirectory(teacher)
         if list(run.classes) != list(classes):
             raise ConfigError(f"{teacher}: teacher's classes differ from the training data's")
-        theirs = {key: run.config.get("split", {}).get(key) for key in split}
-        if theirs != split:
+        if run.split != split:
             raise ConfigError(
-                f"{teacher}: teacher was trained on another split ({theirs}, not {split}); "
-                "it may have seen the clips this run is scored on"
+                f"{teacher}: teacher was trained on another split ({run.split.to_dict()}, not "
+                f"{split.to_dict()}); it may have seen the clips this run is scored on"
             )
         honest = ("inner", "fixed")
-        if selection in honest and run.config.get("training", {}).get("selection") not in honest:
+        if selection in honest and run.selection not in honest:
             raise ConfigError(
                 f"{teacher}: teacher chose its epoch on the held-out fold; retrain it with "
                 "--set selection=inner"
             )
+        _ = run.model  # built now: a broken teacher fails before training starts
         runs.append(run)
     return runs
 
 
 def teacher_probabilities(
-    teachers: Sequence[LoadedRun], clips: Sequence[LandmarkClip], temperature: float
+    teachers: Sequence[RunDirectory], clips: Sequence[LandmarkClip], temperature: float
 ) -> np.ndarray:
     """``(len(clips), classes)`` mean of the teachers' ``softmax(logits / temperature)``, each
     teacher reading the clips with its own preprocessing (offline distillation)."""
     probabilities = []
     for run in teachers:
-        x, mask = arrays_for_model(clips, run.config["preprocessing"])
+        x, mask = arrays_for_model(clips, run.preprocessing)
         logits = torch.from_numpy(torch_logits(run.model, x, mask)) / temperature
         probabilities.append(torch.softmax(logits, dim=1).numpy())
     return np.mean(probabilities, axis=0).astype(np.float32)

@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import lightning as L
+import numpy as np
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from aslrec.data.augment import build_augmentation, mixup, mixup_alpha
-from aslrec.training.config import TrainConfig
+from aslrec.runs.config import TrainConfig
 from aslrec.training.distill import distillation_loss, online_teacher_probabilities
+
+
+def class_weights(y: np.ndarray, num_classes: int) -> torch.Tensor:
+    """sklearn's "balanced" weights, n / (C * n_c): the card's class-weighted loss."""
+    counts = np.bincount(y, minlength=num_classes).astype(np.float64)
+    weights = np.where(counts > 0, len(y) / (num_classes * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
 
 
 class ClassifierModule(L.LightningModule):
@@ -26,9 +34,9 @@ class ClassifierModule(L.LightningModule):
         self.model = model
         self.config = config
         self.loss = nn.CrossEntropyLoss(
-            weight=class_weights, label_smoothing=config.label_smoothing
+            weight=class_weights, label_smoothing=config.optim.label_smoothing
         )
-        self.generator = torch.Generator().manual_seed(config.seed)
+        self.generator = torch.Generator().manual_seed(config.split.seed)
         self.augment = build_augmentation(config.augment)
         self.mixup_alpha = mixup_alpha(config.augment)
         # Exponential moving average of the weights (Polyak averaging; used by most Kaggle ISLR
@@ -37,8 +45,10 @@ class ClassifierModule(L.LightningModule):
         # train mode, nor saved in checkpoints.
         self.teachers = tuple(teacher.eval() for teacher in teachers)
         self.ema = (
-            AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
-            if config.ema
+            AveragedModel(
+                model, multi_avg_fn=get_ema_multi_avg_fn(config.optim.ema), use_buffers=True
+            )
+            if config.optim.ema
             else None
         )
 
@@ -65,14 +75,14 @@ class ClassifierModule(L.LightningModule):
         loss = self.loss(logits, target)
         if order is not None:
             loss = lam * loss + (1 - lam) * self.loss(logits, target[order])
-        temperature = self.config.distill_temperature
+        temperature = self.config.distill.temperature
         soft = offline_targets[0] if offline_targets else None
         if stage == "train" and self.teachers:
             soft = online_teacher_probabilities(self.teachers, landmarks, mask, temperature)
         elif soft is not None and order is not None:  # offline targets: mixed like the clips
             soft = lam * soft + (1 - lam) * soft[order]
         if soft is not None:
-            weight = self.config.distill_weight
+            weight = self.config.distill.weight
             loss = (1 - weight) * loss + weight * distillation_loss(logits, soft, temperature)
         accuracy = (logits.argmax(dim=1) == target).float().mean()
         size = target.shape[0]
@@ -104,14 +114,16 @@ class ClassifierModule(L.LightningModule):
 
     def configure_optimizers(self):  # type: ignore[no-untyped-def]
         optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
+            self.model.parameters(),
+            lr=self.config.optim.lr,
+            weight_decay=self.config.optim.weight_decay,
         )
-        if self.config.scheduler == "none":
+        if self.config.optim.scheduler == "none":
             return optimizer
         total_steps = int(self.trainer.estimated_stepping_batches)
-        if self.config.scheduler == "onecycle":
+        if self.config.optim.scheduler == "onecycle":
             scheduler: torch.optim.lr_scheduler.LRScheduler = torch.optim.lr_scheduler.OneCycleLR(
-                optimizer, max_lr=self.config.lr, total_steps=total_steps
+                optimizer, max_lr=self.config.optim.lr, total_steps=total_steps
             )
         else:
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)

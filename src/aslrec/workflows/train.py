@@ -7,24 +7,22 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from aslrec import __version__
-from aslrec.data.labels import LabelEncoder, canonical_label
+from aslrec.data.labels import LabelEncoder, canonical_clips
 from aslrec.data.loaders import load_datasets
 from aslrec.data.preprocessing import arrays_for_model
-from aslrec.data.splits import train_val_split
-from aslrec.errors import ConfigError, DataError
-from aslrec.inference.backends import softmax, torch_logits
-from aslrec.landmarks.clip import LandmarkClip
+from aslrec.data.splits import limit_per_class, split_indices
+from aslrec.errors import ConfigError
+from aslrec.models.logits import torch_logits
 from aslrec.models.registry import count_parameters, create_model
-from aslrec.training import artifacts
-from aslrec.training.config import TrainConfig
+from aslrec.numerics import softmax
+from aslrec.runs import artifacts
+from aslrec.runs.config import TrainConfig
+from aslrec.runs.directory import SELECTION_NOTE, build_manifest
 from aslrec.training.distill import load_teachers, teacher_probabilities
 
 CHECKPOINT_DIR = "checkpoints"
@@ -46,70 +44,6 @@ class TrainResult:
             f"top-5 {self.val_top5:.2%} ({self.num_parameters:,} parameters, "
             f"{self.wall_time_s:.0f} s) -> {self.run_dir}"
         )
-
-
-SELECTION_NOTE = {
-    "val-fold": "the held-out fold itself (the card's recipe; optimistic)",
-    "inner": "an inner validation split of the training folds (held-out fold never used)",
-    "fixed": "none: a fixed number of epochs, the last one kept (held-out fold never used)",
-}
-
-
-def split_indices(
-    clips: Sequence[LandmarkClip], config: TrainConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(train, held_out, selection)`` indices.
-
-    The held-out part is fold ``config.fold`` of ``config.folds``. With ``selection="inner"``
-    the epoch is chosen on 1/8 of the training part (same group and stratification rules) and
-    the model trains on the other 7/8; with ``"fixed"`` nothing is chosen (empty selection);
-    with ``"val-fold"`` selection uses the held-out fold itself.
-    """
-    train_idx, heldout_idx = train_val_split(
-        clips,
-        folds=config.folds,
-        fold=config.fold,
-        strategy=config.split,  # type: ignore[arg-type]
-        seed=config.seed,
-    )
-    if config.selection == "fixed":
-        return train_idx, heldout_idx, heldout_idx[:0]
-    if config.selection != "inner":
-        return train_idx, heldout_idx, heldout_idx
-    train_clips = [clips[i] for i in train_idx]
-    fit, select = train_val_split(
-        train_clips,
-        folds=8,
-        fold=0,
-        strategy=config.split,  # type: ignore[arg-type]
-        seed=config.seed + 1,
-    )
-    return train_idx[fit], heldout_idx, train_idx[select]
-
-
-def canonical_clips(clips: Sequence[LandmarkClip]) -> list[LandmarkClip]:
-    """Labels mapped to the card's spellings (synonym table) so data sets combine."""
-    unlabelled = [c.source for c in clips if not c.label]
-    if unlabelled:
-        raise DataError(f"{unlabelled[0]}: clip has no label ({len(unlabelled)} unlabelled)")
-    return [c.with_label(canonical_label(c.label or "")) for c in clips]
-
-
-def limit_per_class(
-    indices: np.ndarray, labels: Sequence[str], limit: int, seed: int
-) -> np.ndarray:
-    """At most ``limit`` of ``indices`` per class, chosen reproducibly (learning curves)."""
-    rng = np.random.default_rng(seed)
-    chosen = np.asarray(labels)[indices]
-    keep = [rng.permutation(indices[chosen == label])[:limit] for label in sorted(set(chosen))]
-    return np.sort(np.concatenate(keep))
-
-
-def class_weights(y: np.ndarray, num_classes: int) -> torch.Tensor:
-    """sklearn's "balanced" weights, n / (C * n_c): the card's class-weighted loss."""
-    counts = np.bincount(y, minlength=num_classes).astype(np.float64)
-    weights = np.where(counts > 0, len(y) / (num_classes * np.maximum(counts, 1)), 0.0)
-    return torch.tensor(weights, dtype=torch.float32)
 
 
 def predict_proba(model: torch.nn.Module, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -136,7 +70,7 @@ def train(
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     from aslrec.evaluation import classification_report, plot_training_history, write_evaluation
-    from aslrec.training.module import ClassifierModule, HistoryCallback
+    from aslrec.training.module import ClassifierModule, HistoryCallback, class_weights
 
     started = time.perf_counter()
     out = Path(out)
@@ -149,35 +83,39 @@ def train(
     # Everything that can fail on bad input happens before the run directory is touched.
     clips = canonical_clips(load_datasets(data))
     encoder = LabelEncoder.fit([c.label or "" for c in clips])
-    train_idx, heldout_idx, select_idx = split_indices(clips, config)
+    train_idx, heldout_idx, select_idx = split_indices(clips, config.split, config.selection)
     if config.max_clips_per_class:
         # Only the training part shrinks: the held-out clips stay the same at every size, so
         # learning-curve points are comparable.
         train_idx = limit_per_class(
-            train_idx, [c.label or "" for c in clips], config.max_clips_per_class, config.seed
+            train_idx, [c.label or "" for c in clips], config.max_clips_per_class, config.split.seed
         )
-    x, mask = arrays_for_model(clips, preprocessing_config(config))
+    x, mask = arrays_for_model(clips, config.preprocessing)
     y = encoder.encode([c.label or "" for c in clips])
     if config.threads:
         torch.set_num_threads(config.threads)
     # Teachers are checked (and, offline, run over every clip) before the run directory is
     # touched, with the run's thread count.
+    distill = config.distill
     teachers = (
-        load_teachers(config.teachers, encoder.classes, split_config(config), config.selection)
-        if config.teachers
+        load_teachers(distill.teachers, encoder.classes, config.split, config.selection)
+        if distill.teachers
         else []
     )
     teacher_targets = (
-        teacher_probabilities(teachers, clips, config.distill_temperature)
-        if teachers and not config.distill_online
+        teacher_probabilities(teachers, clips, distill.temperature)
+        if teachers and not distill.online
         else None
     )
     _quiet_lightning()
-    L.seed_everything(config.seed, workers=True, verbose=False)
-    model_kwargs = {"dropout": config.dropout, **config.model_kwargs}
-    model = create_model(config.model, num_classes=len(encoder.classes), **model_kwargs)
-    weights = class_weights(y[train_idx], len(encoder.classes)) if config.class_weighted else None
-    online_teachers = [run.model for run in teachers] if config.distill_online else []
+    L.seed_everything(config.split.seed, workers=True, verbose=False)
+    model = create_model(
+        config.model.name, num_classes=len(encoder.classes), **config.model.constructor_kwargs()
+    )
+    weights = (
+        class_weights(y[train_idx], len(encoder.classes)) if config.optim.class_weighted else None
+    )
+    online_teachers = [run.model for run in teachers] if distill.online else []
     module = ClassifierModule(model, config, weights, teachers=online_teachers)
 
     def loader(idx: np.ndarray, shuffle: bool) -> torch.utils.data.DataLoader:
@@ -185,15 +123,15 @@ def train(
         if shuffle and teacher_targets is not None:  # teachers only shape the training loss
             arrays.append(teacher_targets[idx])
         dataset = torch.utils.data.TensorDataset(*map(torch.from_numpy, arrays))
-        generator = torch.Generator().manual_seed(config.seed)
+        generator = torch.Generator().manual_seed(config.split.seed)
         # A last training batch of one clip would break BatchNorm ("expected more than 1 value
         # per channel"); drop it then (one clip per epoch, a different one each epoch).
         return torch.utils.data.DataLoader(
             dataset,
-            batch_size=config.batch_size,
+            batch_size=config.optim.batch_size,
             shuffle=shuffle,
             generator=generator,
-            drop_last=shuffle and len(idx) % config.batch_size == 1,
+            drop_last=shuffle and len(idx) % config.optim.batch_size == 1,
         )
 
     out.mkdir(parents=True, exist_ok=True)
@@ -221,10 +159,10 @@ def train(
     )
     train_loader = loader(train_idx, shuffle=True)
     trainer = L.Trainer(
-        max_epochs=config.epochs_for(len(train_loader)),
+        max_epochs=config.optim.epochs_for(len(train_loader)),
         accelerator="auto",
         devices=1,
-        gradient_clip_val=config.grad_clip,
+        gradient_clip_val=config.optim.grad_clip,
         deterministic=True,
         logger=False,
         enable_model_summary=False,
@@ -234,7 +172,7 @@ def train(
         callbacks=[last, history]
         if fixed
         else [
-            EarlyStopping(monitor="val_acc", mode="max", patience=config.patience),
+            EarlyStopping(monitor="val_acc", mode="max", patience=config.optim.patience),
             best,
             last,
             history,
@@ -273,7 +211,7 @@ def train(
     }
     artifacts.save_config(
         out,
-        run_config(
+        build_manifest(
             config,
             classes=encoder.classes,
             num_parameters=count_parameters(model),
@@ -297,67 +235,3 @@ def train(
         num_parameters=count_parameters(model),
         wall_time_s=wall_time,
     )
-
-
-def preprocessing_config(config: TrainConfig) -> dict[str, Any]:
-    """The ``preprocessing`` block of model_config.json (read by :func:`arrays_for_model`)."""
-    return {
-        "seq_len": config.seq_len,
-        "frame_sampling": config.frame_sampling,
-        "dominant_hand": config.dominant_hand,
-        "dominance": config.dominance,
-        "normalisation": config.normalisation,
-        "hand_frames_only": True,
-    }
-
-
-def split_config(config: TrainConfig) -> dict[str, Any]:
-    """The ``split`` block of model_config.json: which clips were held out."""
-    return {
-        "strategy": config.split,
-        "folds": config.folds,
-        "fold": config.fold,
-        "seed": config.seed,
-    }
-
-
-def run_config(
-    config: TrainConfig,
-    *,
-    classes: list[str],
-    num_parameters: int,
-    data: list[str],
-    num_clips: int,
-    num_train: int,
-    num_selection: int,
-    num_val: int,
-    best_epoch: int,
-    epochs_run: int,
-    metrics: dict[str, float],
-    wall_time_s: float,
-) -> dict[str, Any]:
-    """The ``model_config.json`` of a run: everything needed to rebuild, judge and reproduce it."""
-    return {
-        "architecture": config.model,
-        "model_kwargs": {"dropout": config.dropout, **config.model_kwargs},
-        "num_classes": len(classes),
-        "classes": classes,
-        "num_parameters": num_parameters,
-        "preprocessing": preprocessing_config(config),
-        "training": config.to_dict(),
-        "data": {
-            "sources": data,
-            "num_clips": num_clips,
-            "num_train": num_train,
-            "num_inner_val": num_selection,
-            "num_val": num_val,
-        },
-        "split": split_config(config),
-        "seed": config.seed,
-        "best_epoch": best_epoch,
-        "epochs_run": epochs_run,
-        "metrics": metrics,
-        "wall_time_s": round(wall_time_s, 1),
-        "aslrec_version": __version__,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    }

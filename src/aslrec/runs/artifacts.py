@@ -1,4 +1,5 @@
-"""A run directory: the seed card's artifacts, written atomically, and loading them back.
+"""A run directory's files: the seed card's artifacts, written atomically, and the weights read
+back (the typed view of a whole run is :class:`aslrec.runs.directory.RunDirectory`).
 
 Files (names as on the card, plus a safetensors copy of the weights):
 
@@ -16,18 +17,18 @@ Files (names as on the card, plus a safetensors copy of the weights):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from aslrec.atomic import atomic_path, write_text
 from aslrec.data.labels import LabelEncoder
-from aslrec.errors import ConfigError, ModelError
-from aslrec.models.registry import create_model
+from aslrec.errors import ModelError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 CHECKPOINT = "best_model.pth"
 SAFETENSORS = "model.safetensors"
@@ -39,6 +40,7 @@ HISTORY_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss",
 
 
 def save_weights(run_dir: Path, model: nn.Module, *, epoch: int, val_acc: float) -> None:
+    import torch
     from safetensors.torch import save_file
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -69,40 +71,10 @@ def save_config(run_dir: Path, config: dict[str, Any]) -> None:
     write_text(run_dir / CONFIG, json.dumps(config, indent=2, sort_keys=False) + "\n")
 
 
-@dataclass
-class LoadedRun:
-    """A trained model ready for inference, with what is needed to preprocess its input."""
-
-    model: nn.Module
-    classes: list[str]
-    config: dict[str, Any]
-    run_dir: Path
-
-    @property
-    def seq_len(self) -> int:
-        return int(self.config["preprocessing"]["seq_len"])
-
-    @property
-    def frame_sampling(self) -> str:
-        return str(self.config["preprocessing"]["frame_sampling"])
-
-
-def read_config(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / CONFIG
-    if not run_dir.is_dir():
-        raise ModelError(f"{run_dir}: model directory not found")
-    if not path.is_file():
-        raise ModelError(f"{run_dir}: not a model directory (no {CONFIG})")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-        _ = config["architecture"], config["preprocessing"]["seq_len"]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ModelError(f"{path}: unreadable model config ({exc!r})") from None
-    return config
-
-
 def load_state_dict(run_dir: Path) -> dict[str, torch.Tensor]:
     """Weights from safetensors if present, else from ``best_model.pth`` (weights only)."""
+    import torch
+
     if (run_dir / SAFETENSORS).is_file():
         from safetensors.torch import load_file
 
@@ -117,25 +89,3 @@ def load_state_dict(run_dir: Path) -> dict[str, torch.Tensor]:
         except Exception as exc:  # torch.load raises many types for corrupt/unsafe files
             raise ModelError(f"{run_dir / CHECKPOINT}: unreadable checkpoint ({exc})") from None
     raise ModelError(f"{run_dir}: no weights ({SAFETENSORS} or {CHECKPOINT})")
-
-
-def load_run(run_dir: str | Path) -> LoadedRun:
-    """Rebuild the model of a run directory in eval mode."""
-    run_dir = Path(run_dir)
-    config = read_config(run_dir)
-    if not (run_dir / CLASSES).is_file():
-        raise ModelError(f"{run_dir}: no {CLASSES}")
-    classes = LabelEncoder.load(run_dir / CLASSES).classes
-    try:
-        model = create_model(
-            config["architecture"], num_classes=len(classes), **config.get("model_kwargs", {})
-        )
-    except ConfigError as exc:
-        raise ModelError(f"{run_dir}: {exc}") from None
-    try:
-        model.load_state_dict(load_state_dict(run_dir))
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ModelError(f"{run_dir}: weights do not match the architecture ({first})") from None
-    model.eval()
-    return LoadedRun(model=model, classes=classes, config=config, run_dir=run_dir)

@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from aslrec.data.labels import canonical_label
-from aslrec.data.store import ClipStore, safe_clip_id
+from aslrec.data.store import ClipStore
 from aslrec.errors import ConfigError, DataError
-from aslrec.inference.live import (
+from aslrec.inference.streaming import Segment, Segmenter, SegmenterConfig
+from aslrec.landmarks.clip import safe_clip_id
+from aslrec.workflows.live import (
     check_display,
     close_window,
     draw_landmarks,
@@ -31,7 +33,6 @@ from aslrec.inference.live import (
     open_source,
     show_window,
 )
-from aslrec.inference.streaming import Segment, Segmenter, SegmenterConfig
 
 if TYPE_CHECKING:
     import numpy as np

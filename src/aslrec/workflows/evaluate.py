@@ -6,17 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from aslrec.data.labels import canonical_clips
 from aslrec.data.loaders import load_datasets
-from aslrec.data.splits import train_val_split
-from aslrec.errors import DataError
 from aslrec.evaluation.metrics import EvaluationReport, classification_report
 from aslrec.evaluation.report import PREDICTIONS_CSV, write_evaluation, write_predictions_csv
 from aslrec.inference.backends import load_backend
-from aslrec.inference.ensemble import shared_split
 from aslrec.inference.recognizer import Recognizer
-from aslrec.training.run import canonical_clips
+from aslrec.runs.directory import label_indices
+from aslrec.runs.ensemble import held_out_run
 
 
 @dataclass
@@ -41,10 +38,10 @@ def evaluate_run(
 ) -> EvaluationResult:
     """Evaluate a run, an ensemble directory, or several runs as an ensemble, on ``data``.
 
-    With ``held_out_only`` the clips are split exactly as the run's training split them (same
-    folds, fold, strategy and seed from ``model_config.json``) and only the validation side is
-    scored, so the number is honest when evaluating on the training data set; ensemble members
-    must then share that split, or their held-out clips would be someone's training clips.
+    With ``held_out_only`` only the run's held-out fold of ``data`` is scored
+    (:meth:`RunDirectory.held_out_clips`: the same clips, split as training split them), so the
+    number is honest when evaluating on the training data set; ensemble members must then share
+    that split, or their held-out clips would be someone's training clips.
     Clips whose label the model does not know are an error, not silently dropped. Scores are
     uncalibrated (temperature 1): calibration changes no ranking, and the reported ECE is the
     model's own.
@@ -56,25 +53,12 @@ def evaluate_run(
         else Recognizer([load_backend(d) for d in dirs], tta=bool(tta))
     )
     recognizer.temperature = 1.0
-    clips = canonical_clips(load_datasets(data))
-    if held_out_only:
-        split = shared_split([m.config for m in recognizer.members], dirs[0])
-        _, val_idx = train_val_split(
-            clips,
-            folds=int(split.get("folds", 5)),
-            fold=int(split.get("fold", 0)),
-            strategy=split.get("strategy", "stratified"),
-            seed=int(split.get("seed", 42)),
-        )
-        clips = [clips[i] for i in val_idx]
-    index = {name: i for i, name in enumerate(recognizer.classes)}
-    unknown = sorted({c.label for c in clips if c.label not in index})
-    if unknown:
-        raise DataError(
-            f"{data[0]}: label {unknown[0]!r} is not one of the model's {len(index)} classes "
-            f"({len(unknown)} unknown labels)"
-        )
-    y = np.array([index[c.label] for c in clips])  # type: ignore[index]
+    clips = (
+        held_out_run(dirs).held_out_clips(data)
+        if held_out_only
+        else canonical_clips(load_datasets(data))
+    )
+    y = label_indices(recognizer.classes, clips)
     probabilities = recognizer.probabilities(clips)
     report = classification_report(y, probabilities, recognizer.classes)
     name = "-".join(Path(p).stem for p in data)

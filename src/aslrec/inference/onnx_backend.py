@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from aslrec.data.preprocessing import PreprocessingSpec
 from aslrec.errors import ConfigError, DataError, ModelError
 
 MODEL_FILENAME = "model.onnx"
@@ -207,8 +208,10 @@ class OnnxBackend:
         self.metadata = metadata
         self.path = path
         self.classes = metadata.classes
-        self.seq_len = metadata.seq_len
-        self.frame_sampling = metadata.frame_sampling
+        try:
+            self.preprocessing = PreprocessingSpec.from_dict(metadata.preprocessing)
+        except ConfigError as exc:
+            raise ModelError(f"{path}: bad preprocessing metadata ({exc})") from None
         self.config = metadata.config
         names = [i.name for i in session.get_inputs()]
         if sorted(names) != sorted(INPUT_NAMES):
@@ -223,6 +226,10 @@ class OnnxBackend:
         session = create_session(model_path, threads)
         metadata = OnnxMetadata.from_props(session.get_modelmeta().custom_metadata_map, model_path)
         return cls(session, metadata, model_path)
+
+    @property
+    def seq_len(self) -> int:
+        return self.preprocessing.seq_len
 
     def logits(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)

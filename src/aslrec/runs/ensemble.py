@@ -19,11 +19,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aslrec.atomic import write_text
 from aslrec.data.labels import LabelEncoder
 from aslrec.errors import ConfigError, ModelError
+from aslrec.runs.artifacts import CONFIG
+from aslrec.runs.directory import RunDirectory
 
 ENSEMBLE_FILE = "ensemble.json"
 
@@ -60,7 +61,7 @@ def member_dirs(directory: str | os.PathLike[str]) -> list[Path]:
 
 def is_model_dir(directory: str | os.PathLike[str]) -> bool:
     """A trained run (``model_config.json``) or an ensemble (``ensemble.json``)."""
-    return is_ensemble(directory) or (Path(directory) / "model_config.json").is_file()
+    return is_ensemble(directory) or (Path(directory) / CONFIG).is_file()
 
 
 def check_same_classes(classes: Sequence[Sequence[str]], names: Sequence[object]) -> None:
@@ -72,15 +73,16 @@ def check_same_classes(classes: Sequence[Sequence[str]], names: Sequence[object]
             )
 
 
-def shared_split(configs: Sequence[dict[str, Any]], where: object) -> dict[str, Any]:
-    """The training split all members share (their held-out fold is then everyone's)."""
-    splits = {json.dumps(c.get("split", {}), sort_keys=True) for c in configs}
-    if len(splits) > 1:
+def held_out_run(model_dirs: Sequence[str | os.PathLike[str]]) -> RunDirectory:
+    """The run whose held-out fold belongs to every run behind ``model_dirs`` (runs or
+    ensembles): all of them must share their split, else no clip is held out from all."""
+    runs = [RunDirectory(run) for model_dir in model_dirs for run in member_dirs(model_dir)]
+    if len({run.split for run in runs}) > 1:
         raise ConfigError(
-            f"{where}: ensemble members were trained on different splits, so no fold is "
+            f"{model_dirs[0]}: ensemble members were trained on different splits, so no fold is "
             "held out from all of them; evaluate on other data (--all / --data)"
         )
-    return dict(configs[0].get("split", {}))
+    return runs[0]
 
 
 def create_ensemble(

@@ -1,0 +1,22 @@
+"""Running a PyTorch model over NumPy arrays: the one place models meet NumPy callers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def torch_logits(model: Any, x: np.ndarray, mask: np.ndarray, batch: int = 256) -> np.ndarray:
+    """A PyTorch model's logits in eval mode, ``batch`` clips at a time (bounded memory)."""
+    import torch
+
+    if model.training:  # eval() walks every submodule: 0.7 ms per call for isl-hybrid
+        model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch):
+            xb = torch.from_numpy(np.ascontiguousarray(x[start : start + batch]))
+            mb = torch.from_numpy(np.ascontiguousarray(mask[start : start + batch]))
+            out.append(model(xb, mb).numpy())
+    return np.concatenate(out)

@@ -1,0 +1,186 @@
+"""``aslrec export``: a run directory -> a self-describing ONNX file, proven against PyTorch.
+
+How the graph is made, and the parity rules an export must pass, are
+:mod:`aslrec.export.onnx_export`'s; this workflow reads the run, exports into a temporary
+folder, checks the result in ONNX Runtime and only then moves it into place, so a refused
+export writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aslrec.data.loaders import load_datasets
+from aslrec.data.preprocessing import PreprocessingSpec, arrays_for_model
+from aslrec.errors import ConfigError, ModelError
+from aslrec.export.onnx_export import (
+    FORMATS,
+    MIN_INT8_AGREEMENT,
+    MIN_INT8_AGREEMENT_SYNTHETIC,
+    MIN_TOP1_AGREEMENT,
+    OPSET,
+    PARITY_ATOL,
+    QUANTIZATIONS,
+    ParityReport,
+    backend_logits,
+    compare_logits,
+    export_model,
+    quantize_int8,
+    supports_dynamic_frames,
+    synthetic_inputs,
+)
+from aslrec.inference.onnx_backend import INT8_FILENAME, MODEL_FILENAME, OnnxBackend, OnnxMetadata
+from aslrec.models.logits import torch_logits
+from aslrec.runs.calibration import CALIBRATION_FILE, read_calibration
+from aslrec.runs.directory import RunDirectory
+from aslrec.runs.ensemble import is_ensemble
+from aslrec.version import __version__
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    metadata: OnnxMetadata
+    size_bytes: int
+    parity: ParityReport
+
+    def summary_line(self) -> str:
+        precision = "int8" if self.metadata.quantization != "none" else "fp32"
+        axes = "batch and frames" if self.metadata.dynamic_frames else "batch"
+        return (
+            f"{self.path} ({self.size_bytes / 1e6:.1f} MB, {precision}, opset "
+            f"{self.metadata.opset}, dynamic {axes}, {len(self.metadata.classes)} classes): "
+            f"vs PyTorch {self.parity.summary()}"
+        )
+
+
+def _require_export_dependencies() -> None:
+    missing = []
+    for module in ("torch", "onnx", "onnxruntime"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise ConfigError(
+            f"aslrec export needs {', '.join(missing)}: pip install 'aslrec[train,onnx]'"
+        )
+
+
+def export_run(
+    run_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    fmt: str = "onnx",
+    quantize: str | None = None,
+    check_data: Sequence[str | os.PathLike[str]] | None = None,
+    opset: int = OPSET,
+) -> ExportResult:
+    """Export ``run_dir`` to ONNX (``out``, default ``RUN_DIR/model.onnx``) and prove parity.
+
+    Raises :class:`ModelError` for a run directory with missing or unreadable files or an
+    unknown architecture, and when an fp32 export does not match PyTorch (nothing is written).
+    """
+    if fmt != "onnx":
+        raise ConfigError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if quantize is not None and quantize not in QUANTIZATIONS:
+        raise ConfigError(
+            f"unknown quantization {quantize!r}; use one of {', '.join(QUANTIZATIONS)}"
+        )
+    _require_export_dependencies()
+    run_dir = Path(run_dir)
+    if is_ensemble(run_dir):
+        raise ModelError(
+            f"{run_dir}: an ensemble directory; export each member run listed in its "
+            "ensemble.json (the ONNX backend then loads the ensemble as it is)"
+        )
+    run = RunDirectory(run_dir)
+    target = Path(out) if out else run_dir / (INT8_FILENAME if quantize else MODEL_FILENAME)
+    if target.is_dir():
+        raise ConfigError(f"{target}: --out is a folder; give the .onnx file to write")
+    metadata = OnnxMetadata(
+        architecture=run.architecture,
+        classes=list(run.classes),
+        preprocessing=run.preprocessing.to_dict(),
+        config=json.loads(json.dumps(run.config)),
+        dynamic_frames=supports_dynamic_frames(run.model, run.seq_len),
+        quantization="int8-dynamic" if quantize else "none",
+        opset=opset,
+        version=__version__,
+        calibration=_read_calibration(run_dir),
+    )
+    if check_data:
+        x, mask, source = _real_inputs(check_data, run.preprocessing)
+    else:
+        x, mask = synthetic_inputs(run.seq_len)
+        source = "synthetic"
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".aslrec-export-", dir=target.parent) as tmp:
+        fp32 = Path(tmp) / MODEL_FILENAME
+        try:
+            export_model(run.model, replace(metadata, quantization="none"), fp32)
+        except Exception as exc:  # the exporter raises many types; report it in one line
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise ModelError(f"{run_dir}: ONNX export failed ({first})") from None
+        final = fp32
+        if quantize:
+            final = Path(tmp) / INT8_FILENAME
+            quantize_int8(fp32, final, metadata)
+        backend = OnnxBackend.load(final)
+        parity = compare_logits(
+            torch_logits(run.model, x, mask), backend_logits(backend, x, mask), mask, source
+        )
+        checks = [parity]
+        if metadata.dynamic_frames:  # the dynamic frame axis must hold at another length too
+            other_x, other_mask = synthetic_inputs(run.seq_len + 7, num_clips=16, seed=1)
+            checks.append(
+                compare_logits(
+                    torch_logits(run.model, other_x, other_mask),
+                    backend.logits(other_x, other_mask),
+                    other_mask,
+                    f"synthetic {run.seq_len + 7}-frame",
+                )
+            )
+        failed = [check for check in checks if not check.ok]
+        if not quantize and failed:
+            raise ModelError(
+                f"{run_dir}: the ONNX export does not match PyTorch ({failed[0].summary()}; "
+                f"need <= {PARITY_ATOL:g} and >= {MIN_TOP1_AGREEMENT:.0%}); nothing written"
+            )
+        for check in checks if quantize else []:
+            synthetic = check.source.startswith("synthetic")
+            floor = MIN_INT8_AGREEMENT_SYNTHETIC if synthetic else MIN_INT8_AGREEMENT
+            if check.top1_agreement < floor:
+                raise ModelError(
+                    f"{run_dir}: int8 quantisation changes too many predictions (top-1 "
+                    f"agreement {check.top1_agreement:.1%} < {floor:.0%} on {check.source} "
+                    "clips); nothing written; export fp32 instead"
+                )
+        os.chmod(final, 0o644)
+        os.replace(final, target)
+    return ExportResult(target, metadata, target.stat().st_size, parity)
+
+
+def _read_calibration(run_dir: Path) -> dict[str, Any] | None:
+    """The run's ``calibration.json`` (validated by its reader), to travel inside the file."""
+    if read_calibration(run_dir) is None:
+        return None
+    return json.loads((run_dir / CALIBRATION_FILE).read_text(encoding="utf-8"))
+
+
+def _real_inputs(
+    data: Sequence[str | os.PathLike[str]], preprocessing: PreprocessingSpec
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """The check clips preprocessed exactly as the model's own input (dominant hand etc.)."""
+    clips = load_datasets([Path(p) for p in data])
+    x, mask = arrays_for_model(clips, preprocessing)
+    return x, mask, "+".join(Path(p).name for p in data)

@@ -1,0 +1,376 @@
+"""``aslrec extract``: many videos -> an aslrec data set, resumable and in parallel.
+
+:func:`run_extraction` runs the jobs of :func:`~aslrec.landmarks.extract.collect_inputs` into a
+:class:`~aslrec.data.store.ClipStore` and returns an :class:`ExtractionSummary`.
+
+Why it is built this way:
+
+- Resumable: each clip is one atomically written file named by a stable clip id, so an
+  interrupted run leaves only finished clips (and at worst a temporary file, removed by the next
+  run) and a re-run skips every clip already stored.
+- One bad file never stops a run: a corrupt, truncated, empty or hand-less video becomes an
+  ``error`` row in the summary; the others are still extracted.
+- Processes, not threads, for parallelism: MediaPipe's Python calls hold the GIL for part of
+  each frame. Workers are started with ``spawn`` (MediaPipe's graph threads do not survive
+  ``fork``), each builds one :class:`HandTracker` and reuses it (reset between videos).
+  Measured on the 8 real videos (``benchmarks/RESULTS.md``): 2 workers run 1.39x faster than 1
+  (12.7 s -> 9.1 s) on 2 cores that other jobs were also using; expect close to linear gains
+  on idle cores, as videos are independent. Each worker pays ~1 s of start-up (spawn, import
+  MediaPipe), so ``workers=1`` is better for a handful of short clips.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from aslrec.data.store import ClipStore
+from aslrec.errors import AslrecError
+from aslrec.landmarks.clip import LandmarkClip
+from aslrec.landmarks.extract import VideoJob, collect_inputs, extract_untrimmed
+from aslrec.landmarks.hands import HandTracker, TrackerOptions
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+Status = Literal["ok", "skipped", "error"]
+
+
+# --------------------------------------------------------------------------------------------
+# Running many
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VideoResult:
+    """The outcome for one job (one row of the summary)."""
+
+    clip_id: str
+    path: Path
+    label: str | None
+    status: Status
+    frames: int = 0
+    kept_frames: int = 0
+    hand_rate: float = 0.0
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def fps(self) -> float:
+        """Frames processed per second of this video's wall time (decode + track)."""
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def to_row(self) -> dict[str, object]:
+        return {
+            "clip_id": self.clip_id,
+            "path": str(self.path),
+            "label": self.label or "",
+            "status": self.status,
+            "frames": self.frames,
+            "kept_frames": self.kept_frames,
+            "hand_rate": round(self.hand_rate, 4),
+            "seconds": round(self.seconds, 3),
+            "fps": round(self.fps, 1),
+            "error": self.error or "",
+        }
+
+
+@dataclass
+class ExtractionSummary:
+    """Everything :func:`run_extraction` did, as data (for the CLI) and as a table."""
+
+    out: Path
+    workers: int
+    options: TrackerOptions
+    results: list[VideoResult] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def count(self, status: Status) -> int:
+        return sum(r.status == status for r in self.results)
+
+    @property
+    def ok(self) -> int:
+        return self.count("ok")
+
+    @property
+    def skipped(self) -> int:
+        return self.count("skipped")
+
+    @property
+    def errors(self) -> int:
+        return self.count("error")
+
+    @property
+    def frames(self) -> int:
+        return sum(r.frames for r in self.results)
+
+    @property
+    def fps(self) -> float:
+        """Frames extracted per second of the whole run's wall time (all workers)."""
+        return self.frames / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def to_rows(self) -> list[dict[str, object]]:
+        """One plain dict per job (``clip_id path label status frames kept_frames hand_rate
+        seconds fps error``), e.g. for ``csv.DictWriter`` or JSON."""
+        return [r.to_row() for r in self.results]
+
+    def headline(self) -> str:
+        return (
+            f"{self.ok} extracted, {self.skipped} skipped (already in {self.out}), "
+            f"{self.errors} failed; {self.frames} frames in {self.wall_seconds:.1f} s "
+            f"({self.fps:.1f} frames/s, {self.workers} worker{'s' if self.workers != 1 else ''})"
+        )
+
+    def to_table(self) -> Table:
+        """A rich table of the per-video rows."""
+        from rich.table import Table
+
+        table = Table(title=self.headline(), title_justify="left")
+        for name, justify in [
+            ("clip", "left"),
+            ("label", "left"),
+            ("status", "left"),
+            ("frames", "right"),
+            ("kept", "right"),
+            ("hands", "right"),
+            ("fps", "right"),
+            ("error", "left"),
+        ]:
+            table.add_column(name, justify=justify, no_wrap=name != "error")  # type: ignore[arg-type]
+        colour = {"ok": "green", "skipped": "dim", "error": "red"}
+        for r in self.results:
+            done = r.status == "ok"
+            table.add_row(
+                r.clip_id,
+                r.label or "",
+                f"[{colour[r.status]}]{r.status}[/]",
+                str(r.frames) if r.frames else "",
+                str(r.kept_frames) if done else "",
+                f"{r.hand_rate:.0%}" if r.frames else "",
+                f"{r.fps:.1f}" if done else "",
+                _short_error(r),
+            )
+        return table
+
+    def print(self, console: Console | None = None) -> None:
+        """Print :meth:`to_table` (to stdout unless ``console`` is given)."""
+        from rich.console import Console
+
+        (console or Console()).print(self.to_table())
+
+
+def _run_job(
+    tracker: HandTracker, job: VideoJob, max_side: int | None, trim: bool
+) -> tuple[VideoResult, LandmarkClip | None]:
+    """Extract one job with ``tracker``; never raises for a problem with the input."""
+    start = time.perf_counter()
+
+    def failed(message: str, frames: int = 0) -> tuple[VideoResult, None]:
+        seconds = time.perf_counter() - start
+        row = VideoResult(
+            job.clip_id, job.path, job.label, "error", frames, 0, 0.0, seconds, message
+        )
+        return row, None
+
+    try:
+        clip, stats = extract_untrimmed(
+            job.path, options=None, tracker=tracker, max_side=max_side, label=job.label, signer=None
+        )
+    except AslrecError as exc:
+        return failed(str(exc))
+    except Exception as exc:  # a bug or a MediaPipe failure: report it, keep the run going
+        return failed(f"{job.path}: {type(exc).__name__}: {exc}")
+    if stats.hand_frames == 0:
+        return failed(f"{job.path}: no hands found in {stats.frames} frames", stats.frames)
+    kept = clip.trimmed() if trim else clip
+    row = VideoResult(
+        job.clip_id,
+        job.path,
+        job.label,
+        "ok",
+        frames=stats.frames,
+        kept_frames=kept.num_frames,
+        hand_rate=stats.hand_rate,
+        seconds=stats.seconds,
+    )
+    return row, kept
+
+
+def _short_error(result: VideoResult) -> str:
+    """The error without the leading ``<path>: `` (the clip column already names it)."""
+    text = result.error or ""
+    prefix = f"{result.path}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+# Worker process state: one tracker per process, built by the pool initializer (spawn-safe:
+# only the picklable TrackerOptions cross the process boundary).
+_WORKER_TRACKER: HandTracker | None = None
+
+
+def _init_worker(options: TrackerOptions) -> None:
+    global _WORKER_TRACKER
+    _WORKER_TRACKER = HandTracker(options)
+
+
+def _worker_job(
+    job: VideoJob, max_side: int | None, trim: bool
+) -> tuple[VideoResult, LandmarkClip | None]:
+    if _WORKER_TRACKER is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("extraction worker started without its tracker")
+    return _run_job(_WORKER_TRACKER, job, max_side, trim)
+
+
+def _remove_stale_temp_files(store: ClipStore) -> None:
+    """Leftovers of an interrupted run: ``atomic_path`` names them ``.<stem>.<random>.npz``."""
+    for tmp in (store.root / "clips").glob(".*.npz"):
+        tmp.unlink(missing_ok=True)
+
+
+def run_extraction(
+    inputs: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    workers: int = 1,
+    resume: bool = True,
+    options: TrackerOptions | None = None,
+    max_side: int | None = None,
+    trim: bool = True,
+    progress: bool = True,
+    console: Console | None = None,
+) -> ExtractionSummary:
+    """Extract every input video into the data set at ``out`` (created if absent).
+
+    Args:
+        inputs: files and folders, as for :func:`collect_inputs`.
+        out: an aslrec data set folder (:class:`ClipStore`); each clip is written atomically
+            as ``clips/<clip_id>.npz`` as soon as it is done.
+        workers: processes extracting in parallel (1: in this process).
+        resume: skip jobs whose clip is already in the store (status ``skipped``); with
+            ``False`` they are extracted again and replaced.
+        options: tracker settings (default :class:`TrackerOptions`).
+        max_side, trim: as for :func:`extract_video`.
+        progress: show a progress bar (rich) on ``console`` / stderr.
+
+    Failures of single inputs (corrupt, truncated, empty, no hands) become ``error`` rows and
+    the run goes on; only a bad ``inputs`` path or ``out`` folder raises (:class:`DataError`).
+    Temporary files left by an interrupted run are removed first (so one store must not be
+    written by two runs at once). Ctrl-C stops the run; finished clips stay in the store.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    options = options or TrackerOptions()
+    jobs = collect_inputs(inputs)
+    store = ClipStore(Path(out), create=True)
+    _remove_stale_temp_files(store)
+    summary = ExtractionSummary(out=store.root, workers=workers, options=options)
+    start = time.perf_counter()
+    results: dict[str, VideoResult] = {}
+    todo: list[VideoJob] = []
+    for job in jobs:
+        if resume and store.has(job.clip_id):
+            results[job.clip_id] = VideoResult(job.clip_id, job.path, job.label, "skipped")
+        else:
+            todo.append(job)
+
+    with _progress(progress, console, len(jobs), len(results)) as advance:
+        if workers == 1 or len(todo) <= 1:
+            if todo:
+                with HandTracker(options) as tracker:
+                    for job in todo:
+                        result, clip = _run_job(tracker, job, max_side, trim)
+                        if clip is not None:
+                            store.add(clip, job.clip_id)
+                        results[job.clip_id] = result
+                        advance(result)
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                max_workers=min(workers, len(todo)),
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(options,),
+            ) as pool:
+                futures: dict[Future[tuple[VideoResult, LandmarkClip | None]], VideoJob] = {
+                    pool.submit(_worker_job, job, max_side, trim): job for job in todo
+                }
+                try:
+                    for future in as_completed(futures):
+                        job = futures[future]
+                        try:
+                            result, clip = future.result()
+                        except Exception as exc:  # a worker died (e.g. killed for memory)
+                            result, clip = (
+                                VideoResult(
+                                    job.clip_id,
+                                    job.path,
+                                    job.label,
+                                    "error",
+                                    error=f"{job.path}: worker failed: {type(exc).__name__}: {exc}",
+                                ),
+                                None,
+                            )
+                        if clip is not None:
+                            store.add(clip, job.clip_id)
+                        results[job.clip_id] = result
+                        advance(result)
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+    summary.results = [results[job.clip_id] for job in jobs]
+    summary.wall_seconds = time.perf_counter() - start
+    return summary
+
+
+class _progress:
+    """A rich progress bar over videos (or nothing), as a context manager yielding
+    ``advance(result)``."""
+
+    def __init__(self, enabled: bool, console: Console | None, total: int, done: int) -> None:
+        self.enabled = enabled
+        self.console = console
+        self.total = total
+        self.done = done
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return lambda result: None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bar = Progress(
+            TextColumn("[bold]extracting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.description}"),
+            console=self.console or Console(stderr=True),
+            transient=False,
+        )
+        self._bar.__enter__()
+        self._task = self._bar.add_task("", total=self.total, completed=self.done)
+
+        def advance(result: VideoResult) -> None:
+            note = f"{result.clip_id}: {result.status}"
+            self._bar.update(self._task, advance=1, description=note)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
