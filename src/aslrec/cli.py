@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from aslrec.errors import AslrecError
+from aslrec.errors import AslrecError, ExitCode
 
 app = typer.Typer(
     help="Recognise American Sign Language signs from video via MediaPipe hand landmarks.",
@@ -165,7 +165,7 @@ def extract(
     )
     summary.print()
     if summary.errors and not (summary.ok or summary.skipped):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.ERROR)
 
 
 @app.command()
@@ -325,7 +325,7 @@ def collect(
     )
     typer.echo(f"collect: {result.summary_line()}", err=True)
     if not result.saved:
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.NOTHING_SAVED)
 
 
 @app.command()
@@ -384,7 +384,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,30 @@ these into ``error: <message>`` and a non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What the ``aslrec`` command's exit status means: one meaning per number, so scripts
+    can tell "your input is broken" from "the video simply shows no hands"."""
+
+    OK = 0
+    ERROR = 1
+    """An :class:`AslrecError`: the named file, argument or model is wrong."""
+    USAGE = 2
+    """The command line itself is malformed (Typer/Click's own status for usage errors)."""
+    NO_HANDS = 3
+    """Every input was readable, but no hand was found in any of them."""
+    NOTHING_SAVED = 4
+    """``aslrec collect`` ended without saving a single clip."""
+    INTERRUPTED = 130
+    """Ctrl-C (128 + SIGINT, the shell convention)."""
+
 
 class AslrecError(Exception):
     """Base class: an error the user caused and can fix; its message is shown as is."""
 
-    exit_code = 1
+    exit_code: ExitCode = ExitCode.ERROR
 
 
 class DataError(AslrecError):
@@ -29,4 +48,4 @@ class ModelError(AslrecError):
 class NoHandsError(AslrecError):
     """No hand was detected anywhere in the input, so no sign can be recognised."""
 
-    exit_code = 2
+    exit_code = ExitCode.NO_HANDS

@@ -13,6 +13,8 @@ from unittest import mock
 
 import pytest
 
+from aslrec.errors import ExitCode
+
 ASLREC = [sys.executable, "-m", "aslrec.cli"]
 SRT_CUE = re.compile(
     r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)\n(.+)\n?", re.M
@@ -149,7 +151,7 @@ def test_no_hands(
     capfd: pytest.CaptureFixture[str], random_run_dir: Path, grey_video: Path
 ) -> None:
     code, out, err = cli(capfd, "transcribe", grey_video, "--model", random_run_dir)
-    assert code == 2 and out == ""
+    assert code == ExitCode.NO_HANDS and out == ""
     assert err.strip() == f"error: {grey_video}: no hands in any of its 30 frames"
     code, out, err = cli(
         capfd, "live", "--video", grey_video, "--headless", "--fast", "--model", random_run_dir
@@ -200,7 +202,7 @@ def test_collect_bad_input(
     out = tmp_path / "ds"
     code, _, err = cli(capfd, "collect", "hello", "--video", grey_video, "--out", out,
                        "--headless", "--fast", "--count", "2")  # fmt: skip
-    assert code == 2 and "0 clips of 'hello' saved" in err
+    assert code == ExitCode.NOTHING_SAVED and "0 clips of 'hello' saved" in err
     code, _, err = cli(capfd, "collect", "hello", "--out", out, "--count", "0", "--headless")
     assert code == 1 and err.strip() == "error: --count must be at least 1, not 0"
     assert os.path.isdir(out)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from aslrec import Recognizer
+from aslrec.errors import ExitCode
 from aslrec.inference.recognizer import default_model_dir
 from aslrec.runs.ensemble import member_dirs
 
@@ -60,14 +61,14 @@ def test_predict_json_on_a_real_video(shared_data: Path) -> None:
     assert payload["label"] == payload["predictions"][0]["label"]
 
 
-def test_video_without_hands_exits_2(tmp_path: Path) -> None:
+def test_video_without_hands_exits_no_hands(tmp_path: Path) -> None:
     blank = tmp_path / "blank.mp4"
     writer = cv2.VideoWriter(str(blank), cv2.VideoWriter_fourcc(*"mp4v"), 25, (160, 120))
     for _ in range(15):
         writer.write(np.full((120, 160, 3), 127, np.uint8))
     writer.release()
     result = run("predict", blank)
-    assert result.returncode == 2
+    assert result.returncode == ExitCode.NO_HANDS == 3
     assert result.stderr.strip() == f"error: {blank}: no hands found in 15 frames"
     assert result.stdout == ""
 

@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from aslrec.errors import AslrecError, NoHandsError
+from aslrec.errors import AslrecError, ExitCode, NoHandsError
 from aslrec.inference.recognizer import Prediction
 
 Row = tuple[str, Prediction | AslrecError]
@@ -21,11 +21,13 @@ def _as_dict(source: str, result: Prediction | AslrecError) -> dict[str, object]
 
 
 def exit_code(rows: Sequence[Row]) -> int:
-    """0 if any clip was recognised; else the error's code (2 for "no hands")."""
+    """OK if any clip was recognised; NO_HANDS if every input lacked hands; else ERROR."""
     errors = [r for _, r in rows if isinstance(r, AslrecError)]
     if not rows or len(errors) < len(rows):
-        return 0
-    return NoHandsError.exit_code if all(isinstance(e, NoHandsError) for e in errors) else 1
+        return ExitCode.OK
+    if all(isinstance(e, NoHandsError) for e in errors):
+        return ExitCode.NO_HANDS
+    return ExitCode.ERROR
 
 
 def print_predictions(rows: Sequence[Row], fmt: str = "text") -> int:
