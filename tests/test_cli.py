@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +16,33 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*ASLREC, *map(str, args)], capture_output=True, text=True, timeout=120)
 
 
+def registered_commands() -> list[str]:
+    from aslrec.cli import app
+
+    return [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
+
+
 def test_help_lists_every_command() -> None:
+    commands = registered_commands()
+    assert len(commands) == 13
     result = run("--help")
     assert result.returncode == 0
-    for command in ("train", "evaluate", "models"):
-        assert command in result.stdout
+    # Rows of the help's command box: "│ name   description"; wrapped lines start with spaces.
+    listed = set(re.findall(r"^│ ([a-z][a-z-]*) ", result.stdout, re.M))
+    assert listed == set(commands)
+
+
+@pytest.mark.parametrize("command", registered_commands())
+def test_every_command_has_help_and_a_readme_row(command: str) -> None:
+    from typer.testing import CliRunner
+
+    from aslrec.cli import app
+
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"| `aslrec {command}" in readme
 
 
 def test_models_lists_the_registry() -> None:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from aslrec.data.loaders import load_dataset
-from aslrec.data.preprocessing import clips_to_arrays
+from aslrec.data.preprocessing import arrays_for_model, clips_to_arrays
 from aslrec.errors import ConfigError, DataError
 from aslrec.runs import artifacts
 from aslrec.runs.config import preset
@@ -69,8 +69,13 @@ def test_artifacts_reproduce_predictions(run_dir: Path, mp_data: Path) -> None:
     state = torch.load(run_dir / "best_model.pth", weights_only=True)["model_state_dict"]
     for key, value in artifacts.load_state_dict(run_dir).items():
         assert torch.equal(value, state[key])
+    # The recorded accuracy is the model's on the held-out fold, rebuilt from the manifest.
+    held_out = run.held_out_clips()
+    assert 0 < len(held_out) < len(load_dataset(mp_data))
+    held_probs = predict_proba(run.model, *arrays_for_model(held_out, run.preprocessing))
+    accuracy = float(np.mean(held_probs.argmax(1) == run.label_indices(held_out)))
     metrics = json.loads((run_dir / "model_config.json").read_text())["metrics"]
-    assert 0.0 <= metrics["val_top1"] <= 1.0
+    assert metrics["val_top1"] == pytest.approx(accuracy)
 
 
 def test_same_seed_same_metrics(run_dir: Path, mp_data: Path, tmp_path: Path) -> None:
