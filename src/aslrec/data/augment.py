@@ -23,18 +23,13 @@ from typing import Any
 import torch
 
 from aslrec.errors import ConfigError
+from aslrec.landmarks.clip import MIRRORED_SLOTS
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 Transform = Callable[[torch.Tensor, torch.Tensor, torch.Generator], Batch]
 
 # MediaPipe hand landmarks per finger (the wrist, 0, belongs to none).
 FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
-# Left/right symmetry of the two hand slots: a horizontal mirror turns the signer's left hand
-# into a right hand. MediaPipe indexes the 21 landmarks of either hand the same way (0 wrist,
-# 4 thumb tip, ..., 20 pinky tip), so within a hand the permutation is the identity and only
-# the slots swap.
-HAND_SWAP = (1, 0)
-LANDMARK_MIRROR = tuple(range(21))
 
 
 def _present(landmarks: torch.Tensor) -> torch.Tensor:
@@ -69,7 +64,7 @@ def horizontal_flip(
 ) -> Batch:
     """Mirror x and swap the hand slots (a left-handed version of the same sign)."""
     flip = _chance(generator, landmarks.shape[0], p)
-    mirrored = landmarks[:, :, list(HAND_SWAP)][:, :, :, list(LANDMARK_MIRROR)].clone()
+    mirrored = landmarks[:, :, list(MIRRORED_SLOTS)].clone()  # the left/right symmetry table
     mirrored[..., 0] = -mirrored[..., 0]
     return torch.where(flip[:, None, None, None, None], mirrored, landmarks), mask
 

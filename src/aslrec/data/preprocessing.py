@@ -28,7 +28,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from aslrec.errors import ConfigError, DataError
-from aslrec.landmarks.clip import LEFT, RIGHT, LandmarkClip
+from aslrec.landmarks.clip import LEFT, MIRRORED_SLOTS, RIGHT, LandmarkClip
 
 SEQ_LEN = 30
 FrameSampling = Literal["resample", "truncate", "span"]
@@ -148,14 +148,11 @@ def dominant_slot(presence: np.ndarray, landmarks: np.ndarray | None = None) -> 
 
 
 def mirror(landmarks: np.ndarray, presence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Horizontal mirror of normalised (centred) landmarks: negate x and swap the hand slots.
-
-    MediaPipe numbers the 21 landmarks of a left and a right hand the same way, so the
-    left/right symmetry table is: slot 0 <-> slot 1, landmark i <-> landmark i.
-    """
-    out = landmarks[:, [RIGHT, LEFT]].copy()
+    """Horizontal mirror of normalised (centred) landmarks: negate x and swap the hand slots
+    (the symmetry table :data:`~aslrec.landmarks.clip.MIRRORED_SLOTS`)."""
+    out = landmarks[:, list(MIRRORED_SLOTS)].copy()
     out[..., 0] = -out[..., 0]
-    return out, presence[:, [RIGHT, LEFT]]
+    return out, presence[:, list(MIRRORED_SLOTS)]
 
 
 def canonicalise_dominant_hand(

@@ -21,6 +21,11 @@ COORDS = 3
 LEFT, RIGHT = 0, 1
 """Hand slots: the signer's own left (0) and right (1) hand, as Holistic assigns them in the
 WLASL-50 and GISLR data (see ``../shared/data/README.md``)."""
+MIRRORED_SLOTS = (RIGHT, LEFT)
+"""Left/right symmetry: a horizontal mirror turns the signer's left hand into a right hand, so
+slot i of the mirror image is slot ``MIRRORED_SLOTS[i]`` of the original (with x negated).
+MediaPipe numbers the 21 landmarks of either hand the same way (0 wrist, 4 thumb tip, ...,
+20 pinky tip), so within a hand nothing moves; only the slots swap."""
 
 
 @dataclass(frozen=True)
