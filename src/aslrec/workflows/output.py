@@ -52,12 +52,15 @@ def print_predictions(rows: Sequence[Row], fmt: str = "text") -> int:
         )
         for source, result in rows:
             if isinstance(result, Prediction):
-                top = ";".join(f"{label}:{p:.4f}" for label, p in result.top_k)
+                # Same numbers as the JSON answers (Prediction.probability_json's rounding).
+                top = ";".join(
+                    f"{label}:{Prediction.probability_json(p)}" for label, p in result.top_k
+                )
                 writer.writerow(
                     [
                         source,
                         result.label,
-                        f"{result.probability:.4f}",
+                        Prediction.probability_json(result.probability),
                         top,
                         result.frames,
                         f"{result.hand_rate:.3f}",
