@@ -20,15 +20,15 @@ drift apart):
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Literal
 
 import numpy as np
 
 from aslrec.errors import ConfigError, DataError
 from aslrec.landmarks.clip import LEFT, MIRRORED_SLOTS, RIGHT, LandmarkClip
+from aslrec.plaindata import PlainData
 
 SEQ_LEN = 30
 FrameSampling = Literal["resample", "truncate", "span"]
@@ -229,7 +229,7 @@ def clips_to_arrays(
 
 
 @dataclass(frozen=True)
-class PreprocessingSpec:
+class PreprocessingSpec(PlainData):
     """How a model's input is made from a clip: the ``preprocessing`` block of its run.
 
     Stored with every run (``model_config.json``) and exported model (ONNX metadata), so the
@@ -245,25 +245,9 @@ class PreprocessingSpec:
     hand_frames_only: bool = True
 
     def __post_init__(self) -> None:
-        choices = {
-            "frame_sampling": FrameSampling,
-            "dominance": Dominance,
-            "normalisation": Normalisation,
-        }
-        for name, kind in choices.items():
-            value = getattr(self, name)
-            if value not in get_args(kind):
-                raise ConfigError(f"{name} must be {' or '.join(get_args(kind))}, not {value!r}")
-        if isinstance(self.seq_len, bool) or not isinstance(self.seq_len, int) or self.seq_len < 1:
-            raise ConfigError(f"seq_len must be an integer >= 1, not {self.seq_len!r}")
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PreprocessingSpec:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        self.check_types()
+        if self.seq_len < 1:
+            raise ConfigError(f"seq_len must be >= 1, not {self.seq_len}")
 
 
 def arrays_for_model(

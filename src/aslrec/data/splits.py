@@ -11,15 +11,16 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Literal
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from aslrec.errors import ConfigError, DataError
 from aslrec.landmarks.clip import LandmarkClip
+from aslrec.plaindata import PlainData
 
 SplitStrategy = Literal["stratified", "signer"]
 Selection = Literal["val-fold", "inner", "fixed"]
@@ -97,7 +98,7 @@ def train_val_split(
 
 
 @dataclass(frozen=True)
-class SplitSpec:
+class SplitSpec(PlainData):
     """Which clips a run holds out: fold ``fold`` of ``folds`` under ``strategy`` and ``seed``.
 
     The ``split`` block of a run's ``model_config.json``; with the same clips it reproduces the
@@ -110,24 +111,11 @@ class SplitSpec:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        if self.strategy not in get_args(SplitStrategy):
-            raise ConfigError(f"split must be stratified or signer, not {self.strategy!r}")
-        for name in ("folds", "fold", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"split {name} must be an integer, not {value!r}")
+        self.check_types()
         if self.folds < 2:
             raise ConfigError(f"folds must be >= 2, got {self.folds}")
         if not 0 <= self.fold < self.folds:
             raise ConfigError(f"fold must be in 0..{self.folds - 1}, got {self.fold}")
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SplitSpec:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
     def train_held_out(self, clips: Sequence[LandmarkClip]) -> tuple[np.ndarray, np.ndarray]:
         """``(train, held_out)`` indices of ``clips``."""

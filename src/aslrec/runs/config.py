@@ -18,8 +18,6 @@ import copy
 import dataclasses
 import json
 import math
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +26,13 @@ from typing import Any, Literal
 from aslrec.data.preprocessing import PreprocessingSpec
 from aslrec.data.splits import Selection, SplitSpec
 from aslrec.errors import AslrecError, ConfigError
+from aslrec.plaindata import PlainData
 
 Scheduler = Literal["onecycle", "cosine", "none"]
 
 
 @dataclass(frozen=True)
-class ModelSpec:
+class ModelSpec(PlainData):
     """Which registered architecture, with what constructor arguments."""
 
     name: str = "seed"
@@ -41,7 +40,7 @@ class ModelSpec:
     dropout: float = 0.3
 
     def __post_init__(self) -> None:
-        _check_types(self)
+        self.check_types()
         _require(0 <= self.dropout < 1, "dropout must be in [0, 1)")
 
     def constructor_kwargs(self) -> dict[str, Any]:
@@ -49,7 +48,7 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
-class OptimConfig:
+class OptimConfig(PlainData):
     """The optimiser, its schedule and the loss. Defaults are the seed card's recipe.
 
     ``min_steps`` lengthens the run on small training sets: ``epochs`` becomes at least
@@ -72,7 +71,7 @@ class OptimConfig:
     class_weighted: bool = True
 
     def __post_init__(self) -> None:
-        _check_types(self)
+        self.check_types()
         for ok, message in [
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.min_steps >= 0, "min_steps must be >= 0"),
@@ -92,7 +91,7 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
-class DistillConfig:
+class DistillConfig(PlainData):
     """Knowledge distillation (Hinton et al., 2015) from ``teachers``: run directories trained
     on the same data and split (see :mod:`aslrec.training.distill`); none = off."""
 
@@ -102,7 +101,7 @@ class DistillConfig:
     online: bool = False  # teachers predict on each augmented batch (else once per clip)
 
     def __post_init__(self) -> None:
-        _check_types(self)
+        self.check_types()
         _require(self.temperature > 0, "distill_temperature must be > 0")
         _require(0 < self.weight <= 1, "distill_weight must be in (0, 1]")
 
@@ -112,7 +111,7 @@ def _default_augment() -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(PlainData):
     """Every knob of a training run. Defaults are the seed card's recipe.
 
     ``selection`` says what picks the best epoch (early stopping and the kept checkpoint):
@@ -135,7 +134,7 @@ class TrainConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        _check_types(self)
+        self.check_types()
         # A deep copy: presets share no mutable state with the configs made from them.
         object.__setattr__(self, "augment", copy.deepcopy(self.augment))
         from aslrec.data.augment import build_augmentation
@@ -222,54 +221,6 @@ def _build(tree: dict[str, Any]) -> TrainConfig:
 def _require(ok: bool, message: str) -> None:
     if not ok:
         raise ConfigError(f"bad training config: {message}")
-
-
-def _check_types(obj: Any) -> None:
-    """Values from JSON or ``--set`` arrive untyped; reject e.g. ``epochs="abc"`` early.
-
-    Lists become tuples where a tuple is declared (JSON has no tuples)."""
-    hints = typing.get_type_hints(type(obj))
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        hint = hints[f.name]
-        if typing.get_origin(hint) is tuple and isinstance(value, list):
-            value = tuple(value)
-            object.__setattr__(obj, f.name, value)
-        if not _matches(value, hint):
-            raise ConfigError(
-                f"bad training config: {f.name} must be {_describe(hint)}, got {value!r}"
-            )
-
-
-def _matches(value: Any, hint: Any) -> bool:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is Literal:
-        return value in args
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, a) for a in args)
-    if hint is type(None):
-        return value is None
-    if origin is tuple:
-        return isinstance(value, tuple) and all(isinstance(v, args[0]) for v in value)
-    if origin is dict or hint is dict:
-        return isinstance(value, dict)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(hint, type):
-        return isinstance(value, hint)
-    return True
-
-
-def _describe(hint: Any) -> str:
-    if typing.get_origin(hint) is Literal:
-        return " or ".join(map(str, typing.get_args(hint)))
-    if typing.get_origin(hint) is tuple:
-        return "a list of strings"
-    if typing.get_origin(hint) is dict or hint is dict:
-        return "a JSON object"
-    return str(hint).replace("<class '", "").replace("'>", "")
 
 
 PRESETS: dict[str, TrainConfig] = {
