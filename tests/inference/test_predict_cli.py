@@ -15,8 +15,9 @@ import pytest
 
 from aslrec import Recognizer
 from aslrec.errors import ExitCode
-from aslrec.inference.recognizer import default_model_dir
+from aslrec.inference.recognizer import Prediction, default_model_dir
 from aslrec.runs.ensemble import member_dirs
+from aslrec.workflows.predict import predict_inputs
 
 ASLREC = [sys.executable, "-m", "aslrec.cli"]
 
@@ -71,6 +72,25 @@ def test_video_without_hands_exits_no_hands(tmp_path: Path) -> None:
     assert result.returncode == ExitCode.NO_HANDS == 3
     assert result.stderr.strip() == f"error: {blank}: no hands found in 15 frames"
     assert result.stdout == ""
+
+
+def test_every_video_the_decoder_reads_is_predicted(
+    recognizer: Recognizer, tmp_path: Path, shared_data: Path
+) -> None:
+    # an MPEG transport stream was "unsupported data set file"; a cut YouTube download whose
+    # header announces 95 frames (71 decode) was "truncated or corrupt"
+    ts = tmp_path / "table.ts"
+    writer = cv2.VideoWriter(str(ts), cv2.VideoWriter_fourcc(*"mpg2"), 25, (256, 256))
+    cap = cv2.VideoCapture(str(shared_data / "videos" / "table.mp4"))
+    while (frame := cap.read())[0]:
+        writer.write(frame[1])
+    cap.release()
+    writer.release()
+    cut_download = shared_data / "msasl6" / "videos" / "hello" / "gU5EI_ZTzxw.mkv"
+    for video in (ts, cut_download):
+        [(source, prediction)] = predict_inputs(recognizer, video, top_k=3)
+        assert source == str(video)
+        assert isinstance(prediction, Prediction) and prediction.label in recognizer.classes
 
 
 def test_folder_of_videos_gives_one_csv_row_each(tmp_path: Path, shared_data: Path) -> None:

@@ -13,6 +13,7 @@ from aslrec.landmarks.video import (
     DEFAULT_FPS,
     FrameSource,
     is_image_sequence,
+    is_video_file,
     natural_key,
     probe,
     read_frames,
@@ -107,19 +108,64 @@ def test_truncated_mp4_raises(videos: Path, tmp_path: Path) -> None:
         list(read_frames(path))
 
 
-def test_truncated_avi_that_opens_is_detected(videos: Path, tmp_path: Path) -> None:
-    # an AVI cut in half opens and silently stops early: the frame count gives it away
-    full = tmp_path / "table.avi"
-    writer = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), 25, (256, 256))
+def _reencode(videos: Path, path: Path, fourcc: str) -> Path:
+    """``table.mp4`` (70 frames, 256x256) re-encoded into ``path``'s container."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 25, (256, 256))
     for rgb, _ in read_frames(videos / "table.mp4"):
         writer.write(np.ascontiguousarray(rgb[:, :, ::-1]))
     writer.release()
+    return path
+
+
+def test_truncated_avi_that_opens_is_detected(videos: Path, tmp_path: Path) -> None:
+    # an AVI cut in half opens and silently stops early at frame 33-35 of 70; its RIFF size,
+    # not the header's frame count, gives it away
+    full = _reencode(videos, tmp_path / "table.avi", "MJPG")
     assert len(list(read_frames(full))) == 70
     cut = tmp_path / "table_cut.avi"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
-    source = FrameSource(cut)  # opens fine ...
-    with pytest.raises(DataError, match=r"table_cut.avi: truncated or corrupt: decoded \d+ of"):
-        list(source)  # ... but ends early
+    assert cv2.VideoCapture(str(cut)).isOpened()  # OpenCV alone would decode half of it
+    with pytest.raises(
+        DataError, match=r"table_cut.avi: truncated: .* its AVI container declares"
+    ) as err:
+        list(read_frames(cut))
+    assert "\n" not in str(err.value)
+
+
+MSASL_SHORT = [  # header frame count -> frames that decode (audio longer, edit lists)
+    ("hello/gU5EI_ZTzxw.mkv", 95, 71),
+    ("teacher/vcrTUbE1NoY.mkv", 241, 180),
+    ("teacher/nBvBJ91I5ZI.mp4", 161, 91),
+]
+
+
+@pytest.mark.parametrize(("name", "header", "decodes"), MSASL_SHORT)
+def test_header_frame_count_is_an_estimate_not_a_check(
+    shared_data: Path, name: str, header: int, decodes: int
+) -> None:
+    # cut YouTube downloads that play in full and that ffprobe decodes without an error
+    source = FrameSource(shared_data / "msasl6" / "videos" / name)
+    assert source.frame_count == header
+    assert len(list(source)) == source.decoded_frames == decodes
+
+
+@pytest.mark.parametrize("name", ["hello/gU5EI_ZTzxw.mkv", "teacher/nBvBJ91I5ZI.mp4"])
+def test_truncated_matroska_and_mp4_are_refused(
+    shared_data: Path, tmp_path: Path, name: str
+) -> None:
+    source = shared_data / "msasl6" / "videos" / name
+    cut = tmp_path / f"cut{source.suffix}"
+    cut.write_bytes(source.read_bytes()[: source.stat().st_size * 2 // 3])
+    container = "Matroska" if source.suffix == ".mkv" else "MP4"
+    with pytest.raises(DataError, match=rf"cut\{source.suffix}: truncated: .* {container} "):
+        list(read_frames(cut))
+
+
+@pytest.mark.parametrize(("suffix", "fourcc"), [(".ts", "mpg2"), (".mpg", "mpg1")])
+def test_mpeg_streams_are_videos(videos: Path, tmp_path: Path, suffix: str, fourcc: str) -> None:
+    path = _reencode(videos, tmp_path / f"table{suffix}", fourcc)
+    assert is_video_file(path) and is_video_file(path.with_suffix(suffix.upper()))
+    assert len(list(read_frames(path))) == 70
 
 
 def test_image_folder_problems(tmp_path: Path) -> None:

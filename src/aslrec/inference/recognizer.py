@@ -24,8 +24,6 @@ from aslrec.landmarks.clip import LandmarkClip
 from aslrec.numerics import softmax
 from aslrec.runs.ensemble import EnsembleSpec, check_same_classes, is_ensemble
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
-
 
 def default_model_dir() -> Path:
     return Path(str(resources.files("aslrec") / "assets" / "default_model"))
@@ -224,7 +222,3 @@ class Recognizer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def is_video(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES

@@ -199,8 +199,9 @@ def collect_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoJob]:
     - A file: one job (any extension: the decoder decides; a bad file is a per-file error
       later). Clip id and label: the file's stem.
     - A folder holding only images: one image-sequence clip; id and label: the folder's name.
-    - Any other folder: every video (``.mp4 .mov .avi .mkv .webm .m4v``, any case) and every
-      image-only sub-folder below it, recursively, hidden entries skipped. Clip id: the path
+    - Any other folder: every video (a suffix in
+      :data:`~aslrec.landmarks.video.VIDEO_EXTENSIONS`, any case) and every image-only
+      sub-folder below it, recursively, hidden entries skipped. Clip id: the path
       relative to the given folder without the suffix (``hello/01.mp4`` -> ``hello_01``), so
       ids stay the same when the folder moves. Label: the name of the sub-folder of the given
       folder that holds the video (``root/hello/01.mp4`` and ``root/hello/alice/01.mp4`` ->

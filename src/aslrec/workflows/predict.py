@@ -8,8 +8,9 @@ from pathlib import Path
 
 from aslrec.data.loaders import load_dataset
 from aslrec.errors import AslrecError, DataError
-from aslrec.inference.recognizer import Prediction, Recognizer, is_video
+from aslrec.inference.recognizer import Prediction, Recognizer
 from aslrec.landmarks.extract import collect_inputs
+from aslrec.landmarks.video import is_video_file
 
 
 def demo_data_dir() -> Path:
@@ -29,7 +30,7 @@ def predict_inputs(
     path = Path(source)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    if is_video(path):
+    if path.is_file() and is_video_file(path):
         return [(str(path), recognizer.predict(path, top_k))]
     if path.is_file():
         clips = Recognizer.load_landmarks(path)

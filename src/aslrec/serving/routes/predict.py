@@ -21,8 +21,9 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from aslrec.errors import DataError, NoHandsError
-from aslrec.inference.recognizer import VIDEO_SUFFIXES, Prediction
+from aslrec.inference.recognizer import Prediction
 from aslrec.landmarks.clip import LandmarkClip
+from aslrec.landmarks.video import is_video_file
 from aslrec.serving.errors import ERROR_RESPONSES, ApiError, validation_error
 from aslrec.serving.limits import read_capped, replayed
 from aslrec.serving.schemas import LandmarkClipRequest, PredictResponse, VideoUpload
@@ -103,7 +104,7 @@ async def predict(
         body = await read_capped(request, settings.max_upload_bytes, "upload")
         upload, filename = await _upload(request, body)
         suffix = Path(filename).suffix.lower()
-        suffix = suffix if suffix in VIDEO_SUFFIXES else ".mp4"
+        suffix = suffix if is_video_file(Path(filename)) else ".mp4"
         with tempfile.TemporaryDirectory(prefix="aslrec-upload-") as tmp:
             path = Path(tmp) / f"upload{suffix}"
             path.write_bytes(upload)
