@@ -26,6 +26,7 @@ from aslrec.runs.calibration import (
     read_calibration,
     write_calibration,
 )
+from aslrec.runs.directory import RunDirectory
 from aslrec.runs.ensemble import is_model_dir, member_dirs
 
 
@@ -139,6 +140,8 @@ def test_calibration_on_real_held_out_data(tmp_path: Path, shared_data: Path) ->
     result = calibrate_run(model, write=False, plots_dir=tmp_path)
     c = result.calibration
     assert c.fitted_on["clips"] > 100
+    # names, not this machine's paths: calibration.json ships with the model
+    assert c.fitted_on["data"] == [Path(s).name for s in RunDirectory(model).sources]
     assert c.nll_after <= c.nll_before + 1e-3
     assert c.ece_after <= c.ece_before + 1e-3
     assert all(p.is_file() for p in result.plots)

@@ -31,6 +31,10 @@ from aslrec.landmarks.clip import LEFT, MIRRORED_SLOTS, RIGHT, LandmarkClip
 from aslrec.plaindata import PlainData
 
 SEQ_LEN = 30
+MAX_SEQ_LEN = 10_000
+"""The longest model input a run may ask for (5.5 minutes at 30 fps; the longest clip in the
+data here has 272 frames): every clip is padded or resampled to ``seq_len`` frames, so a typo
+such as ``1e9`` in ``model_config.json`` would otherwise ask for a 469 GiB array."""
 FrameSampling = Literal["resample", "truncate", "span"]
 Normalisation = Literal["frame", "clip"]
 
@@ -246,8 +250,10 @@ class PreprocessingSpec(PlainData):
 
     def __post_init__(self) -> None:
         self.check_types()
-        if self.seq_len < 1:
-            raise ConfigError(f"seq_len must be >= 1, not {self.seq_len}")
+        if not 1 <= self.seq_len <= MAX_SEQ_LEN:
+            raise ConfigError(
+                f"seq_len must be between 1 and {MAX_SEQ_LEN:,} frames, not {self.seq_len:,}"
+            )
 
 
 def arrays_for_model(

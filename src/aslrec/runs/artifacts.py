@@ -17,6 +17,7 @@ Files (names as on the card, plus a safetensors copy of the weights):
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +74,6 @@ def save_config(run_dir: Path, config: dict[str, Any]) -> None:
 
 def load_state_dict(run_dir: Path) -> dict[str, torch.Tensor]:
     """Weights from safetensors if present, else from ``best_model.pth`` (weights only)."""
-    import torch
 
     if (run_dir / SAFETENSORS).is_file():
         from safetensors.torch import load_file
@@ -83,9 +83,37 @@ def load_state_dict(run_dir: Path) -> dict[str, torch.Tensor]:
         except Exception as exc:  # safetensors raises several unrelated types on corrupt files
             raise ModelError(f"{run_dir / SAFETENSORS}: unreadable weights ({exc})") from None
     if (run_dir / CHECKPOINT).is_file():
-        try:
-            checkpoint = torch.load(run_dir / CHECKPOINT, map_location="cpu", weights_only=True)
-            return checkpoint["model_state_dict"]
-        except Exception as exc:  # torch.load raises many types for corrupt/unsafe files
-            raise ModelError(f"{run_dir / CHECKPOINT}: unreadable checkpoint ({exc})") from None
+        return _load_checkpoint_weights(run_dir / CHECKPOINT)
     raise ModelError(f"{run_dir}: no weights ({SAFETENSORS} or {CHECKPOINT})")
+
+
+_UNSAFE_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def _load_checkpoint_weights(path: Path) -> dict[str, torch.Tensor]:
+    """``model_state_dict`` of a ``.pth`` loaded weights-only.
+
+    A pickle that asks for anything beyond tensors and plain numbers (a function such as
+    ``os.system``, an arbitrary class) is refused as "not a safe checkpoint". torch's own message
+    suggests retrying with ``weights_only=False``, which would run whatever the file asks for,
+    so it is never passed on; nor are its multi-line notes for corrupt files.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = _UNSAFE_GLOBAL.search(str(exc))
+        what = f"it asks for {found.group(1)}" if found else "it holds more than tensors"
+        raise ModelError(
+            f"{path}: not a safe checkpoint ({what}, which could run code when loaded); "
+            "aslrec loads only tensors and numbers"
+        ) from None
+    except Exception as exc:  # torch.load raises many types for corrupt or truncated files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path}: unreadable checkpoint ({first})") from None
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("model_state_dict"), dict):
+        raise ModelError(f"{path}: not an aslrec checkpoint (no model_state_dict)")
+    return checkpoint["model_state_dict"]

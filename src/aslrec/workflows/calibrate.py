@@ -91,7 +91,9 @@ def calibrate_run(
         min_answered=min_answered,
         fitted_on={
             "what": "held-out fold of the run's split (never used for weights)",
-            "data": [str(p) for p in data] if data else run.sources,
+            # file names only: calibration.json ships with models, and a path on the machine
+            # that fitted it means nothing (and tells too much) anywhere else
+            "data": [Path(p).name for p in (data or run.sources)],
             "split": run.split.to_dict(),
         },
     )
