@@ -15,6 +15,7 @@ from aslrec.data.loaders import (
     letter_windows,
     load_dataset,
     load_datasets,
+    load_fingerspelling_npz,
     load_gislr_csv,
     load_gislr_npz,
     load_letters_npz,
@@ -25,6 +26,7 @@ from aslrec.data.loaders import (
 from aslrec.data.store import ClipStore
 from aslrec.errors import ConfigError, DataError
 from aslrec.landmarks.clip import LEFT, RIGHT, LandmarkClip
+from aslrec.landmarks.geometry import track_chirality
 
 DATA = Path(os.environ.get("ASLREC_SHARED_DATA", Path(__file__).parents[3] / "shared" / "data"))
 WLASL = DATA / "wlasl50_mp.npz"
@@ -232,6 +234,34 @@ def test_letters_counts_and_slots(letters: list[LandmarkClip]) -> None:
     for c in letters:
         assert c.presence[:, RIGHT].all() and not c.presence[:, LEFT].any()
         assert c.timestamps is None and c.signer is None
+    # Un-mirrored, the recorded hand is a right hand (a left one as stored in the source).
+    scores = [track_chirality(c.landmarks, c.presence)[RIGHT] for c in letters]
+    assert np.mean(np.array(scores) > 0) > 0.95
+
+
+# --------------------------------------------------------------------------- fingerspelling16
+
+
+def test_fingerspelling16_photos_become_held_letters_by_person(shared_data: Path) -> None:
+    path = shared_data / "fingerspelling16.npz"
+    clips = load_dataset(path)
+    assert len(clips) == 2880
+    assert len({c.signer for c in clips}) == 12 and len({c.group for c in clips}) == 12 * 24
+    assert Counter(c.label for c in clips) == {chr(c): 120 for c in b"ABCDEFGHIKLMNOPQRSTUVWXY"}
+    first = clips[0]
+    with np.load(path, allow_pickle=False) as z:
+        photo, where = z["hand"][0], str(z["path"][0])
+    assert first.landmarks.shape == (30, 2, 21, 3) and first.source == f"{path}#{where}"
+    assert (first.landmarks[:, RIGHT] == photo).all() and not first.presence[:, LEFT].any()
+    scores = [track_chirality(c.landmarks, c.presence)[RIGHT] for c in clips]
+    assert np.mean(np.array(scores) > 0) > 0.99  # the signers' right hands, as photographed
+
+
+def test_fingerspelling16_without_people_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "no_people.npz"
+    np.savez(bad, hand=np.zeros((2, 21, 3), np.float32), label=np.array(["A", "B"]),
+             person=np.array(["u1", "u2"]))  # fmt: skip
+    _raise_data_error(lambda: load_fingerspelling_npz(bad), bad)
 
 
 def test_letters_windows_stay_inside_contiguous_blocks(letters: list[LandmarkClip]) -> None:
@@ -240,7 +270,8 @@ def test_letters_windows_stay_inside_contiguous_blocks(letters: list[LandmarkCli
     for letter in ("A", "J", "Q"):
         rows = np.flatnonzero(label == letter)
         rows = rows[np.argsort(frame_index[rows])]
-        raw = hand[rows]
+        raw = hand[rows].copy()
+        raw[..., 0] = 1.0 - raw[..., 0]  # the loader un-mirrors the selfie view
         bounds = np.cumsum([0] + [len(b) for b in np.array_split(np.arange(len(rows)), 5)])
         clips = [c for c in letters if c.label == letter]
         for clip in clips:

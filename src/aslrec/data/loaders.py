@@ -22,6 +22,8 @@ Clip counts on the bundled data (``/work/shared/data``):
 - ``gislr_hello_thankyou.npz``: 747 clips (hello 390, thankyou 357), 2..272 frames, 21 signers.
 - ``letters_static.npz`` with the defaults (``window=30, stride=15, blocks=5``): 520 clips,
   20 per letter (4 windows in each of 5 blocks of 80-83 frames).
+- ``fingerspelling16.npz``: 2,880 clips of 30 frames (one per photo), 24 letters, 12 signers,
+  288 groups (person x letter).
 - ``samples/MP_Data``: 15 clips (book, drink, yes; sequences 0-4), identical to the matching
   ``wlasl50_mp.npz`` entries.
 - ``samples/gislr``: 12 clips, identical to the matching ``gislr_hello_thankyou.npz`` entries.
@@ -433,10 +435,14 @@ def load_letters_npz(
 ) -> list[LandmarkClip]:
     """Load ``letters_static.npz`` as windows of consecutive frames, grouped by contiguous block.
 
-    The source recorded one hand without handedness. It goes in the RIGHT slot (1): in the
-    other data sets slot 1 is the signer's right hand, the dominant hand of most signers
-    (present in 92% of WLASL-50 frames vs 79% for the left), and fingerspelling is done with the
-    dominant hand, so slot 1 is where a model trained with the word sets expects it.
+    Source view: MIRRORED, and un-mirrored here (x -> 1 - x). The source recorded one hand
+    from a webcam without handedness; its 3D shape is a left hand in 99.1% of the frames
+    (:func:`aslrec.landmarks.geometry.chirality`; ``benchmarks/handedness.py``), i.e. a
+    right-handed signer seen in a selfie (mirror) view, as webcam apps show it. Stored the
+    other way round, a model learns mirrored letters: trained on it, the bundled model read
+    13.5% of ``fingerspelling16``'s un-mirrored photos of 12 new people, 47% once they were
+    mirrored. Un-mirrored, the hand is the signer's right hand and goes in the RIGHT slot (1),
+    where the other sets keep the signer's right hand, the dominant hand of most signers.
 
     Consecutive frames are near-identical, so a random split would leak. Each letter's frames,
     sorted by ``frame_index``, are cut into ``blocks`` contiguous blocks; windows of ``window``
@@ -484,10 +490,65 @@ def load_letters_npz(
             f"{blocks} blocks; use fewer blocks or a shorter window)"
         )
     index = np.stack(window_rows)  # (N, window) rows of the source arrays
-    landmarks = np.zeros((*index.shape, *_HAND_SHAPE), dtype=np.float32)
-    landmarks[:, :, RIGHT] = hand[index]
+    return _right_hand_clips(_unmirrored(hand)[index], metadata)
+
+
+def _unmirrored(hand: np.ndarray) -> np.ndarray:
+    """Hands of a mirrored (selfie) view as the camera saw them: x -> 1 - x where present."""
+    out = hand.copy()
+    present = np.abs(hand).sum(axis=(-1, -2)) > 0
+    out[present, :, 0] = 1.0 - out[present, :, 0]
+    return out
+
+
+def _right_hand_clips(
+    hands: np.ndarray, metadata: Sequence[Mapping[str, str | None]]
+) -> list[LandmarkClip]:
+    """``(N, T, 21, 3)`` right hands -> clips with the hand in the RIGHT slot."""
+    landmarks = np.zeros((*hands.shape[:2], *_HAND_SHAPE), dtype=np.float32)
+    landmarks[:, :, RIGHT] = hands
     presence = np.abs(landmarks).sum(axis=(3, 4)) > 0
     return _clips_from_batch(landmarks, presence, metadata)
+
+
+# --------------------------------------------------------------------------- fingerspelling16
+
+FINGERSPELLING_FRAMES = 30
+
+
+def load_fingerspelling_npz(
+    path: PathLike, *, frames: int = FINGERSPELLING_FRAMES
+) -> list[LandmarkClip]:
+    """Load ``fingerspelling16.npz``: one photo of a held letter -> a ``frames``-frame clip.
+
+    The photos are stills of 12 people holding a static letter, so a clip is the letter held
+    still: the photo's landmarks repeated for ``frames`` frames (the seed card's 30), which is
+    what a sequence model sees when someone holds a letter in front of a camera; motion comes
+    from augmentation in training. ``signer`` is the ``person`` (leave-signers-out splits);
+    the 10 near-identical photos of one person and letter share a ``group`` (they are one
+    "take"), so even a stratified split never puts one take on both sides.
+
+    Source view: un-mirrored photos, the signer's right hand (3D chirality: a right hand in
+    99.9% of photos; MediaPipe's legacy Hands labelled them "Left" because it assumes a
+    selfie image): RIGHT slot, coordinates as stored.
+    """
+    if frames < 1:
+        raise ConfigError(f"frames must be at least 1, got {frames}")
+    p = Path(path)
+    arrays = _read_npz(p, {"hand": 3, "label": 1, "person": 1, "path": 1})
+    hand = arrays["hand"]
+    if hand.shape[1:] != (POINTS, COORDS):
+        raise DataError(f"{p}: array 'hand' must have shape (N, 21, 3), got {hand.shape}")
+    _check_length(p, arrays, ("label", "person", "path"), hand.shape[0])
+    _check_finite(p, "hand", hand)
+    labels, people = _strings(arrays["label"]), _strings(arrays["person"])
+    names = _strings(arrays["path"])
+    metadata = [
+        {"label": label, "signer": person, "group": f"{person}:{label}", "source": f"{p}#{name}"}
+        for label, person, name in zip(labels, people, names, strict=True)
+    ]
+    held = np.repeat(hand[:, None], frames, axis=1)
+    return _non_empty(p, _right_hand_clips(held, metadata))
 
 
 # --------------------------------------------------------------------------- store, dispatch
@@ -516,7 +577,8 @@ def load_dataset(path: PathLike) -> list[LandmarkClip]:
     Folders: aslrec store (marker file) -> :func:`load_store`; holding ``train.csv`` ->
     :func:`load_gislr_csv`; ``<gloss>/<seq>/<n>.npy`` -> :func:`load_mp_data_dir`.
     Files: ``*.csv`` -> :func:`load_gislr_csv`; ``*.npz`` by its array names: ``hands`` +
-    ``group`` -> WLASL, ``frames`` + ``offsets`` -> GISLR, ``hand`` + ``frame_index`` -> letters.
+    ``group`` -> WLASL, ``frames`` + ``offsets`` -> GISLR, ``hand`` + ``frame_index`` -> letters,
+    ``hand`` + ``person`` -> fingerspelling16.
     The letters set is cut with the default windows; call :func:`load_letters_npz` for others.
     """
     p = Path(path)
@@ -541,9 +603,12 @@ def load_dataset(path: PathLike) -> list[LandmarkClip]:
             return load_gislr_npz(p)
         if {"hand", "frame_index"} <= keys:
             return load_letters_npz(p)
+        if {"hand", "person"} <= keys:
+            return load_fingerspelling_npz(p)
         raise DataError(
             f"{p}: unrecognised .npz (arrays: {', '.join(sorted(keys)) or 'none'}; expected "
-            "hands+group (WLASL), frames+offsets (GISLR) or hand+frame_index (letters))"
+            "hands+group (WLASL), frames+offsets (GISLR), hand+frame_index (letters) or "
+            "hand+person (fingerspelling16))"
         )
     raise DataError(
         f"{p}: unsupported data set file (expected a .npz or .csv file, or a folder: "
