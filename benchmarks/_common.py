@@ -1,7 +1,13 @@
-"""Shared by the benchmark scripts: where the data is, machine description, RESULTS.md sections."""
+"""Shared by the benchmark scripts: where the data is, machine description, RESULTS.md sections.
+
+Sections rendered from cached cells keep the machine, date and command of their measurement in
+:data:`SECTIONS` (``benchmarks/results/sections.json``), so regenerating them from the cache
+(``python -m benchmarks.report``) reproduces their header instead of stamping the render time.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -14,6 +20,7 @@ from aslrec.atomic import write_text
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 SHARED_DATA = Path(os.environ.get("ASLREC_SHARED_DATA", REPO.parent / "shared" / "data"))
+SECTIONS = REPO / "benchmarks" / "results" / "sections.json"
 
 
 def machine() -> str:
@@ -30,12 +37,44 @@ def machine() -> str:
 
 
 def header(command: str) -> str:
-    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"Machine: {machine()}. Date: {date}.\nCommand: `{command}`\n"
+    """The header of a section measured now, by ``command``."""
+    return _header_text(machine(), _now(), command)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _header_text(machine_text: str, date: str, command: str) -> str:
+    return f"Machine: {machine_text}. Date: {date}.\nCommand: `{command}`\n"
 
 
 def command_line() -> str:
-    return "python " + " ".join([os.path.relpath(sys.argv[0], REPO), *sys.argv[1:]])
+    """How this process was started, as a command to put in a section header."""
+    script = os.path.relpath(sys.argv[0], REPO)
+    if script.startswith("benchmarks" + os.sep):  # run as ``python -m benchmarks.<name>``
+        script = "-m " + script.removesuffix(".py").replace(os.sep, ".")
+    return "python " + " ".join([script, *sys.argv[1:]])
+
+
+def record_measurement(title: str) -> None:
+    """Store this machine, the time and this process's command as section ``title``'s
+    measurement (called by a script that has just trained or measured something for it)."""
+    sections = _read_sections()
+    sections[title] = {"machine": machine(), "date": _now(), "command": command_line()}
+    write_text(SECTIONS, json.dumps(sections, indent=1, ensure_ascii=False) + "\n")
+
+
+def recorded_header(title: str) -> str:
+    """The header of section ``title`` as its last measurement recorded it."""
+    meta = _read_sections().get(title)
+    if meta is None:
+        raise SystemExit(f"{SECTIONS.relative_to(REPO)}: no measurement recorded for {title!r}")
+    return _header_text(meta["machine"], meta["date"], meta["command"])
+
+
+def _read_sections() -> dict[str, dict[str, str]]:
+    return json.loads(SECTIONS.read_text(encoding="utf-8")) if SECTIONS.is_file() else {}
 
 
 def write_section(title: str, body: str) -> None:

@@ -9,8 +9,7 @@ in one run:
 - parity with PyTorch on every WLASL-50 clip (1,500, 588 with padding): max |logit difference|
   and top-1 agreement;
 - held-out accuracy of torch, ONNX fp32 and ONNX int8 on the run's held-out fold (reproduced
-  from its ``model_config.json`` with ``aslrec.workflows.train.split_indices``), restricted to
-  WLASL-50 clips, and the int8 delta.
+  by ``RunDirectory.held_out_clips``), restricted to WLASL-50 clips, and the int8 delta.
 
 Models: ``--seed-run`` / ``--default-run`` if given. Otherwise the seed model is the seed
 recipe's WLASL-50 fold-0 run (``benchmarks/runs/seed_recipe/wlasl50-seed-fold0``, see
@@ -20,7 +19,7 @@ and size only, its accuracy is meaningless).
 
 Usage::
 
-    python benchmarks/export.py                 # writes "## Export (issue #8)" in RESULTS.md
+    python -m benchmarks.export                 # writes "## Export (issue #8)" in RESULTS.md
 """
 
 from __future__ import annotations
@@ -34,7 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, SHARED_DATA, command_line, header, load_note, write_section
+
+from aslrec.landmarks.clip import LandmarkClip
+from aslrec.runs.directory import RunDirectory
+from benchmarks._common import REPO, SHARED_DATA, command_line, header, load_note, write_section
 
 OUT = REPO / "benchmarks" / "runs" / "export"
 SEED_RECIPE_RUN = REPO / "benchmarks" / "runs" / "seed_recipe" / "wlasl50-seed-fold0"
@@ -101,28 +103,17 @@ def short_run() -> Path:
     return out
 
 
-def heldout_wlasl(run_dir: Path, config: dict) -> tuple[list, str]:
-    """The run's held-out fold (as its training split it), restricted to WLASL-50 clips."""
-    import dataclasses
-
-    from aslrec.data.loaders import load_dataset
-    from aslrec.runs.config import TrainConfig
-    from aslrec.workflows.train import canonical_clips, limit_per_class, split_indices
-
-    sources = [Path(p) for p in config.get("data", {}).get("sources", [])]
-    sources = [p.resolve() if p.exists() else SHARED_DATA / p.name for p in sources]
+def heldout_wlasl(run: RunDirectory) -> tuple[list[LandmarkClip], str]:
+    """The run's held-out fold (:meth:`RunDirectory.held_out_clips`), restricted to WLASL-50
+    clips; recorded data paths that do not exist here are looked up in the shared data."""
+    sources = [Path(p) for p in run.sources]
+    sources = [p if p.exists() else SHARED_DATA / p.name for p in sources]
     if not any(p.name == WLASL for p in sources) or not all(p.exists() for p in sources):
         return [], "not trained on WLASL-50"
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    train_config = TrainConfig(**{k: v for k, v in config["training"].items() if k in known})
-    clips = canonical_clips([c for p in sources for c in load_dataset(p)])
-    if train_config.max_clips_per_class:
-        clips = limit_per_class(clips, train_config.max_clips_per_class, train_config.seed)
-    _, heldout, _ = split_indices(clips, train_config)
-    wlasl = str(SHARED_DATA / WLASL)
-    picked = [clips[i] for i in heldout if clips[i].source.startswith(wlasl)]
-    split = config.get("split", {})
-    return picked, f"WLASL-50 clips of held-out fold {split.get('fold', 0)}/{split.get('folds', 5)}"
+    wlasl = str(next(p for p in sources if p.name == WLASL))
+    picked = [c for c in run.held_out_clips(sources) if c.source.startswith(wlasl)]
+    split = run.split
+    return picked, f"WLASL-50 clips of held-out fold {split.fold}/{split.folds}"
 
 
 def time_calls(fn, inputs: list, repeats: int, warmup: int = 10) -> np.ndarray:
@@ -141,11 +132,13 @@ def bench_model(model: Model, clips: list, args) -> None:
     import torch
 
     from aslrec.data.preprocessing import arrays_for_model
-    from aslrec.export.onnx_export import backend_logits, compare_logits, export_run, torch_logits
+    from aslrec.export.onnx_export import backend_logits, compare_logits
     from aslrec.inference.onnx_backend import OnnxBackend
-    from aslrec.runs.artifacts import SAFETENSORS, load_run
+    from aslrec.models.logits import torch_logits
+    from aslrec.runs.artifacts import SAFETENSORS
+    from aslrec.workflows.export import export_run
 
-    run = load_run(model.run_dir)
+    run = RunDirectory(model.run_dir)
     out = OUT / model.name.split()[0]
     out.mkdir(parents=True, exist_ok=True)
     fp32 = export_run(model.run_dir, out / "model.onnx")
@@ -155,7 +148,7 @@ def bench_model(model: Model, clips: list, args) -> None:
         "fp32": fp32.size_bytes,
         "int8": int8.size_bytes,
     }
-    x_all, m_all = arrays_for_model(clips, run.config["preprocessing"])
+    x_all, m_all = arrays_for_model(clips, run.preprocessing)
     backends = {
         "ONNX Runtime fp32": OnnxBackend.load(fp32.path, threads=args.threads),
         "ONNX Runtime int8": OnnxBackend.load(int8.path, threads=args.threads),
@@ -168,11 +161,10 @@ def bench_model(model: Model, clips: list, args) -> None:
 
     runtimes = {"PyTorch": torch_call, **{k: b.logits for k, b in backends.items()}}
     reference = torch_logits(run.model, x_all, m_all)
-    heldout, heldout_desc = heldout_wlasl(model.run_dir, run.config)
+    heldout, heldout_desc = heldout_wlasl(run)
     if heldout:
-        index = {c: i for i, c in enumerate(run.classes)}
-        hx, hm = arrays_for_model(heldout, run.config["preprocessing"])
-        hy = np.array([index[c.label] for c in heldout])
+        hx, hm = arrays_for_model(heldout, run.preprocessing)
+        hy = run.label_indices(heldout)
     singles = [(x_all[i : i + 1], m_all[i : i + 1]) for i in range(0, len(x_all), 7)]
     batches = [(x_all[i : i + 64], m_all[i : i + 64]) for i in range(0, len(x_all) - 63, 64)]
     for name, fn in runtimes.items():
@@ -193,7 +185,7 @@ def bench_model(model: Model, clips: list, args) -> None:
             row["heldout_top1"] = float((logits.argmax(1) == hy).mean())
         model.rows[name] = row
     model.note += f"; held-out: {heldout_desc} ({len(heldout)} clips)" if heldout else ""
-    model.note += f"; {run.config['architecture']}, {len(run.classes)} classes"
+    model.note += f"; {run.architecture}, {len(run.classes)} classes"
 
 
 def render(models: list[Model], args, elapsed: float, load_before: float) -> str:

@@ -16,8 +16,8 @@ same interleaved loop; the resize is timed), the decode speed of ``FrameSource``
 per-variant figures. Times are wall-clock; on a shared machine compare ratios within one run.
 Usage::
 
-    python benchmarks/extraction.py            # ~2-3 min on 2 cores; writes RESULTS.md
-    python benchmarks/extraction.py --no-write # print only
+    python -m benchmarks.extraction            # ~2-3 min on 2 cores; writes RESULTS.md
+    python -m benchmarks.extraction --no-write # print only
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA, command_line, header, load_note, write_section
 
 from aslrec.landmarks.hands import HandTracker, TrackerOptions, hand_landmarker_task
 from aslrec.landmarks.video import FrameSource, _downscale
 from aslrec.workflows.extract import run_extraction
+from benchmarks._common import SHARED_DATA, command_line, header, load_note, write_section
 
 VARIANTS: dict[str, TrackerOptions] = {
     "tasks full/full": TrackerOptions(backend="tasks", landmark_model="full"),

@@ -17,8 +17,8 @@ clients run on the same 2-core machine as the server, so they compete with it fo
 
 Usage::
 
-    python benchmarks/load_test.py                    # writes "## Service (issue #7)"
-    python benchmarks/load_test.py --model RUN_DIR --clients 50 --seconds 20
+    python -m benchmarks.load_test                    # writes "## Service (issue #7)"
+    python -m benchmarks.load_test --model RUN_DIR --clients 50 --seconds 20
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, SHARED_DATA, command_line, header, load_note, write_section
+
+from benchmarks._common import REPO, SHARED_DATA, command_line, header, load_note, write_section
 
 TITLE = "Service (issue #7)"
 BUNDLED = REPO / "src" / "aslrec" / "assets" / "default_model"

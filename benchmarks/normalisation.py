@@ -5,7 +5,7 @@ run in parallel. ``--epochs`` shortens the OneCycle schedule (it anneals fully e
 ``--selection val-fold`` picks the epoch on the scored fold (the card's way, optimistic,
 comparable with the ~92% sanity figure), ``inner`` on an inner split.
 
-    python benchmarks/normalisation.py --epochs 40 --folds-run 0
+    python -m benchmarks.normalisation --epochs 40 --folds-run 0
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 
-from _common import REPO, SHARED_DATA, command_line, header, mean_std, write_section
+from benchmarks._common import REPO, SHARED_DATA, command_line, header, mean_std, write_section
 
 RUNS = REPO / "benchmarks" / "runs" / "normalisation"
 

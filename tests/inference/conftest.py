@@ -1,33 +1,25 @@
 """Fixtures of the streaming tests: a model directory with random weights (tests of the
 plumbing must not depend on how good a model is) and long videos built from real sign videos by
-``benchmarks/segmentation.py`` (the same generator the benchmark measures on)."""
+:mod:`benchmarks.streams` (the same generator the streaming benchmark measures on)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 import numpy as np
 import pytest
 from random_runs import write_random_run
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+from benchmarks import streams
+
 STREAM_CLASSES = ["apple", "hello", "school", "table"]
 
 
-def benchmark_module() -> Any:
-    if str(BENCHMARKS) not in sys.path:
-        sys.path.insert(0, str(BENCHMARKS))
-    import segmentation
-
-    return segmentation
-
-
 @pytest.fixture(scope="session")
-def stream_bench() -> Any:
-    """``benchmarks/segmentation.py``: builds streams of real sign videos, tracks them."""
-    return benchmark_module()
+def stream_bench() -> ModuleType:
+    """:mod:`benchmarks.streams`: builds streams of real sign videos, tracks them."""
+    return streams
 
 
 @pytest.fixture(scope="session")
@@ -43,18 +35,17 @@ def random_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def two_sign_stream(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def two_sign_stream(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> streams.Stream:
     """~5.5 s at 30 fps: grey, hello, 0.8 s grey, table, 0.6 s of table's last frame frozen."""
-    bench = benchmark_module()
     out = tmp_path_factory.mktemp("streams") / "hello_table.mp4"
     plan = [("hello", 0.8, "blank"), ("table", 0.6, "still")]
-    return bench.build_stream(plan, out, videos=shared_data / "videos", lead_s=0.5)
+    return streams.build_stream(plan, out, videos=shared_data / "videos", lead_s=0.5)
 
 
 @pytest.fixture(scope="session")
-def two_sign_tracked(two_sign_stream: Any) -> Any:
+def two_sign_tracked(two_sign_stream: streams.Stream) -> streams.Tracked:
     """Causal tracking of :func:`two_sign_stream` (landmarks, presence, timestamps)."""
-    return benchmark_module().track_stream(two_sign_stream.path)
+    return streams.track_stream(two_sign_stream.path)
 
 
 @pytest.fixture(scope="session")
