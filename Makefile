@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint benchmarks clean web
+.PHONY: demo test test-slow lint benchmarks results clean web
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,12 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
 benchmarks: $(STAMP)
-	cd benchmarks && ../$(BIN)/python seed_recipe.py --jobs 2
-	cd benchmarks && ../$(BIN)/python compare_models.py --jobs 2 --parts main ablation curve
+	$(BIN)/python -m benchmarks.seed_recipe --jobs 2
+	$(BIN)/python -m benchmarks.compare_models --jobs 2 --parts main ablation curve
+
+# Every cached number and plot of benchmarks/RESULTS.md, from benchmarks/results/ (trains nothing).
+results: $(STAMP)
+	$(BIN)/python -m benchmarks.report
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

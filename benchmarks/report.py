@@ -1,0 +1,683 @@
+"""RESULTS.md from the cache: every cell-based section rendered from cached cells, nothing trained.
+
+    python -m benchmarks.report          # or: make results
+
+Rewrites the sections measured in cells (seed recipe, frame sampling, model comparison, unseen
+signs) and their plots from ``benchmarks/results/``; each section's header is the machine, date
+and command of its recorded measurement (``benchmarks/results/sections.json``), so regenerating
+changes nothing unless the cache did. A stale cached cell stops the report (see
+:mod:`benchmarks._cells`). The other sections (extraction, export, normalisation, streaming,
+service) are timing runs without a cache: their text stays as their scripts last wrote it.
+
+The runners (``python -m benchmarks.compare_models`` etc.) train and measure, then write their
+section with the same renderers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from benchmarks._cells import DATASETS, FOLDS
+from benchmarks._common import REPO, SHARED_DATA, mean_std, recorded_header, write_section
+from benchmarks.rows import (
+    ABLATIONS,
+    COMBINED,
+    CURVE_SIZES,
+    ERROR_MEMBERS,
+    MOVING_DOMINANCE,
+    OPEN_SET_PRESET,
+    REAL_VIDEO_VARIANTS,
+    REAL_VIDEOS,
+    REPEAT_SEEDS,
+    ROWS,
+    SAMPLING_METHODS,
+    SEED_MODELS,
+    STEP_MATCHED_SEED,
+    TRAINED,
+    UNSEEN,
+    ablation_cell,
+    combined_result,
+    fold_errors_result,
+    frame_sampling_cell,
+    gislr_error_rows,
+    gislr_errors_result,
+    latency_result,
+    open_set_cell,
+    real_video_result,
+    seed_extra,
+    seed_recipe_cell,
+    trained_cell,
+)
+
+SEED_RECIPE_TITLE = "Seed recipe (issue #3)"
+FRAME_SAMPLING_TITLE = "Frame sampling (issue #3)"
+COMPARE_TITLE = "Model comparison (issue #10)"
+OPEN_SET_TITLE = "Unseen signs (open set)"
+LEARNING_CURVE_PLOT = REPO / "benchmarks" / "learning_curve.png"
+OPEN_SET_PLOT = REPO / "benchmarks" / "open_set.png"
+RUNTIMES = ("torch", "onnx")
+
+
+# --------------------------------------------------------------------------------------------
+# Seed recipe
+# --------------------------------------------------------------------------------------------
+def seed_recipe_table(models: Sequence[str] = SEED_MODELS) -> str:
+    lines = [
+        "| data (split) | model | folds done | top-1 | top-5 | oracle top-1 | best epoch | "
+        "s/fold | params |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for dataset, (_, split) in DATASETS.items():
+        for model in models:
+            found = [seed_recipe_cell(model, dataset, f).read() for f in range(FOLDS)]
+            cell = [r for r in found if r is not None]
+            if not cell:
+                continue
+            n = len(cell)
+            lines.append(
+                f"| {dataset} ({split}) | {model} | {n}/{cell[0]['folds']} | "
+                f"{mean_std([r['top1'] for r in cell])} | {mean_std([r['top5'] for r in cell])} | "
+                f"{mean_std([r['oracle_top1'] for r in cell])} | "
+                f"{sum(r['best_epoch'] for r in cell) / n:.0f} | "
+                f"{sum(r['wall_time_s'] for r in cell) / n:.0f} | {cell[0]['num_parameters']:,} |"
+            )
+    return "\n".join(lines)
+
+
+def seed_recipe_section() -> str:
+    return (
+        recorded_header(SEED_RECIPE_TITLE)
+        + "\nSeed preset (AdamW 1e-3/1e-4, OneCycleLR, class-weighted CE, Gaussian noise 0.02, "
+        "dropout 0.3, clip 1.0, batch 32, <=100 epochs, patience 15), per-frame [-1, 1] "
+        "normalisation, one CPU thread per cell, seed 42. Top-1/top-5: mean ± std (sample std) "
+        "over folds, scored on the held-out fold with the epoch chosen on an inner 1/8 split of "
+        "the training folds. Oracle top-1: the best held-out accuracy over epochs (epoch chosen "
+        "on the scored fold, as the card did; optimistic). Splits: wlasl50 stratified 5-fold "
+        "with near-duplicate groups together (no signer ids exist); gislr participant-held-out "
+        "5-fold (21 participants); letters 5-fold holding out contiguous blocks of each "
+        "letter's frames (one signer).\n\n" + seed_recipe_table()
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Frame sampling
+# --------------------------------------------------------------------------------------------
+def frame_sampling_section() -> str:
+    lines = ["| frame sampling | folds | top-1 | top-5 |", "|---|---|---|---|"]
+    for method in SAMPLING_METHODS:
+        found = [frame_sampling_cell(method, f).read() for f in range(FOLDS)]
+        part = [r for r in found if r is not None]
+        if part:
+            lines.append(
+                f"| {method} | {len(part)} | {mean_std([r['top1'] for r in part])} | "
+                f"{mean_std([r['top5'] for r in part])} |"
+            )
+    return (
+        recorded_header(FRAME_SAMPLING_TITLE)
+        + "\nGISLR hello/thank_you, 5-fold participant-held-out, seed model and recipe, epoch "
+        "chosen on an inner split, seed 42; mean ± std over folds.\n\n" + "\n".join(lines)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Model comparison
+# --------------------------------------------------------------------------------------------
+def rows_of(name: str, dataset: str, folds: Sequence[int]) -> list[dict[str, Any]]:
+    """The cached results of a row (trained or inference-only) on ``folds``, where cached."""
+    if name in COMBINED:
+        found = [combined_result(name, dataset, f).read() for f in folds]
+    else:
+        found = [trained_cell(name, dataset, f).read() for f in folds]
+    return [r for r in found if r is not None]
+
+
+def real_video_column(name: str, folds: Sequence[int]) -> str:
+    """``top-1/top-5 of n`` per variant of the real videos, e.g. ``11/15 of 15; 9/14 of 15``."""
+    cells = []
+    for variant in REAL_VIDEO_VARIANTS:
+        found = [real_video_result(name, f, variant).read() for f in folds]
+        hits = [r for r in found if r is not None]
+        if not hits:
+            return "-"
+        top1 = sum(r["predicted"][w][0] == w for r in hits for w in REAL_VIDEOS)
+        top5 = sum(w in r["predicted"][w] for r in hits for w in REAL_VIDEOS)
+        cells.append(f"{top1}/{top5} of {len(hits) * len(REAL_VIDEOS)}")
+    return "; ".join(cells)
+
+
+def main_table(
+    folds: Sequence[int] = range(FOLDS), names: Sequence[str] = ROWS
+) -> tuple[str, dict[str, dict[str, list[float]]]]:
+    """The comparison table of rows ``names`` and their top-1 per data set and fold."""
+    lines = [
+        "| data (split) | recipe | folds | top-1 | top-5 | error | params | ms/clip torch "
+        "| ms/clip ONNX | train s/fold | real videos top-1/top-5 (original; stream) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    top1: dict[str, dict[str, list[float]]] = {}
+    for dataset, (_, split) in DATASETS.items():
+        for name in names:
+            part = rows_of(name, dataset, folds)
+            if not part:
+                continue
+            values = [r["top1"] for r in part]
+            top1.setdefault(dataset, {})[name] = values
+            latency = latency_result(name).read()
+            lines.append(
+                f"| {dataset} ({split}) | {name} | {len(part)}/5 | {mean_std(values)} | "
+                f"{mean_std([r['top5'] for r in part])} | {1 - statistics.mean(values):.2%} | "
+                f"{part[0]['num_parameters']:,} | "
+                + " | ".join(f"{latency[r]:.1f}" if latency else "-" for r in RUNTIMES)
+                + " | "
+                f"{statistics.mean(r['wall_time_s'] for r in part):.0f} | "
+                f"{real_video_column(name, folds) if dataset == 'wlasl50' else ''} |"
+            )
+    return "\n".join(lines), top1
+
+
+def min_steps(name: str) -> int:
+    """The ``min_steps`` a trained row's recipe resolves to (0: its schedule counts epochs)."""
+    return trained_cell(name, "wlasl50", 0).config().optim.min_steps
+
+
+def top1_of(cell_name: str, fold: int, **extra: Any) -> float | None:
+    found = trained_cell(cell_name, "wlasl50", fold, **extra).read()
+    return None if found is None else found["top1"]
+
+
+def goals(top1: dict[str, dict[str, list[float]]], folds: Sequence[int]) -> str:
+    """The issue's goals, each with the measured figure (folds where both rows exist)."""
+    lines = []
+    wlasl = top1.get("wlasl50", {})
+    fixed_seed = "seed, fixed schedule"
+    for name in ROWS[1:]:
+        # Fixed-schedule rows are also compared with the seed model trained the same way.
+        baselines = ["seed"] + ([fixed_seed] if "fixed" in name and name != fixed_seed else [])
+        for baseline in baselines:
+            pairs = [
+                (s["top1"], w["top1"])
+                for f in folds
+                for s in rows_of(baseline, "wlasl50", [f])
+                for w in rows_of(name, "wlasl50", [f])
+            ]
+            if not pairs or name not in wlasl:
+                continue
+            seed_err = 1 - statistics.mean(p[0] for p in pairs)
+            err = 1 - statistics.mean(p[1] for p in pairs)
+            top5 = statistics.mean(r["top5"] for r in rows_of(name, "wlasl50", folds))
+            lines.append(
+                f"- WLASL-50, {name}: error {err:.2%} vs {baseline} {seed_err:.2%} on the same "
+                f"{len(pairs)} fold(s) = {err / seed_err:.2f} of the seed's (goal <= 0.60); "
+                f"top-5 {top5:.2%} (goal >= 99%)"
+            )
+    gislr = top1.get("gislr", {})
+    for name, values in gislr.items():
+        if name != "seed":
+            lines.append(
+                f"- GISLR participant-held-out, {name}: {statistics.mean(values):.2%} "
+                f"over {len(values)} fold(s) (goal >= 98%){repeated_cv(name, 'gislr')}"
+            )
+    few = {
+        name: {
+            f: value
+            for f in folds
+            if (value := top1_of(name, f, max_clips_per_class=10)) is not None
+        }
+        for name in TRAINED
+    }
+    for name in list(TRAINED)[1:]:
+        # Rows whose schedule counts steps are also compared with the seed on that schedule.
+        step_matched = min_steps(name) and name != STEP_MATCHED_SEED
+        for baseline in ["seed"] + ([STEP_MATCHED_SEED] if step_matched else []):
+            paired = sorted(set(few[baseline]) & set(few[name]))
+            if paired:
+                gain = statistics.mean(few[name][f] - few[baseline][f] for f in paired)
+                lines.append(
+                    f"- 10 training clips per class (WLASL-50), {name} vs {baseline}: "
+                    f"{gain * 100:+.1f} points over fold(s) {', '.join(map(str, paired))} "
+                    "(goal >= +10)"
+                )
+    seed_lat, seed_rows = latency_result("seed").read(), rows_of("seed", "wlasl50", [0])
+    for name in list(TRAINED)[1:]:
+        latency, rows = latency_result(name).read(), rows_of(name, "wlasl50", [0])
+        if seed_lat and latency and seed_rows and rows:
+            params = rows[0]["num_parameters"] / seed_rows[0]["num_parameters"]
+            speed = ", ".join(f"{latency[r] / seed_lat[r]:.2f}x in {r}" for r in RUNTIMES)
+            lines.append(
+                f"- Size and speed, {name} vs seed: {params:.2f}x the parameters (goal <= 0.33); "
+                f"latency per clip {speed} (goal <= 0.5)"
+            )
+    return "\n".join(lines)
+
+
+def repeated_cv(name: str, dataset: str) -> str:
+    """``; over seeds ...`` for a row whose 5-fold CV has been repeated with other seeds, from
+    every complete repetition: the mean of the per-seed means +- their std, clips missed."""
+    if name not in TRAINED:
+        return ""
+    per_seed = {}
+    for seed in REPEAT_SEEDS:
+        found = [trained_cell(name, dataset, f, **seed_extra(seed)).read() for f in range(FOLDS)]
+        if all(r is not None for r in found):
+            per_seed[seed] = found
+    if len(per_seed) < 2:
+        return ""
+    means = [statistics.mean(r["top1"] for r in rows) for rows in per_seed.values()]
+    missed = [
+        round(sum((1 - r["top1"]) * r["num_val"] for r in rows)) for rows in per_seed.values()
+    ]
+    return (
+        f"; 5-fold CV repeated with seeds {', '.join(map(str, per_seed))}: "
+        f"{mean_std(means)} (clips missed {', '.join(map(str, missed))})"
+    )
+
+
+ALL_CLIPS = "all"
+
+
+def full_size(name: str) -> int:
+    """Training clips per class with no limit: 24 (4/5 of 30) for fixed-schedule rows, 21 for
+    rows that give 1/8 of them to the inner selection split."""
+    return 24 if TRAINED[name][2].get("selection") == "fixed" else 21
+
+
+def learning_curve(folds: Sequence[int]) -> str:
+    """Top-1 at 5, 10, 15 training clips per class and with all of them (:func:`full_size`),
+    plotted to ``benchmarks/learning_curve.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes: list[int | str] = [*CURVE_SIZES, ALL_CLIPS]
+    reduced = {
+        (n, f)
+        for n in TRAINED
+        for f in folds
+        for size in CURVE_SIZES
+        if top1_of(n, f, max_clips_per_class=size) is not None
+    }
+    # Rows and folds with at least one reduced-size cell, so every point averages the same folds.
+    names = [n for n in TRAINED if any(n == name for name, _ in reduced)]
+    folds = sorted({f for _, f in reduced})
+    lines = [
+        "| clips/class | " + " | ".join(names) + " | folds |",
+        "|---" * (len(names) + 2) + "|",
+    ]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    table: dict[str, dict[int | str, list[float]]] = {}
+    for name in names:
+        for size in sizes:
+            limit = {} if size == ALL_CLIPS else {"max_clips_per_class": size}
+            found = [top1_of(name, f, **limit) for f in folds]
+            values = [v for v in found if v is not None]
+            if values:
+                table.setdefault(name, {})[size] = values
+        points = sorted(
+            (full_size(name) if size == ALL_CLIPS else int(size), statistics.mean(v))
+            for size, v in table.get(name, {}).items()
+        )
+        if points:
+            ax.plot(*zip(*points, strict=True), marker="o", label=name)
+    for size in sizes:
+        cells = [mean_std(table.get(name, {}).get(size, [])) for name in names]
+        counts = sorted({len(table.get(name, {}).get(size, [])) for name in names})
+        label = "all (21, or 24 with a fixed schedule)" if size == ALL_CLIPS else str(size)
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {'/'.join(map(str, counts))} |")
+    ax.set_xlabel("training clips per class (WLASL-50)")
+    ax.set_ylabel("held-out top-1")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(LEARNING_CURVE_PLOT, dpi=120)
+    plt.close(fig)
+    return "\n".join(lines)
+
+
+def error_analysis(folds: Sequence[int]) -> str:
+    """Where the WLASL-50 errors are: clips both models miss bound what averaging them can fix,
+    and the confusions that remain show what the landmarks cannot separate."""
+    from collections import Counter
+
+    found = [e for e in (fold_errors_result(f).read() for f in folds) if e is not None]
+    if not found:
+        return ""
+    seed, best, ensemble = ERROR_MEMBERS
+    lines = [
+        "| fold | clips | seed wrong | best wrong | both wrong (same clip) | ensemble wrong "
+        "| ensemble wrong, one model right |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    totals: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
+    for e in found:
+        w = {k: set(v) for k, v in e["wrong"].items()}
+        both = w[seed] & w[best]
+        counts = {
+            "clips": e["clips"],
+            "seed": len(w[seed]),
+            "best": len(w[best]),
+            "both": len(both),
+            "ensemble": len(w[ensemble]),
+            "fixable": len(w[ensemble] - both),
+        }
+        totals.update(counts)
+        pairs.update(e["wrong"][ensemble].values())
+        lines.append(
+            f"| {e['fold']} | "
+            + " | ".join(str(counts[k]) for k in ("clips", "seed", "best", "both", "ensemble"))
+            + f" | {counts['fixable']} |"
+        )
+    lines.append(
+        f"| all | {totals['clips']} | {totals['seed']} | {totals['best']} | {totals['both']} | "
+        f"{totals['ensemble']} | {totals['fixable']} |"
+    )
+    top = pairs.most_common(8)
+    in_top = sum(n for _, n in top)
+    lines += [
+        "",
+        f"Clips both models miss: {totals['both'] / totals['clips']:.2%} of all (averaging "
+        f"the two rarely rescues these); the ensemble also misses {totals['fixable']} clips one "
+        f"member got right. Ensemble error {totals['ensemble'] / totals['clips']:.2%}; the goal "
+        f"(0.60 x the seed's) is {0.6 * totals['seed'] / totals['clips']:.2%}, "
+        f"{totals['ensemble'] - int(0.6 * totals['seed'])} clips of {totals['clips']} away. "
+        f"The errors are spread over many pairs, not a few confusable signs: the ensemble's "
+        f"most frequent confusions (truth -> predicted, {len(found)} folds) cover {in_top} of "
+        f"its {totals['ensemble']} errors: " + ", ".join(f"{pair} ({n})" for pair, n in top) + ".",
+    ]
+    return "\n".join(lines)
+
+
+# A GISLR clip this short, or with a hand in this few of its frames, carries next to no sign.
+NEAR_EMPTY_FRAMES, NEAR_EMPTY_HAND_RATE = 6, 0.3
+
+
+def gislr_errors() -> str:
+    """Where the GISLR errors are: which held-out clips every trained row misses, and whether
+    those clips hold a sign at all (the accuracy ceiling of this data)."""
+    from aslrec.data.loaders import load_dataset
+
+    names = gislr_error_rows()
+    found = gislr_errors_result(names).read() if names else None
+    if found is None:
+        return ""
+    by_source = {c.source: c for c in load_dataset(SHARED_DATA / DATASETS["gislr"][0])}
+    missed_by_all = set.intersection(*(set(w) for w in found["wrong"].values()))
+    near_empty = [
+        s
+        for s in missed_by_all
+        if s in by_source
+        and (
+            len(by_source[s].landmarks) <= NEAR_EMPTY_FRAMES
+            or by_source[s].presence.any(axis=1).mean() < NEAR_EMPTY_HAND_RATE
+        )
+    ]
+    clips = found["clips"]
+    allowed = int(np.floor(0.02 * clips))
+    counts = ", ".join(f"{n} {len(w)}" for n, w in found["wrong"].items())
+    how_many = "all" if len(near_empty) == len(missed_by_all) else str(len(near_empty))
+    return (
+        f"Where the GISLR errors are ({clips} held-out clips over {len(found['folds'])} folds): "
+        f"clips missed per row: {counts}; the 98% goal allows {allowed}. "
+        f"{len(missed_by_all)} clips are missed by every row, {how_many} of them "
+        f"near-empty (at most {NEAR_EMPTY_FRAMES} frames, or a hand in under "
+        f"{NEAR_EMPTY_HAND_RATE:.0%} of them): these alone cap any model's top-1 near "
+        f"{1 - len(near_empty) / clips:.1%}. The rows differ by a few clips each, within the "
+        f"binomial standard error of {np.sqrt(0.02 * 0.98 / clips) * clips:.1f} clips at 98%."
+    )
+
+
+def ablation_table(folds: Sequence[int]) -> str:
+    lines = ["| variant | folds | top-1 | vs best on the same folds |", "|---|---|---|---|"]
+    for name in ABLATIONS:
+        found = {f: ablation_cell(name, f).read() for f in folds}
+        done = [f for f, r in found.items() if r is not None]
+        if not done:
+            continue
+        values = [found[f]["top1"] for f in done]  # type: ignore[index]
+        best = [r["top1"] for r in rows_of("best", "wlasl50", done)]
+        delta = (
+            f"{statistics.mean(values) - statistics.mean(best):+.2%}"
+            if len(best) == len(done)
+            else "-"
+        )
+        lines.append(f"| {name} | {len(done)} | {mean_std(values)} | {delta} |")
+    return "\n".join(lines)
+
+
+COMPARE_PROTOCOL = (
+    "Every trained row is scored once on the held-out fold, seed 42, and never looks at it "
+    "before: rows without 'fixed schedule' choose their epoch on an inner 1/8 split of the "
+    "training folds (seed included); 'fixed schedule' rows choose nothing: they train on "
+    "all training folds for the recipe's epochs (seed 100, best-fast 120, and for "
+    "`best-fast, fixed schedule` at least 4,000 optimizer steps: more epochs only on "
+    "training sets smaller than a WLASL-50 fold, i.e. GISLR and the learning curve) and "
+    "keep the last, which the one-cycle schedule has annealed. The seed row is the same "
+    "cells as the seed-recipe table. The `best + ...` rows reuse the trained runs of the "
+    "same fold (members and TTA views fixed in advance; inference only); `best + seed "
+    "ensemble + TTA` was added after the other rows had been measured, so it is one more "
+    "look at the same folds, not a pre-registered choice. ms/clip: the `Recognizer` "
+    "(preprocessing included), 1 thread, batch 1, median "
+    "of 200 WLASL-50 clips, fold-0 runs, measured in one process per row. Real videos: "
+    f"{', '.join(REAL_VIDEOS)} from `../shared/data/videos` (other people, other "
+    "recordings), landmarks by aslrec's own extractor (HandLandmarker; the training data "
+    "came from Holistic), predicted by each fold's model: right at top-1 / in the top-5, "
+    "of (folds x videos); 'stream': the same videos as the streaming benchmark plays them "
+    "(30 fps, letterboxed into 640x480, mp4v re-encoded), where the tracker loses the "
+    "second hand of school for ~40 frames. `best-fast distilled` learns from the seed and "
+    "best runs of its own fold (their averaged predictions on the training clips at "
+    "temperature 2, half the loss). The fixed-schedule rows were added after the "
+    "distilled row had been measured, because the held-out accuracy logged per epoch "
+    "(never used for any choice) showed the inner split picking early, worse epochs: post "
+    "hoc, like the TTA ensemble row; the seed and best-fast fixed-schedule rows without "
+    "teachers are their controls. `best-fast + hand dropout` adds one augmentation to the "
+    "preset (one hand removed over up to 60% of the frames of 20% of the training clips), "
+    "tried once, after the streaming benchmark showed the tracker losing a hand. "
+    f"`{MOVING_DOMINANCE}` is the best-fast preset since the rule for which hand leads "
+    "changed: a hand that stays still while the other signs is never taken for the "
+    'dominant one (`dominance="moving"`; the earlier rows mirror a clip whenever the '
+    "left hand is seen in 1.2x more frames). It was designed after reading the GISLR "
+    "errors of the earlier rows (participant 29302 keeps a still left hand in view; 3 of "
+    "that participant's clips were missed by every row), so its GISLR gain is measured on "
+    "the folds that prompted it; the 5-fold CVs with seeds 43 and 44 draw other "
+    "participant folds. It changes the input of 5 GISLR clips and 1 WLASL-50 clip. The "
+    "stream version of school, lost the same way (its still base hand seen more often than "
+    "the moving one), was checked only afterwards."
+)
+
+
+def compare_section() -> str:
+    folds = range(FOLDS)
+    table, top1 = main_table(folds)
+    body = [
+        recorded_header(COMPARE_TITLE),
+        COMPARE_PROTOCOL,
+        "",
+        table,
+        "",
+        "Goals (issue #10):",
+        "",
+        goals(top1, folds),
+    ]
+    if any(ablation_cell(n, f).read() is not None for n in ABLATIONS for f in folds):
+        body += [
+            "",
+            "Ablation (WLASL-50): the best recipe with one part removed. On one fold (300 "
+            "held-out clips) the binomial standard error of a top-1 near 89% is 1.8 points, so "
+            "only differences beyond about 3.6 points stand out from noise.",
+            "",
+            ablation_table(folds),
+        ]
+    errors = error_analysis(folds)
+    if errors:
+        body += ["", "Where the errors are (WLASL-50, held-out clips of each fold):", "", errors]
+    gislr = gislr_errors()
+    if gislr:
+        body += ["", gislr]
+    if any(
+        top1_of(n, f, max_clips_per_class=size) is not None
+        for n in TRAINED
+        for f in folds
+        for size in CURVE_SIZES
+    ):
+        body += [
+            "",
+            "Learning curve (WLASL-50; held-out clips fixed at every size):",
+            "",
+            learning_curve(folds),
+            "",
+            f"![learning curve]({LEARNING_CURVE_PLOT.name})",
+        ]
+    return "\n".join(body)
+
+
+# --------------------------------------------------------------------------------------------
+# Unseen signs (open set)
+# --------------------------------------------------------------------------------------------
+ANSWERED = (0.95, 0.90, 0.80, 0.50)
+
+
+def auroc(known: np.ndarray, unseen: np.ndarray) -> float:
+    """Chance that a random known clip scores above a random unseen one (ties count half)."""
+    above = (known[:, None] > unseen[None, :]).mean()
+    ties = (known[:, None] == unseen[None, :]).mean()
+    return float(above + ties / 2)
+
+
+def operating_point(row: dict[str, Any], answered: float) -> tuple[float, float]:
+    """At the threshold that answers ``answered`` of the known held-out clips: (share of unseen
+    clips rejected, top-1 among the known clips answered). Descriptive: the threshold is read off
+    the scored clips themselves."""
+    known = np.asarray(row["known_probability"])
+    threshold = np.quantile(known, 1 - answered)
+    kept = known >= threshold
+    rejected = float((np.asarray(row["unseen_probability"]) < threshold).mean())
+    return rejected, float(np.asarray(row["known_correct"])[kept].mean())
+
+
+def open_set_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| score | folds | AUROC known vs unseen | median top-1 probability: known right / "
+        "known wrong / unseen |",
+        "|---|---|---|---|",
+    ]
+    for name, key in (("top-1 probability", "probability"), ("negative energy", "energy")):
+        aurocs = [
+            auroc(np.asarray(r[f"known_{key}"]), np.asarray(r[f"unseen_{key}"])) for r in rows
+        ]
+        medians = ""
+        if key == "probability":
+            known = np.concatenate([r["known_probability"] for r in rows])
+            right = np.concatenate([r["known_correct"] for r in rows]).astype(bool)
+            unseen = np.concatenate([r["unseen_probability"] for r in rows])
+            medians = " / ".join(
+                f"{np.median(v):.2f}" for v in (known[right], known[~right], unseen)
+            )
+        spread = f"{np.mean(aurocs):.3f} ± {np.std(aurocs, ddof=1):.3f}" if len(rows) > 1 else ""
+        lines.append(
+            f"| {name} | {len(rows)} | {spread or f'{aurocs[0]:.3f}'} | {medians or '-'} |"
+        )
+    lines += [
+        "",
+        "| known clips answered | unseen clips rejected | top-1 among known answered |",
+        "|---|---|---|",
+    ]
+    for answered in ANSWERED:
+        points = [operating_point(r, answered) for r in rows]
+        lines.append(
+            f"| {answered:.0%} | {mean_std([p[0] for p in points])} | "
+            f"{mean_std([p[1] for p in points])} |"
+        )
+    return "\n".join(lines)
+
+
+def open_set_plot(rows: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    known = np.concatenate([r["known_probability"] for r in rows])
+    right = np.concatenate([r["known_correct"] for r in rows]).astype(bool)
+    unseen = np.concatenate([r["unseen_probability"] for r in rows])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bins = np.linspace(0, 1, 26)
+    for values, label in (
+        (known[right], "known sign, right"),
+        (known[~right], "known sign, wrong"),
+        (unseen, "unseen sign"),
+    ):
+        ax.hist(values, bins=bins, histtype="step", density=True, linewidth=2, label=label)
+    ax.set_xlabel("top-1 probability")
+    ax.set_ylabel("density")
+    ax.set_title(
+        f"WLASL-50, {OPEN_SET_PRESET}, {UNSEEN} signs left out of training ({len(rows)} folds)"
+    )
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(OPEN_SET_PLOT, dpi=100)
+    plt.close(fig)
+
+
+def open_set_section() -> str:
+    found = [open_set_cell(f).read() for f in range(FOLDS)]
+    rows = [r for r in found if r is not None]
+    if not rows:
+        raise SystemExit("no open-set cells cached yet: run python -m benchmarks.open_set")
+    open_set_plot(rows)
+    known_top1 = mean_std([r["top1"] for r in rows])
+    return "\n".join(
+        [
+            recorded_header(OPEN_SET_TITLE),
+            f"WLASL-50, 5-fold stratified split; in fold f, {UNSEEN} of the 50 signs (drawn with "
+            f"seed f) are removed and `{OPEN_SET_PRESET}` (fixed schedule, seed 42) trains on "
+            "the training folds of the other 40. Known: the held-out fold of the 40 signs (top-1 "
+            f"{known_top1}). Unseen: every clip of the {UNSEEN} removed signs. AUROC: chance "
+            "that a known clip scores above an unseen one (0.5 = no better than chance). The "
+            "operating points read the threshold off the scored clips, so they describe the "
+            "trade-off, they are not a tuned result.",
+            "",
+            open_set_table(rows),
+            "",
+            "Reading: the top-1 probability, which aslrec thresholds, separates unseen signs at "
+            "least as well as the energy score, so aslrec keeps it. A model unsure of a sign it "
+            "knows looks like one that never saw the sign (similar medians), so any threshold "
+            "trades answered known signs for rejected unseen ones. The bundled model's threshold "
+            "(`tools/build_default_model.py`, target accuracy 99% on its held-out known signs) "
+            "answers 91% of them, the 90% operating point here.",
+            "",
+            f"![open set]({OPEN_SET_PLOT.name})",
+        ]
+    )
+
+
+SECTIONS: dict[str, Callable[[], str]] = {
+    SEED_RECIPE_TITLE: seed_recipe_section,
+    FRAME_SAMPLING_TITLE: frame_sampling_section,
+    COMPARE_TITLE: compare_section,
+    OPEN_SET_TITLE: open_set_section,
+}
+"""Every section of RESULTS.md rendered from the cache, by title."""
+
+
+def write(title: str) -> str:
+    """Render section ``title`` from the cache into RESULTS.md; returns its text."""
+    text = SECTIONS[title]()
+    write_section(title, text)
+    return text
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    for title in SECTIONS:
+        write(title)
+        print(f"{title}: regenerated from the cache")
+
+
+if __name__ == "__main__":
+    main()
