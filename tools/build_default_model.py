@@ -22,18 +22,22 @@ redone):
 
 Usage::
 
-    python tools/build_default_model.py --run-dir runs/default                   # one seed model
-    python tools/build_default_model.py --run-dir runs/default --preset seed \
+    python -m tools.build_default_model --run-dir runs/default                   # one seed model
+    python -m tools.build_default_model --run-dir runs/default --preset seed \
         --run-dir runs/default-best --preset best                               # an ensemble
-    python tools/build_default_model.py --run-dir runs/default-fast --preset best-fast \
+    python -m tools.build_default_model --run-dir runs/default-fast --preset best-fast \
         --teacher runs/default --teacher runs/default-best      # the shipped model: distilled
-    python tools/build_default_model.py --preset best-fast --card-only          # card from RESULTS
+    python -m tools.build_default_model --card-only             # card (and demo clips) only
+
+The model card is generated, never edited by hand: its held-out figures come from the packaged
+model itself, its cross-validation tables from the benchmark cache (``benchmarks.report``, the
+same renderers as ``benchmarks/RESULTS.md``), so rerun ``--card-only`` when either changes.
 
 The shipped model is distilled because on its held-out fold (554 clips) it scored 96.6% top-1,
 the same recipe without teachers (``--run-dir runs/default-plain --preset best-fast``) 94.2%
 (both with the preset's earlier frame-count rule for the dominant hand; retrained with the
 ``moving`` rule, the distilled model scores 96.9%); in 5-fold CV on WLASL-50 alone the two
-recipes are level (91.9% and 91.8%).
+recipes are level (benchmarks/RESULTS.md, "Model comparison (issue #10)").
 """
 
 from __future__ import annotations
@@ -43,11 +47,24 @@ import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aslrec.runs.directory import RunDirectory
+from aslrec.runs.ensemble import held_out_run
+
+if TYPE_CHECKING:
+    from aslrec.data.preprocessing import PreprocessingSpec
+    from aslrec.landmarks.clip import LandmarkClip
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 ASSETS = REPO / "src" / "aslrec" / "assets"
 DATA = ("wlasl50_mp.npz", "gislr_hello_thankyou.npz", "letters_static.npz")
+# The card's links to the generated benchmark sections (relative to the card's folder).
+RESULTS_LINK = "../../../../benchmarks/RESULTS.md"
+SEED_RECIPE_LINK = f"[seed recipe]({RESULTS_LINK}#seed-recipe-issue-3)"
+COMPARISON_LINK = f"[model comparison]({RESULTS_LINK}#model-comparison-issue-10)"
+OPEN_SET_LINK = f"[unseen signs]({RESULTS_LINK}#unseen-signs-open-set)"
 MEMBER_FILES = (
     "model.safetensors",
     "model_config.json",
@@ -68,7 +85,7 @@ def main() -> None:
         "--card-only",
         action="store_true",
         help="keep the packaged model; only rewrite its card and the demo clips (e.g. after "
-        "benchmarks/RESULTS.md changed, or on a clone without the runs)",
+        "the benchmark cache changed, or on a clone without the runs)",
     )
     args = parser.parse_args()
     run_dirs = args.run_dir or [REPO / "runs" / "default"]
@@ -76,13 +93,11 @@ def main() -> None:
     if len(presets) != len(run_dirs):
         parser.error("give one --preset per --run-dir")
 
-    from aslrec.data.loaders import load_datasets
     from aslrec.runs.config import parse_override, preset, resolve_config
-    from aslrec.workflows.train import canonical_clips, split_indices, train
+    from aslrec.workflows.train import train
 
     overrides = dict(parse_override(item) for item in args.set)
     data = [SHARED / name for name in DATA]
-    configs = []
     for run_dir, preset_name in zip(run_dirs, presets, strict=True):
         # The seed card picks its epoch on the held-out fold; that would make the card's held-out
         # numbers optimistic, so such presets use an inner split here.
@@ -98,7 +113,6 @@ def main() -> None:
                 **overrides,
             },
         )
-        configs.append(config)
         if not args.card_only and not (run_dir / "model_config.json").exists():
             resume = (run_dir / "checkpoints" / "last.ckpt").exists()
             print(train(data, run_dir, config, resume=resume).summary_line())
@@ -107,10 +121,10 @@ def main() -> None:
     if not args.card_only:
         package(run_dirs, target, data, tta=args.tta)
 
-    clips = canonical_clips(load_datasets(data))
-    _, heldout, _ = split_indices(clips, configs[0])
-    write_demo_clips(clips, heldout)
-    write_model_card(target, [clips[i] for i in heldout])
+    # The packaged model's own held-out fold (every member shares it), from its manifest.
+    heldout = held_out_run([target]).held_out_clips(data)
+    write_demo_clips(heldout)
+    write_model_card(target, heldout)
 
 
 BUNDLED_TARGET_ACCURACY = 0.99
@@ -118,18 +132,18 @@ BUNDLED_TARGET_ACCURACY = 0.99
 
 ``aslrec calibrate``'s default (0.9) lets a model that is already more accurate than that answer
 everything, so every sign outside the vocabulary got a label (streaming benchmark: 0 of 24 kept
-quiet). benchmarks/open_set.py (WLASL-50, best-fast trained without 10 of its signs) shows
-what answering fewer known signs buys: answering 90% of them rejects about half of the unseen
-signs (95%: a third; 80%: three quarters). 0.99 is that operating point for the bundled model:
-its threshold answers 91% of its held-out clips, 99.2% of those right.
+quiet). ``benchmarks.open_set`` (WLASL-50, best-fast trained without 10 of its signs; figures in
+benchmarks/RESULTS.md, "Unseen signs (open set)") shows what answering fewer known signs buys;
+0.99 puts the bundled model near its 90%-answered operating point (the coverage it reaches is
+in the generated MODEL_CARD.md).
 """
 
 
 def package(run_dirs: Sequence[Path], target: Path, data: Sequence[Path], *, tta: bool) -> None:
     """Copy the runs (one, or an ensemble's members) into ``target`` and calibrate it."""
-    from aslrec.export.onnx_export import export_run
-    from aslrec.inference.calibration import calibrate_run
     from aslrec.runs.ensemble import create_ensemble
+    from aslrec.workflows.calibrate import calibrate_run
+    from aslrec.workflows.export import export_run
 
     onnx_files = []
     for run_dir in run_dirs:
@@ -144,7 +158,7 @@ def package(run_dirs: Sequence[Path], target: Path, data: Sequence[Path], *, tta
     else:
         folders = []
         for i, run_dir in enumerate(run_dirs):
-            architecture = json.loads((run_dir / "model_config.json").read_text())["architecture"]
+            architecture = RunDirectory(run_dir).architecture
             folders.append(target / "members" / f"{i}-{architecture}")
     for run_dir, folder in zip(run_dirs, folders, strict=True):
         folder.mkdir(parents=True, exist_ok=True)
@@ -176,7 +190,7 @@ def faster_onnx(run_dir: Path, data: Sequence[Path], clips: int = 200) -> str:
 
     names = ("model.onnx", "model.int8.onnx")
     backends = [OnnxBackend.load(run_dir / name, threads=1) for name in names]
-    preprocessing = json.loads((run_dir / "model_config.json").read_text())["preprocessing"]
+    preprocessing = RunDirectory(run_dir).preprocessing
     inputs = [arrays_for_model([c], preprocessing) for c in load_dataset(data[0])[:clips]]
     times: list[list[float]] = [[], []]
     for x, mask in inputs:
@@ -190,15 +204,15 @@ def faster_onnx(run_dir: Path, data: Sequence[Path], clips: int = 200) -> str:
     return chosen
 
 
-def write_demo_clips(clips: list, heldout: Sequence[int]) -> None:
+def write_demo_clips(heldout: Sequence[LandmarkClip]) -> None:
+    """One held-out letters clip per letter: demo clips the bundled model never saw."""
     from aslrec.data.store import ClipStore
 
     demo_dir = ASSETS / "demo_letters"
     shutil.rmtree(demo_dir, ignore_errors=True)
     store = ClipStore(demo_dir, create=True)
     seen: set[str] = set()
-    for i in heldout:
-        clip = clips[i]
+    for clip in heldout:
         if clip.source.startswith(str(SHARED / "letters_static.npz")) and clip.label not in seen:
             seen.add(clip.label or "")
             store.add(
@@ -214,21 +228,6 @@ def write_demo_clips(clips: list, heldout: Sequence[int]) -> None:
     print(f"{len(store)} demo clips in {demo_dir}")
 
 
-def results_rows(title: str, row_names: Sequence[str]) -> str:
-    """Header and the rows naming one of ``row_names`` of the first table of a section of
-    benchmarks/RESULTS.md."""
-    from itertools import takewhile
-
-    text = (REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
-    lines = text.split(f"## {title}", 1)[-1].split("\n## ", 1)[0].splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith("|")), len(lines))
-    table = list(takewhile(lambda line: line.startswith("|"), lines[start:]))
-    rows = [line for line in table[2:] if any(f"| {name} |" in line for name in row_names)]
-    if not rows:
-        return "(not measured yet)"
-    return "\n".join(table[:2] + rows)
-
-
 MODEL_ROWS = [
     "best",
     "best + seed ensemble",
@@ -242,16 +241,18 @@ ARCHITECTURE_NOTES = {
 }
 
 
-def dominant_hand_note(preprocessing: dict) -> str:
-    if not preprocessing.get("dominant_hand"):
+def dominant_hand_note(preprocessing: PreprocessingSpec) -> str:
+    if not preprocessing.dominant_hand:
         return "as recorded"
-    rule = preprocessing.get("dominance", "seen")
-    return f"mirrored to the right (which hand leads: the `{rule}` rule)"
+    return f"mirrored to the right (which hand leads: the `{preprocessing.dominance}` rule)"
 
 
-def training_note(config: dict) -> str:
+def training_note(config: dict[str, Any]) -> str:
     """How the packaged runs (all trained alike) were trained, in one paragraph of the card."""
-    if config["training"]["selection"] == "fixed":
+    from aslrec.runs.config import TrainConfig
+
+    training = TrainConfig.from_dict(config["training"])
+    if training.selection == "fixed":
         note = (
             f"Trained on all {config['data']['num_train']} training clips for a fixed "
             f"{config['epochs_run']} epochs, the last one kept (nothing chosen on any split)"
@@ -261,7 +262,7 @@ def training_note(config: dict) -> str:
             f"Trained on {config['data']['num_train']} clips, each epoch chosen on an inner "
             f"validation split of {config['data']['num_inner_val']} training clips"
         )
-    teachers = config["training"].get("teachers")
+    teachers = training.distill.teachers
     if teachers:
         note += (
             f", distilled from {', '.join(f'`{t}`' for t in teachers)} (same split, trained "
@@ -270,19 +271,23 @@ def training_note(config: dict) -> str:
     return note + ": the held-out numbers below come from clips no model saw in any way."
 
 
-def write_model_card(target: Path, heldout: list) -> None:
-    """MODEL_CARD.md: members, data, split, held-out metrics per source, real videos, limits."""
-    import numpy as np
+def write_model_card(target: Path, heldout: Sequence[LandmarkClip]) -> None:
+    """MODEL_CARD.md: members, data, split, held-out metrics per source, cross-validation tables
+    from the benchmark cache, real videos, limits."""
 
+    from aslrec.data.preprocessing import PreprocessingSpec
     from aslrec.evaluation.metrics import classification_report
-    from aslrec.inference.calibration import read_calibration
     from aslrec.inference.recognizer import Recognizer
+    from aslrec.runs.calibration import read_calibration
+    from benchmarks import report as results
 
     recognizer = Recognizer.load(target)
     configs = [member.config for member in recognizer.members]
     config = configs[0]
     calibration = read_calibration(target)
-    truth = np.array([recognizer.classes.index(c.label) for c in heldout])
+    if calibration is None:
+        raise SystemExit(f"{target}: not calibrated (no calibration.json); package it first")
+    truth = held_out_run([target]).label_indices(heldout)
     probs = recognizer.probabilities(heldout)
     report = classification_report(truth, probs, recognizer.classes)
     rows = []
@@ -294,7 +299,7 @@ def write_model_card(target: Path, heldout: list) -> None:
         f"- `{c['architecture']}` ({ARCHITECTURE_NOTES.get(c['architecture'], 'see the registry')}"
         f"): {c['num_parameters']:,} parameters, input `({c['preprocessing']['seq_len']}, 2, 21, "
         f"3)` + frame mask, {c['preprocessing']['frame_sampling']} frame sampling, dominant hand "
-        f"{dominant_hand_note(c['preprocessing'])}"
+        f"{dominant_hand_note(PreprocessingSpec.from_dict(c['preprocessing']))}"
         f"; epoch {c['best_epoch']} of {c['epochs_run']}; held-out top-1 alone "
         f"{c['metrics']['val_top1']:.1%}. Recipe: `{json.dumps(c['training'])}`"
         for c in configs
@@ -351,13 +356,13 @@ blocks. {training_note(config)}
 {chr(10).join(rows)}
 
 Variation over folds (same architectures and recipes, each data set alone, 5 folds; mean ±
-std). The seed model (`benchmarks/seed_recipe.py`):
+std; rendered from the benchmark cache). The seed model ({SEED_RECIPE_LINK}):
 
-{results_rows("Seed recipe (issue #3)", ["seed"])}
+{results.seed_recipe_table(["seed"])}
 
-aslrec's model and combinations (`benchmarks/compare_models.py`):
+aslrec's model and combinations ({COMPARISON_LINK}):
 
-{results_rows("Model comparison (issue #10)", MODEL_ROWS)}
+{results.main_table(names=[n for n in results.ROWS if n in MODEL_ROWS])[0]}
 
 ## Real videos of other people (`../shared/data/videos`, extracted by aslrec with MediaPipe Hands)
 
@@ -370,8 +375,8 @@ aslrec's model and combinations (`benchmarks/compare_models.py`):
   go, help, no, school, yes, hello and thank_you have public data here. The streaming
   recogniser and the service say "unknown" below the stored threshold, which answers
   {calibration.coverage_at_threshold:.0%} of the held-out known signs; a threshold like that
-  rejects about half of the signs a model never saw (`benchmarks/open_set.py`), so the other
-  half still get a label. `aslrec predict` always lists its top-5: read the probability, not
+  rejects only part of the signs a model never saw ({OPEN_SET_LINK}), so the others still get
+  a label. `aslrec predict` always lists its top-5: read the probability, not
   only the label.
 - Signers: WLASL-50 has no signer ids, so its held-out fold may share signers with training;
   letters come from one signer in one session (expect much lower accuracy on other people's
