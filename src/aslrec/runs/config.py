@@ -229,9 +229,9 @@ PRESETS: dict[str, TrainConfig] = {
     "seed": TrainConfig(),
     # Issue #10's recipe: the Kaggle-ISLR-style conv+transformer over in-model features,
     # left-handed signing mirrored onto the right hand, the card's "next steps" augmentations,
-    # label smoothing, and honest epoch selection on an inner split. benchmarks/compare_models.py
-    # (WLASL-50, 5 folds, same folds as the seed): 86.8 +- 2.6% top-1 vs the seed's 84.3 +- 4.3%,
-    # 98.2% top-5, with 0.28x the parameters; averaged with the seed model, 90.3 +- 1.4%.
+    # label smoothing, and honest epoch selection on an inner split. Measured against the seed
+    # on the same folds, alone and averaged with the seed model: benchmarks/RESULTS.md, "Model
+    # comparison (issue #10)", rows `best` and `best + seed ensemble`.
     "best": TrainConfig().updated(
         model="isl-hybrid",
         frame_sampling="span",
@@ -253,22 +253,16 @@ PRESETS: dict[str, TrainConfig] = {
         },
     ),
 }
-# Issue #10's winner: ``best`` with one convolution block per stage (0.57M parameters), a fixed
-# schedule (all training folds, 120 epochs but at least 4,000 optimizer steps, the last epoch
-# kept: the inner split kept picking early, worse epochs; a full WLASL-50 fold is ~4,500 steps,
-# so only smaller training sets train longer) and the ``moving`` dominance rule (a still hand is
-# never the signing one: GISLR participant 29302's resting left hand made the frame-count rule
-# mirror that participant's clips, and the streaming version of ``school`` read as thank_you).
-# benchmarks/compare_models.py, WLASL-50 5 folds: 90.8 +- 2.5% top-1 (the seed recipe: 84.3%,
-# so 0.59x its error), 99.0% top-5 (frame-count rule: 91.8%, a difference within training
-# noise: the rule changes one WLASL-50 clip, yet three folds moved by -8, -10, +3 clips); GISLR
-# participant-held-out 98.6% (10 of 747 clips missed; 11 and 10 with the participant folds of
-# seeds 43, 44; the frame-count rule missed 16, 16, 13); with 10 training clips per class
-# 73.1% (seed recipe 60.7%, folds 0-3); CPU latency per clip 0.36x the seed model's in ONNX
-# Runtime, ~0.4-0.5x in PyTorch. ``--teacher`` adds distillation from fold-matched teachers (the
-# seed and best runs of the same split): 91.9% with it (frame-count rule), no measurable gain.
-# The ``hand_dropout`` augmentation, tried once: 91.7% and 17 GISLR clips missed (frame-count
-# rule), no gain either, so it is not in the recipe.
+# Issue #10's winner: ``best`` with one convolution block per stage, a fixed schedule (all
+# training folds, 120 epochs but at least 4,000 optimizer steps, the last epoch kept: the inner
+# split kept picking early, worse epochs; a full WLASL-50 fold is ~4,500 steps, so only smaller
+# training sets train longer) and the ``moving`` dominance rule (a still hand is never the
+# signing one: GISLR participant 29302's resting left hand made the frame-count rule mirror that
+# participant's clips, and the streaming version of ``school`` read as thank_you). Its figures
+# (accuracy, fewer training clips, size and latency, repeated CVs) and the variants tried and
+# not kept (distillation from fold-matched teachers via ``--teacher``, the ``hand_dropout``
+# augmentation, the frame-count rule) are in benchmarks/RESULTS.md, "Model comparison (issue
+# #10)": row `best-fast, moving hand dominant, fixed schedule` and the rows beside it.
 PRESETS["best-fast"] = PRESETS["best"].updated(
     model_kwargs={"conv_per_stage": 1}, selection="fixed", min_steps=4000, dominance="moving"
 )
