@@ -17,14 +17,27 @@ Why it is built this way:
   (12.7 s -> 9.1 s) on 2 cores that other jobs were also using; expect close to linear gains
   on idle cores, as videos are independent. Each worker pays ~1 s of start-up (spawn, import
   MediaPipe), so ``workers=1`` is better for a handful of short clips.
+- Ctrl-C stops at once and loses nothing finished: the parent owns the stop (workers ignore
+  SIGINT, which a terminal sends to the whole process group), keeps every clip that is done
+  (those still waiting in a finished future too), cancels the queue, kills the running workers
+  (their half-tracked videos are redone by the next run) and says how many clips are stored.
+  Leaving the pool to ``shutdown(wait=True)`` instead ran the queue to its end for 30-39 s and
+  then threw the results away.
+- No orphans: a worker dies with its parent, even one killed with SIGKILL, which no handler
+  sees (Linux: ``PR_SET_PDEATHSIG``; elsewhere a thread watching the parent's pid). Orphaned
+  workers held ~300 MB each and went on writing nothing.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,8 +226,30 @@ def _short_error(result: VideoResult) -> str:
 _WORKER_TRACKER: HandTracker | None = None
 
 
-def _init_worker(options: TrackerOptions) -> None:
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this worker as soon as ``parent_pid`` is gone, however it ended."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    else:
+
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _init_worker(options: TrackerOptions, parent_pid: int) -> None:
     global _WORKER_TRACKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _exit_with_parent(parent_pid)
     _WORKER_TRACKER = HandTracker(options)
 
 
@@ -260,7 +295,9 @@ def run_extraction(
     Failures of single inputs (corrupt, truncated, empty, no hands) become ``error`` rows and
     the run goes on; only a bad ``inputs`` path or ``out`` folder raises (:class:`DataError`).
     Temporary files left by an interrupted run are removed first (so one store must not be
-    written by two runs at once). Ctrl-C stops the run; finished clips stay in the store.
+    written by two runs at once). Ctrl-C (KeyboardInterrupt) stops the run at once: every
+    finished clip stays in the store, a line on ``console`` / stderr says how many are stored,
+    no worker is left running, and the KeyboardInterrupt propagates.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
@@ -278,53 +315,97 @@ def run_extraction(
         else:
             todo.append(job)
 
-    with _progress(progress, console, len(jobs), len(results)) as advance:
-        if workers == 1 or len(todo) <= 1:
-            if todo:
-                with HandTracker(options) as tracker:
-                    for job in todo:
-                        result, clip = _run_job(tracker, job, max_side, trim)
-                        if clip is not None:
-                            store.add(clip, job.clip_id)
-                        results[job.clip_id] = result
-                        advance(result)
-        else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
-                max_workers=min(workers, len(todo)),
-                mp_context=context,
-                initializer=_init_worker,
-                initargs=(options,),
-            ) as pool:
-                futures: dict[Future[tuple[VideoResult, LandmarkClip | None]], VideoJob] = {
-                    pool.submit(_worker_job, job, max_side, trim): job for job in todo
-                }
-                try:
-                    for future in as_completed(futures):
-                        job = futures[future]
-                        try:
-                            result, clip = future.result()
-                        except Exception as exc:  # a worker died (e.g. killed for memory)
-                            result, clip = (
-                                VideoResult(
-                                    job.clip_id,
-                                    job.path,
-                                    job.label,
-                                    "error",
-                                    error=f"{job.path}: worker failed: {type(exc).__name__}: {exc}",
-                                ),
-                                None,
-                            )
-                        if clip is not None:
-                            store.add(clip, job.clip_id)
-                        results[job.clip_id] = result
-                        advance(result)
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
+    def keep(job: VideoJob, result: VideoResult, clip: LandmarkClip | None) -> None:
+        if clip is not None:
+            store.add(clip, job.clip_id)
+        results[job.clip_id] = result
+
+    try:
+        with _progress(progress, console, len(jobs), len(results)) as advance:
+            if workers == 1 or len(todo) <= 1:
+                if todo:
+                    with HandTracker(options) as tracker:
+                        for job in todo:
+                            keep(job, *_run_job(tracker, job, max_side, trim))
+                            advance(results[job.clip_id])
+            else:
+                _run_pool(todo, min(workers, len(todo)), options, max_side, trim, keep, advance)
+    except KeyboardInterrupt:
+        new = sum(r.status == "ok" for r in results.values())
+        _say(
+            console,
+            f"extract: interrupted; {len(store)} clips stored in {store.root} ({new} new, "
+            f"{len(jobs) - len(results)} not done: run the same command again to finish)",
+        )
+        raise
     summary.results = [results[job.clip_id] for job in jobs]
     summary.wall_seconds = time.perf_counter() - start
     return summary
+
+
+def _run_pool(
+    todo: list[VideoJob],
+    workers: int,
+    options: TrackerOptions,
+    max_side: int | None,
+    trim: bool,
+    keep: Callable[[VideoJob, VideoResult, LandmarkClip | None], None],
+    advance: Callable[[VideoResult], None],
+) -> None:
+    """Run ``todo`` on ``workers`` processes, handing each outcome to ``keep`` as it arrives.
+
+    On KeyboardInterrupt the finished futures not yet handed over are kept, the rest cancelled,
+    the workers killed, and the interrupt re-raised, all without waiting for a running video.
+    """
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(options, os.getpid()),
+    )
+    futures: dict[Future[tuple[VideoResult, LandmarkClip | None]], VideoJob] = {}
+    handed: set[Future[tuple[VideoResult, LandmarkClip | None]]] = set()
+
+    def hand_over(future: Future[tuple[VideoResult, LandmarkClip | None]]) -> None:
+        job = futures[future]
+        try:
+            result, clip = future.result()
+        except Exception as exc:  # a worker died (e.g. killed for memory)
+            message = f"{job.path}: worker failed: {type(exc).__name__}: {exc}"
+            result, clip = (
+                VideoResult(job.clip_id, job.path, job.label, "error", error=message),
+                None,
+            )
+        handed.add(future)
+        keep(job, result, clip)
+        advance(result)
+
+    try:
+        for job in todo:
+            futures[pool.submit(_worker_job, job, max_side, trim)] = job
+        for future in as_completed(futures):
+            hand_over(future)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for future in futures:
+            if future.done() and not future.cancelled() and future not in handed:
+                hand_over(future)
+        workers_started = set(multiprocessing.active_children()) - before
+        for process in workers_started:
+            process.kill()
+        for process in workers_started:
+            process.join(timeout=5)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _say(console: Console | None, line: str) -> None:
+    """One plain line on ``console`` (default: stderr, where the progress bar is)."""
+    from rich.console import Console
+
+    (console or Console(stderr=True)).print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 class _progress:
