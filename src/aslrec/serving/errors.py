@@ -3,7 +3,9 @@
 Every failure becomes that one shape, whichever layer raised it (a route's :class:`ApiError`,
 FastAPI's parameter validation, an :class:`~aslrec.errors.AslrecError` from the library,
 Starlette's 404/405), so a client handles errors in one place; only a bug is a 500, logged
-with its traceback.
+with its traceback. A client that leaves before its body is read is no error of the service:
+its request's access-log line says status 499 (nginx's "client closed request"), and nothing
+else is logged.
 """
 
 from __future__ import annotations
@@ -13,27 +15,37 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from aslrec.errors import AslrecError, NoHandsError
 from aslrec.serving.schemas import ErrorResponse
 
 log = logging.getLogger("aslrec.serving")
 
+CLIENT_CLOSED_REQUEST = 499
+"""The access-log status of a request whose client disconnected before it was answered."""
+
 
 class ApiError(Exception):
     """An error answer: HTTP status, stable code, one-line message."""
 
     def __init__(
-        self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = headers
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -41,8 +53,8 @@ class ApiError(Exception):
             error["details"] = self.details
         return {"error": error}
 
-    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse(self.body(), status_code=self.status, headers=headers)
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
 
 
 def _details(errors: list[Any]) -> list[dict[str, Any]]:
@@ -78,6 +90,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (413, "Body larger than the upload limit"),
         (415, "Neither JSON nor multipart, or the file is not a video"),
         (422, "Invalid landmarks, unreadable video, too long, or no hands"),
+        (503, "Too many uploads in flight: retry after the Retry-After header's seconds"),
     ]
 }
 """The error answers a route may give, for its OpenAPI ``responses``."""
@@ -112,9 +125,13 @@ def install_error_handlers(app: FastAPI) -> None:
         message = {404: "no such route", 405: "method not allowed on this route"}.get(
             exc.status_code, str(exc.detail)
         )
-        return ApiError(
-            exc.status_code, codes.get(exc.status_code, "http_error"), message
-        ).response(headers=getattr(exc, "headers", None))
+        code = codes.get(exc.status_code, "http_error")
+        return ApiError(exc.status_code, code, message, headers=exc.headers).response()
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_left(_: Request, __: ClientDisconnect) -> Response:
+        # never reaches the client (uvicorn drops it); its status goes to the access log
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:

@@ -6,7 +6,8 @@ it, so each route module stands alone and a test can build an app around any rec
 
 Model work (tracking, inference) runs in worker threads, never on the event loop, so many
 requests and sockets are served at once; two capacity limiters bound how many model calls and
-how many video trackings run together (:class:`~aslrec.serving.settings.ServiceSettings`).
+how many video trackings run together, and an upload budget how many body bytes all requests
+have in flight (:class:`~aslrec.serving.settings.ServiceSettings`).
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from aslrec.errors import AslrecError, NoHandsError
 from aslrec.inference.recognizer import Prediction, Recognizer
 from aslrec.landmarks.clip import LandmarkClip
 from aslrec.serving.errors import ApiError
+from aslrec.serving.limits import UploadBudget
 from aslrec.serving.settings import ServiceSettings
 
 T = TypeVar("T")
 
 
 class Service:
-    """What the routes share: the recogniser, MediaPipe trackers and the capacity limiters."""
+    """What the routes share: the recogniser, MediaPipe trackers, the capacity limiters and the
+    upload budget."""
 
     def __init__(
         self,
@@ -46,6 +49,7 @@ class Service:
         self.model_name = model_name
         self.backend = backend
         self.in_flight = 0
+        self.upload_budget = UploadBudget(settings.max_inflight_upload_bytes)
         self._trackers: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._all_trackers: list[Any] = []
         self._inference_limiter: anyio.CapacityLimiter | None = None

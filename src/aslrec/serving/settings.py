@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from aslrec.errors import ConfigError
 from aslrec.inference.streaming import SegmenterConfig
 
 API_KEY_ENV = "ASLREC_API_KEY"
@@ -33,6 +34,18 @@ class ServiceSettings:
     Attributes:
         max_upload_bytes: request body cap for a video upload (413 beyond).
         max_json_bytes: request body cap for a JSON landmark clip (413 beyond).
+        max_inflight_upload_bytes: the most ``/v1/predict`` body bytes all requests together
+            may have in flight (a request counts its ``Content-Length``, else its cap, until it
+            is answered); one beyond it is refused at once with 503 and ``Retry-After``
+            instead of queueing. Uploads stream to temporary files, so this bounds the disk
+            and the waiting work; the default admits eight full-size uploads.
+        header_timeout_s: a connection must send a request's headers within this many seconds
+            (of connecting, or of its previous response), else it is closed: half-sent
+            headers would otherwise hold a connection for ever.
+        body_timeout_s: a request body may pause this long between bytes, else the
+            connection is closed (logged as a client disconnect, status 499). Pauses while the
+            server itself is not reading do not count.
+        keep_alive_timeout_s: an idle keep-alive connection is closed after this long.
         max_clip_frames: most frames in one clip (a landmark clip, or a video's frames).
         max_clip_seconds: longest clip (video duration, or the span of a clip's timestamps).
         max_stream_fps: frames per second one WebSocket may send; the excess is dropped and
@@ -54,6 +67,10 @@ class ServiceSettings:
 
     max_upload_bytes: int = 50 * 1024 * 1024
     max_json_bytes: int = 8 * 1024 * 1024
+    max_inflight_upload_bytes: int = 400 * 1024 * 1024
+    header_timeout_s: float = 5.0
+    body_timeout_s: float = 10.0
+    keep_alive_timeout_s: int = 5
     max_clip_frames: int = 900
     max_clip_seconds: float = 60.0
     max_stream_fps: float = 60.0
@@ -65,6 +82,13 @@ class ServiceSettings:
     torch_threads: int | None = 1
     api_key: str | None = None
     stream: StreamSettings = field(default_factory=StreamSettings)
+
+    def __post_init__(self) -> None:
+        if self.max_inflight_upload_bytes < max(self.max_upload_bytes, self.max_json_bytes):
+            raise ConfigError(
+                f"max_inflight_upload_bytes ({self.max_inflight_upload_bytes:,}) is below one "
+                "upload's cap: no full-size upload could ever be accepted"
+            )
 
     @classmethod
     def from_env(cls, api_key: str | None = None, **overrides: object) -> ServiceSettings:

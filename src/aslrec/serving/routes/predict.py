@@ -5,27 +5,38 @@ FastAPI body parameter: FastAPI would parse (and spool) the whole body before th
 refuse it, and one operation takes two media types, which a body parameter cannot. So the
 request body's OpenAPI description is given as ``openapi_extra``, from the two pydantic models
 that describe it.
+
+A video streams from the socket through the multipart parser, which spools it to a temporary
+file past 1 MB, and is copied from there to the file the tracker reads, in chunks: an upload
+is never whole in memory (the bytes were held three times before: the body, the parsed part
+and its copy). Each request holds its body's size of the service's upload budget until it is
+answered, so too many at once get a 503 instead of filling the disk or the queue.
 """
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
+import anyio
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartParser
+from starlette.requests import ClientDisconnect
 
 from aslrec.errors import DataError, NoHandsError
 from aslrec.inference.recognizer import Prediction
 from aslrec.landmarks.clip import LandmarkClip
 from aslrec.landmarks.video import is_video_file
 from aslrec.serving.errors import ERROR_RESPONSES, ApiError, validation_error
-from aslrec.serving.limits import read_capped, replayed
+from aslrec.serving.limits import body_reservation, capped_stream, read_capped
 from aslrec.serving.schemas import LandmarkClipRequest, PredictResponse, VideoUpload
 from aslrec.serving.service import ServiceDep
 from aslrec.serving.settings import ServiceSettings
@@ -88,29 +99,10 @@ async def predict(
     start = time.perf_counter()
     settings = service.settings
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    prediction: Prediction
     if media == "application/json":
-        body = await read_capped(request, settings.max_json_bytes, "JSON body")
-        try:
-            clip_req = LandmarkClipRequest.model_validate_json(body)
-        except ValidationError as exc:
-            raise validation_error(exc, "landmark clip") from None
-        clip = _request_to_clip(clip_req, settings)
-        prediction = await service.run_model(service.predict_clip, clip, top_k)
-        ts = clip.timestamps
-        duration = float(ts[-1] - ts[0]) if ts is not None and len(ts) > 1 else None
-        kind, source = "landmarks", "landmarks"
+        cap, what = settings.max_json_bytes, "JSON body"
     elif media == "multipart/form-data":
-        body = await read_capped(request, settings.max_upload_bytes, "upload")
-        upload, filename = await _upload(request, body)
-        suffix = Path(filename).suffix.lower()
-        suffix = suffix if is_video_file(Path(filename)) else ".mp4"
-        with tempfile.TemporaryDirectory(prefix="aslrec-upload-") as tmp:
-            path = Path(tmp) / f"upload{suffix}"
-            path.write_bytes(upload)
-            del upload
-            prediction, duration = await service.run_video(service.predict_video, path, top_k)
-        kind, source = "video", filename
+        cap, what = settings.max_upload_bytes, "upload"
     else:
         raise ApiError(
             415,
@@ -118,6 +110,24 @@ async def predict(
             f"send application/json (a landmark clip) or multipart/form-data (a video in "
             f"the field 'file'), not {media or 'a body without Content-Type'}",
         )
+    with service.upload_budget.reserve(body_reservation(request, cap, what)):
+        prediction: Prediction
+        if media == "application/json":
+            body = await read_capped(request, cap, what)
+            try:
+                clip_req = LandmarkClipRequest.model_validate_json(body)
+            except ValidationError as exc:
+                raise validation_error(exc, "landmark clip") from None
+            clip = _request_to_clip(clip_req, settings)
+            prediction = await service.run_model(service.predict_clip, clip, top_k)
+            ts = clip.timestamps
+            duration = float(ts[-1] - ts[0]) if ts is not None and len(ts) > 1 else None
+            kind, source = "landmarks", "landmarks"
+        else:
+            with tempfile.TemporaryDirectory(prefix="aslrec-upload-") as tmp:
+                path, filename = await _save_upload(request, cap, Path(tmp))
+                prediction, duration = await service.run_video(service.predict_video, path, top_k)
+            kind, source = "video", filename
     out = prediction.to_dict()
     return PredictResponse(
         label=out["label"],
@@ -170,15 +180,20 @@ def _request_to_clip(req: LandmarkClipRequest, settings: ServiceSettings) -> Lan
     return clip
 
 
-async def _upload(request: Request, body: bytes) -> tuple[bytes, str]:
-    """The one video of a multipart body: (bytes, client's file name)."""
-    try:
-        form = await replayed(request, body).form(max_files=1, max_fields=8)
-    except Exception as exc:
-        detail = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
-        raise ApiError(
-            400, "invalid_multipart", f"cannot parse the multipart body: {detail}"
-        ) from None
+async def _save_upload(request: Request, cap: int, folder: Path) -> tuple[Path, str]:
+    """Stream the one video of a multipart body to a file in ``folder``: (its path, the
+    client's file name)."""
+    async with contextlib.aclosing(capped_stream(request, cap, "upload")) as body:
+        parser = MultiPartParser(request.headers, body, max_files=1, max_fields=8)
+        try:
+            form = await parser.parse()
+        except (ApiError, ClientDisconnect):
+            raise
+        except Exception as exc:
+            detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            raise ApiError(
+                400, "invalid_multipart", f"cannot parse the multipart body: {detail}"
+            ) from None
     try:
         unknown = [key for key in form if key != "file"]
         if unknown:
@@ -198,10 +213,17 @@ async def _upload(request: Request, body: bytes) -> tuple[bytes, str]:
             raise ApiError(
                 415, "unsupported_media_type", f"the file must be a video (video/*), not {media}"
             )
-        data = await part.read()
-        if not data:
+        if not part.size:
             raise ApiError(422, "invalid_video", "the uploaded file is empty")
         name = Path(part.filename or "upload").name[:200] or "upload"
-        return data, name
+        suffix = Path(name).suffix.lower()
+        path = folder / f"upload{suffix if is_video_file(Path(name)) else '.mp4'}"
+        await anyio.to_thread.run_sync(_copy, part.file, path)
+        return path, name
     finally:
         await form.close()
+
+
+def _copy(source: BinaryIO, path: Path) -> None:
+    with path.open("wb") as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
