@@ -23,6 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from aslrec.errors import ConfigError
 from aslrec.inference.recognizer import Recognizer
 from aslrec.landmarks.clip import LEFT, RIGHT, LandmarkClip
 from aslrec.landmarks.hands import HandDetection, HandSlotter, label_slot
@@ -425,6 +426,53 @@ def test_openapi_describes_both_bodies(client: TestClient) -> None:
     form = body["multipart/form-data"]["schema"]
     assert form["required"] == ["file"] and form["additionalProperties"] is False
     assert {"413", "415", "422"} <= set(spec["paths"]["/v1/predict"]["post"]["responses"])
+
+
+def test_openapi_documents_the_websocket(client: TestClient) -> None:
+    """OpenAPI has no WebSocket operations: ``/v1/stream`` is described in the spec's
+    description, which ``/docs`` shows above the operations."""
+    description = client.get("/openapi.json").json()["info"]["description"]
+    assert "## WebSocket `/v1/stream`" in description
+    for word in ('"ready"', '"frame"', '"flush"', '"reset"', "`event`", "`partial`", "1008"):
+        assert word in description, word
+    assert "api_key" in description and "unknown=true" in description
+
+
+def test_every_response_says_nosniff(client: TestClient) -> None:
+    for response in (
+        client.get("/v1/health"),
+        client.get("/no/such/route"),
+        client.post("/v1/predict", content=b"x", headers={"content-type": "text/plain"}),
+        client.get("/openapi.json"),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff", response.url
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("req-42.A_b", True),
+        ("x" * 64, True),
+        ("x" * 65, False),
+        ("", False),
+        ("a b", False),
+        ('a"b', False),
+        ("<script>", False),
+        ("a\u00e9", False),
+    ],
+)
+def test_request_ids_are_echoed_only_when_safe(client: TestClient, given: str, kept: bool) -> None:
+    response = client.get("/v1/health", headers={"X-Request-ID": given.encode("utf-8")})
+    answered = response.headers["x-request-id"]
+    if kept:
+        assert answered == given
+    else:
+        assert answered != given and re.fullmatch(r"[0-9a-f]{16}", answered), answered
+
+
+def test_settings_refuse_a_budget_below_one_upload() -> None:
+    with pytest.raises(ConfigError, match="below one upload's cap"):
+        ServiceSettings(max_upload_bytes=10_000_000, max_inflight_upload_bytes=1_000_000)
 
 
 # --------------------------------------------------------------------------------------------

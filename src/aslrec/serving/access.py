@@ -1,4 +1,5 @@
-"""Request ids, in-flight counting and one access-log line per HTTP request (ASGI middleware).
+"""Request ids, in-flight counting, headers every response carries and one access-log line per
+HTTP request (ASGI middleware).
 
 Middleware rather than a dependency because it must see every request, including the ones no
 route matches (404) and the ones a dependency refuses (401), and every response's status and
@@ -8,6 +9,7 @@ declares it.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -16,9 +18,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aslrec.serving.logs import access_log, client_address
 from aslrec.serving.service import Service
 
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+"""A client's ``X-Request-ID`` that is kept: anything else (control characters, a megabyte,
+text that would forge log fields or headers downstream) is replaced by a new id."""
+
+RESPONSE_HEADERS = [(b"x-content-type-options", b"nosniff")]
+"""On every response: a browser must take each answer as its declared type, never sniff one
+that echoes client text (an error message, an upload's file name) into HTML or script."""
+
+
+def request_id(given: str | None) -> str:
+    """The client's request id when it is :data:`SAFE_REQUEST_ID`, else a new one."""
+    if given is not None and SAFE_REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex[:16]
+
 
 class AccessMiddleware:
-    """Tags each response with ``X-Request-ID`` (the client's, else a new one) and logs it."""
+    """Tags each response with ``X-Request-ID`` (the client's when safe, else a new one) and
+    :data:`RESPONSE_HEADERS`, and logs it."""
 
     def __init__(self, app: ASGIApp, service: Service) -> None:
         self.app = app
@@ -30,7 +48,7 @@ class AccessMiddleware:
             return
         start = time.perf_counter()
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex[:16]
+        rid = request_id(headers.get("x-request-id"))
         state = {"status": 500, "bytes": 0}
 
         async def send_wrapper(message: Message) -> None:
@@ -39,7 +57,8 @@ class AccessMiddleware:
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],
-                    (b"x-request-id", request_id.encode("latin-1")),
+                    *RESPONSE_HEADERS,
+                    (b"x-request-id", rid.encode()),
                 ]
             elif message["type"] == "http.response.body":
                 state["bytes"] += len(message.get("body", b""))
@@ -55,7 +74,7 @@ class AccessMiddleware:
                 extra={
                     "fields": {
                         "event": "http",
-                        "request_id": request_id,
+                        "request_id": rid,
                         "method": scope.get("method"),
                         "path": scope.get("path", ""),
                         "query": scope.get("query_string", b"").decode("latin-1")[:200],

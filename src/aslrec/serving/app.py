@@ -78,7 +78,8 @@ def create_app(
         title="aslrec",
         version=__version__,
         description="Recognise American Sign Language signs from MediaPipe hand landmarks. "
-        "Landmark slots: 0 = the signer's own left hand, 1 = the signer's own right hand.",
+        "Landmark slots: 0 = the signer's own left hand, 1 = the signer's own right hand.\n"
+        + stream.OPENAPI_DESCRIPTION,
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,

@@ -46,6 +46,33 @@ from aslrec.serving.stream import StreamInputError, StreamOptions, StreamSession
 
 log = logging.getLogger("aslrec.serving")
 router = APIRouter()
+
+OPENAPI_DESCRIPTION = """
+## WebSocket `/v1/stream`
+
+OpenAPI has no operations for WebSockets, so this one is described here: landmark frames in,
+sign events out, as JSON text messages.
+
+- **Query parameters**: `api_key` (when the service has one: browsers cannot set headers on a
+  WebSocket; `X-API-Key` works too), `unknown=true` (also send events below the model's
+  threshold, labelled `unknown`), `top_k` (labels per event, default 3).
+- **On connect** the server sends `{"type": "ready", "labels", "max_fps", "top_k",
+  "threshold", "slots"}`.
+- **Client messages**: `{"type": "frame", "t"?, "landmarks", "presence"?}` (one frame's hands
+  in aslrec's slots: 0 = the signer's left, 1 = the signer's right, 21 x 3 each) or
+  `{"type": "frame", "t"?, "hands": [{"label", "score", "landmarks"}], "handedness"}`
+  (MediaPipe's raw hands; the server assigns the slots); `{"type": "flush"}` (finish the sign
+  in progress: answered by its events, then `{"type": "flushed"}`); `{"type": "reset"}`
+  (answered `{"type": "reset"}`).
+- **Server messages**: `event` (a finished sign: `label`, `probability`, `top_k`, `start_s`,
+  `end_s`, `known`), `partial` (the sign in progress, provisional), `warning`
+  (`rate_limited`: frames beyond `max_fps` are dropped) and `error` (`code`, `message`: an
+  invalid message is answered and skipped, the socket stays open).
+- **Closing codes**: 1008 for a wrong API key (after an `unauthorized` error message) or too
+  many invalid messages, 1009 for a message over the size limit, 1011 for a server error.
+"""
+"""The socket's protocol for the OpenAPI description (and so ``/docs``), which has no place for
+WebSocket routes: without it a client generated from the spec would not know the socket."""
 _CLIENT_MESSAGE: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 
