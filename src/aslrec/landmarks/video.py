@@ -10,7 +10,8 @@ Here each one is a :class:`~aslrec.errors.DataError` whose one-line message name
 
 What counts as truncated: a file that ends before its container says it does (the RIFF size of
 an AVI, a top-level box of an MP4/MOV, the Segment size of a Matroska/WebM file run past the
-end of the file), checked from the file's own structure when it is opened. The frame count a
+end of the file), read from the file's own structure when it is opened and reported once the
+frames before the cut are decoded. The frame count a
 header announces is *not* a test: it is an estimate (OpenCV derives it from the container
 duration, which the audio track can make longer, or counts samples an edit list skips), and 19
 of the 46 cut YouTube downloads in ``msasl6`` decode fewer frames than it says (71 of 95, 180 of
@@ -206,11 +207,12 @@ class FrameSource:
 
     Iterating yields ``(rgb, timestamp_s)``: ``rgb`` a contiguous uint8 ``(H, W, 3)`` array in
     RGB order (what MediaPipe expects), ``timestamp_s`` strictly increasing seconds from the
-    start. Opening checks the file at once, so a missing, undecodable or truncated file (one
-    that ends before its container says it does) fails at construction; iteration raises
-    :class:`DataError` (naming the file) when not a single frame decodes. A video that decodes
-    fewer frames than its header's estimate is not an error: :attr:`decoded_frames` says how
-    many there were.
+    start. Opening checks the file at once, so a missing or undecodable file fails at
+    construction. Iteration raises :class:`DataError` (naming the file) after the last frame
+    when the file is truncated (it ends before its container says it does: the frames before
+    the cut are still yielded, so a live transcript keeps the signs it found) or when not a
+    single frame decodes. A video that decodes fewer frames than its header's estimate is not
+    an error: :attr:`decoded_frames` says how many there were.
 
     Use as a context manager (or call :meth:`close`) to release the decoder early.
     """
@@ -225,6 +227,7 @@ class FrameSource:
         self._used = False
         self.decoded_frames = 0
         """Frames iteration has yielded so far; after a full pass, the video's real length."""
+        self._truncation: str | None = None
         if not self.path.exists():
             raise DataError(f"{self.path}: no such file or folder")
         if self.path.is_dir():
@@ -259,13 +262,15 @@ class FrameSource:
             raise DataError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
         if declared is not None:
             container, needed = declared
-            raise DataError(
-                f"{self.path}: truncated: the file ends after {size:,} bytes but its {container} "
-                f"container declares {needed:,} (an interrupted download or copy?)"
+            self._truncation = (
+                f"the file ends after {size:,} bytes but its {container} container declares "
+                f"{needed:,} (an interrupted download or copy?)"
             )
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
             cap.release()
+            if self._truncation is not None:  # e.g. an MP4 cut before its index (moov)
+                raise DataError(f"{self.path}: truncated or corrupt: {self._truncation}")
             raise DataError(
                 f"{self.path}: cannot be decoded as a video (corrupt, truncated, or not a video)"
             )
@@ -344,6 +349,11 @@ class FrameSource:
                 yield rgb, float(ts)
         finally:
             self.close()
+        if self._truncation is not None:
+            raise DataError(
+                f"{self.path}: truncated or corrupt: decoded {self.decoded_frames} frames, but "
+                f"{self._truncation}"
+            )
         if self.decoded_frames == 0:
             raise DataError(f"{self.path}: no frame could be decoded (corrupt or not a video)")
 
