@@ -30,7 +30,14 @@ DataOption = Annotated[
 
 ModelOption = Annotated[
     Path | None,
-    typer.Option(help="Run or ensemble directory (default: the bundled model)."),
+    typer.Option(help="Run or ensemble directory, or an exported .onnx file (default: bundled)."),
+]
+BackendOption = Annotated[
+    str,
+    typer.Option(
+        help="Inference runtime: auto (torch if installed, else onnx; onnx for a .onnx file), "
+        "torch or onnx."
+    ),
 ]
 CameraOption = Annotated[int | None, typer.Option(help="Camera index (default 0).")]
 FastOption = Annotated[
@@ -177,7 +184,7 @@ def predict(
     top_k: Annotated[int, typer.Option(help="How many labels to show.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, one row per clip.")] = False,
-    backend: Annotated[str, typer.Option(help="Inference runtime: torch or onnx.")] = "torch",
+    backend: BackendOption = "auto",
     tta: TtaOption = None,
 ) -> None:
     """Recognise the sign in a video (or every clip in a folder / landmark file)."""
@@ -196,13 +203,14 @@ def predict(
 @app.command()
 def demo(
     model: ModelOption = None,
+    backend: BackendOption = "auto",
 ) -> None:
     """Recognise the bundled demo clips with the bundled model and show them next to the truth."""
     from aslrec.inference.recognizer import Recognizer
     from aslrec.workflows.output import print_demo
     from aslrec.workflows.predict import demo_data_dir, predict_inputs
 
-    with Recognizer.load(model) as recognizer:
+    with Recognizer.load(model, backend=backend) as recognizer:
         rows = predict_inputs(recognizer, demo_data_dir(), top_k=3)
     print_demo(rows)
 
@@ -244,6 +252,7 @@ def transcribe(
         float | None, typer.Option(help="Unknown below this probability (default: calibrated).")
     ] = None,
     unknown: Annotated[bool, typer.Option("--unknown", help="Also list unsure signs.")] = False,
+    backend: BackendOption = "auto",
 ) -> None:
     """The signs in a long video with their time spans (text, JSON lines or subtitles)."""
     from aslrec.inference.recognizer import Recognizer
@@ -251,7 +260,7 @@ def transcribe(
 
     if as_json and as_srt:
         raise typer.BadParameter("choose one of --json and --srt")
-    with Recognizer.load(model) as recognizer:
+    with Recognizer.load(model, backend=backend) as recognizer:
         result = transcribe_video(recognizer, video, threshold=threshold, emit_unknown=unknown)
     formatter = to_jsonl if as_json else to_srt if as_srt else to_text
     sys.stdout.write(formatter(result.events))
@@ -274,12 +283,13 @@ def live(
     threshold: Annotated[
         float | None, typer.Option(help="Unknown below this probability (default: calibrated).")
     ] = None,
+    backend: BackendOption = "auto",
 ) -> None:
     """Recognise signs live from a camera: landmarks, top-3 bars and a running transcript."""
     from aslrec.inference.recognizer import Recognizer
     from aslrec.workflows.live import run_live
 
-    with Recognizer.load(model) as recognizer:
+    with Recognizer.load(model, backend=backend) as recognizer:
         result = run_live(
             recognizer,
             camera=camera,
@@ -351,21 +361,31 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     model: ModelOption = None,
-    backend: Annotated[str, typer.Option(help="Inference runtime: torch or onnx.")] = "torch",
+    backend: BackendOption = "auto",
     api_key: Annotated[
         str | None,
         typer.Option(help="Require this key in X-API-Key (default: $ASLREC_API_KEY; none: open)."),
     ] = None,
 ) -> None:
     """Serve the HTTP/WebSocket API and the browser page (http://HOST:PORT/)."""
+    from aslrec.inference.backends import resolve_backend
+    from aslrec.inference.recognizer import default_model_dir
     from aslrec.serving.run import serve as run_service
 
-    run_service(host=host, port=port, model_dir=model, backend=backend, api_key=api_key)
+    runtime = resolve_backend(model or default_model_dir(), backend)
+    run_service(host=host, port=port, model_dir=model, backend=runtime, api_key=api_key)
 
 
 @app.command("models")
 def list_models_command() -> None:
     """List registered model architectures with their parameter counts (77 classes)."""
+    from aslrec.errors import ConfigError
+    from aslrec.inference.backends import TRAIN_EXTRA, torch_available
+
+    if not torch_available():  # the architectures are PyTorch modules
+        raise ConfigError(
+            f"`aslrec models` builds PyTorch models: it needs the train extra ({TRAIN_EXTRA})"
+        )
     from aslrec.models import count_parameters, create_model, list_models
 
     for name in list_models():

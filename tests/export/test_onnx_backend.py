@@ -27,16 +27,20 @@ from aslrec.inference.onnx_backend import OnnxBackend, read_metadata
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_ONLY = ("torch", "lightning", "pytorch_lightning", "torchmetrics", "safetensors", "onnx")
+NOT_IMPORTED = (*TRAIN_ONLY, "matplotlib")
+"""What aslrec's own inference modules must not import (matplotlib only draws training plots;
+MediaPipe's drawing module imports it, so a real torch-free install has it anyway)."""
 BLOCKER = textwrap.dedent(
-    f"""
+    """
+    import os
     import sys
 
-    BLOCKED = {(*TRAIN_ONLY, "matplotlib")!r}
+    BLOCKED = tuple(os.environ["BLOCKED_MODULES"].split(","))
 
     class TrainOnly:
         def find_spec(self, name, path=None, target=None):
             if name.split(".")[0] in BLOCKED:
-                raise ModuleNotFoundError(f"No module named {{name!r}} (blocked by the test)")
+                raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
             return None
 
     sys.meta_path.insert(0, TrainOnly())
@@ -44,20 +48,23 @@ BLOCKER = textwrap.dedent(
     def check_no_train_modules():
         leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
         if leaked:
-            sys.exit(f"train-only modules imported: {{leaked}}")
+            sys.exit(f"train-only modules imported: {leaked}")
     """
 )
 # Modules that are training-time by nature and may need torch.
 TRAINING_ONLY_MODULES = {"aslrec.data.augment", "aslrec.data.masking"}
 
 
-def run_blocked(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run_blocked(
+    script: str, *args: str, blocked: tuple[str, ...] = NOT_IMPORTED
+) -> subprocess.CompletedProcess[str]:
+    """``script`` in a fresh interpreter that cannot import ``blocked``."""
     return subprocess.run(
         [sys.executable, "-c", BLOCKER + textwrap.dedent(script), *args],
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "ASLREC_NATIVE_LOGS": ""},
+        env={**os.environ, "ASLREC_NATIVE_LOGS": "", "BLOCKED_MODULES": ",".join(blocked)},
     )
 
 
@@ -201,3 +208,96 @@ def test_fresh_venv_with_onnx_extra_predicts_without_torch(
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert len(rows) == 15 and all(row["label"] for row in rows)
+
+
+CLI_SCRIPT = """
+    import sys
+    from aslrec.cli import main
+    sys.argv = ["aslrec", *sys.argv[1:]]
+    try:
+        main()
+    finally:
+        check_no_train_modules()
+    """
+
+
+def test_every_inference_command_runs_without_torch(shared_data: Path) -> None:
+    """The torch-free install, command by command: the default backend falls back to ONNX."""
+    from aslrec.workflows.predict import demo_data_dir
+
+    clip = sorted((demo_data_dir() / "clips").glob("*.npz"))[0]
+    predict = run_blocked(CLI_SCRIPT, "predict", str(clip), "--json", "--top-k", "2")
+    assert predict.returncode == 0, predict.stderr
+    assert len(json.loads(predict.stdout)["predictions"]) == 2
+    demo = run_blocked(CLI_SCRIPT, "demo")
+    assert demo.returncode == 0, demo.stderr
+    assert "/26 recognised correctly" in demo.stdout
+    video = shared_data / "videos" / "hello.mp4"
+    transcribe = run_blocked(
+        CLI_SCRIPT, "transcribe", str(video), "--json", "--backend", "auto", blocked=TRAIN_ONLY
+    )
+    assert transcribe.returncode == 0, transcribe.stderr
+    assert transcribe.stderr.strip().startswith("transcribe: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["models"], "error: `aslrec models` builds PyTorch models: it needs the train extra"),
+        (
+            ["predict", "{clip}", "--backend", "torch"],
+            "error: the torch backend needs PyTorch (pip install 'aslrec[train]')",
+        ),
+    ],
+)
+def test_torch_only_commands_say_so_in_one_line(args: list[str], message: str) -> None:
+    from aslrec.workflows.predict import demo_data_dir
+
+    clip = sorted((demo_data_dir() / "clips").glob("*.npz"))[0]
+    result = run_blocked(CLI_SCRIPT, *(a.format(clip=clip) for a in args))
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(message)
+
+
+def test_exported_onnx_keeps_the_calibration(
+    make_run: Callable[[str], Path], wlasl_clips: list, tmp_path: Path
+) -> None:
+    """Same top-k from the run directory on torch and from its lone .onnx file (no --backend)."""
+    from aslrec.inference.recognizer import Recognizer
+    from aslrec.numerics import softmax
+    from aslrec.runs.calibration import Calibration, write_calibration
+    from aslrec.workflows.export import export_run
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(make_run("seed"), run_dir)
+    write_calibration(run_dir, Calibration(temperature=0.37, threshold=0.42))
+    onnx_file = tmp_path / "deploy" / "sign.onnx"
+    onnx_file.parent.mkdir()
+    export_run(run_dir, onnx_file)
+    clips = wlasl_clips[::50]
+    with (
+        Recognizer.load(run_dir, backend="torch") as torch_model,
+        Recognizer.load(onnx_file) as onnx_model,
+    ):
+        assert type(onnx_model.backend) is OnnxBackend
+        assert (onnx_model.temperature, onnx_model.threshold) == (0.37, 0.42)
+        want = torch_model.predict_clips(clips, top_k=3)
+        got = onnx_model.predict_clips(clips, top_k=3)
+        uncalibrated = softmax(onnx_model.logits(clips)).max(axis=1)
+    for a, b in zip(want, got, strict=True):
+        assert [label for label, _ in a.top_k] == [label for label, _ in b.top_k]
+        np.testing.assert_allclose([p for _, p in a.top_k], [p for _, p in b.top_k], atol=1e-5)
+    # what the ONNX file used to give: the same ranking, with temperature 1
+    assert np.all(np.array([p.probability for p in got]) > uncalibrated + 1e-3)
+
+
+def test_an_onnx_file_on_the_torch_backend_is_a_clear_error(
+    exported: Callable[[str], Path],
+) -> None:
+    from aslrec.errors import ConfigError
+    from aslrec.inference.recognizer import Recognizer
+
+    onnx_file = exported("seed") / "model.onnx"
+    with pytest.raises(ConfigError, match="an ONNX file runs on the onnx backend"):
+        Recognizer.load(onnx_file, backend="torch")

@@ -41,6 +41,7 @@ import numpy as np
 
 from aslrec.data.preprocessing import PreprocessingSpec
 from aslrec.errors import ConfigError, DataError, ModelError
+from aslrec.runs.calibration import Calibration, read_calibration
 
 MODEL_FILENAME = "model.onnx"
 INT8_FILENAME = "model.int8.onnx"
@@ -130,6 +131,16 @@ class OnnxMetadata:
         return meta
 
 
+def _embedded_calibration(metadata: OnnxMetadata, path: Path) -> Calibration | None:
+    """The ``aslrec.calibration`` metadata as a checked :class:`Calibration` (None if absent)."""
+    if metadata.calibration is None:
+        return None
+    try:
+        return Calibration.from_dict(metadata.calibration)
+    except ModelError as exc:
+        raise ModelError(f"{path}: bad {KEY}calibration metadata ({exc})") from None
+
+
 INPUTS_DESCRIPTION = {
     "landmarks": {
         "dtype": "float32",
@@ -201,9 +212,21 @@ def read_metadata(path: str | os.PathLike[str]) -> OnnxMetadata:
 
 
 class OnnxBackend:
-    """An exported model in ONNX Runtime; satisfies :class:`ClassifierBackend` without torch."""
+    """An exported model in ONNX Runtime; satisfies :class:`ClassifierBackend` without torch.
 
-    def __init__(self, session: Any, metadata: OnnxMetadata, path: Path) -> None:
+    ``calibration`` is the one exported with the model (``aslrec.calibration``), so a lone
+    ``.onnx`` file gives the same probabilities and unknown threshold as its run directory;
+    loaded from a directory, that directory's ``calibration.json`` wins (it may have been
+    refitted after the export).
+    """
+
+    def __init__(
+        self,
+        session: Any,
+        metadata: OnnxMetadata,
+        path: Path,
+        calibration: Calibration | None = None,
+    ) -> None:
         self.session = session
         self.metadata = metadata
         self.path = path
@@ -213,6 +236,7 @@ class OnnxBackend:
         except ConfigError as exc:
             raise ModelError(f"{path}: bad preprocessing metadata ({exc})") from None
         self.config = metadata.config
+        self.calibration = calibration or _embedded_calibration(metadata, path)
         names = [i.name for i in session.get_inputs()]
         if sorted(names) != sorted(INPUT_NAMES):
             raise ModelError(
@@ -225,7 +249,8 @@ class OnnxBackend:
         model_path = resolve_model_path(path)
         session = create_session(model_path, threads)
         metadata = OnnxMetadata.from_props(session.get_modelmeta().custom_metadata_map, model_path)
-        return cls(session, metadata, model_path)
+        calibration = read_calibration(path) if Path(path).is_dir() else None
+        return cls(session, metadata, model_path, calibration)
 
     @property
     def seq_len(self) -> int:

@@ -99,7 +99,7 @@ class Recognizer:
         self.tta = tta
         self.tracker_options = tracker_options
         self._tracker: Any | None = None
-        # from the model directory's calibration.json (aslrec.inference.calibration), if any
+        # the model's calibration (aslrec.inference.calibration), set by load()
         self.temperature = 1.0
         self.threshold: float | None = None
 
@@ -108,13 +108,17 @@ class Recognizer:
         cls,
         model_dir: str | os.PathLike[str] | None = None,
         *,
-        backend: str = "torch",
+        backend: str = "auto",
         tta: bool | None = None,
         tracker_options: Any | None = None,
     ) -> Recognizer:
-        """Load a run or ensemble directory (default: the bundled model) with ``backend``.
+        """Load a run or ensemble directory, or an exported ``.onnx`` file (default: the bundled
+        model), with ``backend`` (``auto``: :func:`~aslrec.inference.backends.resolve_backend`).
 
-        ``tta=None`` keeps what an ensemble directory says (off for a single run).
+        ``tta=None`` keeps what an ensemble directory says (off for a single run). The
+        calibration is the model's own: an ensemble's ``calibration.json`` (its members' would
+        not fit the averaged logits), else what the backend loaded with the model (a run's
+        ``calibration.json``, an ONNX file's metadata).
         """
         from aslrec.runs.calibration import read_calibration
 
@@ -123,10 +127,11 @@ class Recognizer:
             spec = EnsembleSpec.read(path)
             backends = [load_backend(member, backend) for member in spec.members]
             use_tta = spec.tta if tta is None else tta
+            calibration = read_calibration(path)
         else:
             backends, use_tta = [load_backend(path, backend)], bool(tta)
+            calibration = backends[0].calibration
         recognizer = cls(backends, tta=use_tta, tracker_options=tracker_options)
-        calibration = read_calibration(path)
         if calibration is not None:
             recognizer.temperature = calibration.temperature
             recognizer.threshold = calibration.threshold
