@@ -29,6 +29,7 @@ from aslrec.serving.routes.page import STATIC_DIR
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FFMPEG = shutil.which("ffmpeg")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+KEY = "s3cret-key"  # the API key of the keyed_server fixture
 # Chromium on these machines: no sandbox as root, no GPU, and none of its own network traffic.
 FLAGS = [
     "--headless",
@@ -69,6 +70,30 @@ def server(
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     cmd = [sys.executable, "-m", "aslrec.cli", "serve", "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*cmd, "--model", str(model_dir)], stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, 120, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def keyed_server(
+    model_dir: Path,
+    free_port: Callable[[], int],
+    wait_healthy: Callable[..., None],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """``aslrec serve --api-key`` with the key :data:`KEY`."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve-key") / "serve.log"
+    cmd = [sys.executable, "-m", "aslrec.cli", "serve", "--port", str(port), "--api-key", KEY]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [*cmd, "--model", str(model_dir)], stdout=out, stderr=subprocess.STDOUT
@@ -222,3 +247,37 @@ def test_the_page_says_when_the_camera_is_not_allowed(server: str, tmp_path: Pat
         assert page.evaluate("() => window.aslrec.camera") == "denied"
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "browser_no_camera.png"))
+
+
+@pytest.mark.parametrize(
+    ("query", "state_key", "says"),
+    [("", "missing", "The server needs an API key"), ("?key=wrong", "wrong", "refused")],
+)
+def test_the_page_says_when_its_api_key_is_missing_or_wrong(
+    keyed_server: str, tmp_path: Path, query: str, state_key: str, says: str
+) -> None:
+    """The message stays: the page neither asks for the camera nor loads hand tracking, whose
+    status used to overwrite it ("Loading hand tracking..." for ever)."""
+    flags = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    with chromium(tmp_path, *flags) as browser:
+        page = browser.new_page()
+        page.goto(keyed_server + "/" + query)
+        page.wait_for_selector("#message", state="visible", timeout=30_000)
+        page.wait_for_timeout(3000)  # long enough to load hand tracking, had the page gone on
+        message = page.inner_text("#message")
+        assert says in message and "/?key=YOUR_KEY" in message, message
+        assert page.inner_text("#status") == "API key needed"
+        state = page.evaluate("() => window.aslrec")
+        assert state["key"] == state_key and state["camera"] is None and not state["tracking"]
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"browser_key_{state_key}.png"))
+
+
+def test_the_page_connects_with_the_right_key(keyed_server: str, tmp_path: Path) -> None:
+    flags = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    with chromium(tmp_path, *flags) as browser:
+        page = browser.new_page()
+        page.goto(f"{keyed_server}/?key={KEY}")
+        page.wait_for_function("() => window.aslrec && window.aslrec.connected", timeout=60_000)
+        assert page.evaluate("() => window.aslrec.key") is None
+        assert page.is_hidden("#message")

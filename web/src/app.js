@@ -32,6 +32,7 @@
   // Everything the page knows, also for tests and debugging (window.aslrec).
   const state = {
     status: "starting",
+    key: null, // "missing" | "wrong" once the server refused this page's ?key= (or its absence)
     camera: null, // "ok" | "denied" | "missing" | "error"
     engine: null, // "tasks" | "hands"
     tracking: false,
@@ -58,6 +59,7 @@
   const ctx = canvas.getContext("2d");
 
   const params = new URLSearchParams(window.location.search);
+  const KEY = params.get("key");
   const ENGINE = params.get("engine") === "hands" ? "hands" : "tasks";
   const HANDEDNESS = ENGINE === "hands" ? "selfie" : "signer";
   state.engine = ENGINE;
@@ -71,6 +73,7 @@
   }
 
   function setStatus(text, bad = false) {
+    if (state.key) return; // nothing works without the key: its message stays
     state.status = text;
     const el = $("status");
     el.textContent = text;
@@ -78,9 +81,41 @@
   }
 
   function showMessage(text) {
+    if (state.key) return; // the key's message stays
     const el = $("message");
     el.textContent = text;
     el.hidden = !text;
+  }
+
+  // -------------------------------------------------------------------------------- API key
+  // A server started with --api-key refuses the socket without it. Browsers cannot set headers
+  // on a WebSocket, so the page takes the key from its own address (/?key=...) and checks it
+  // first, before asking for the camera or loading hand tracking, neither of which helps then.
+  function keyRefused() {
+    showMessage(
+      KEY
+        ? "The server refused this page's API key: open the page as /?key=YOUR_KEY with the key the server was started with (aslrec serve --api-key)."
+        : "The server needs an API key: open this page as /?key=YOUR_KEY (the key given to aslrec serve --api-key).",
+    );
+    setStatus("API key needed", true);
+    state.key = KEY ? "wrong" : "missing";
+  }
+
+  // false when the server says the key is missing or wrong; anything else (the server down,
+  // a proxy error) is left to the socket's retries
+  async function keyAccepted() {
+    try {
+      const response = await fetch(new URL("v1/labels", window.location.href), {
+        headers: KEY ? { "X-API-Key": KEY } : {},
+      });
+      if (response.status === 401) {
+        keyRefused();
+        return false;
+      }
+    } catch {
+      // the server is unreachable: the socket reports it, and retries
+    }
+    return true;
   }
 
   // ---------------------------------------------------------------------------------- socket
@@ -91,8 +126,7 @@
     const url = new URL("v1/stream", window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("unknown", "true");
-    const key = new URLSearchParams(window.location.search).get("key");
-    if (key) url.searchParams.set("api_key", key);
+    if (KEY) url.searchParams.set("api_key", KEY);
     return url.toString();
   }
 
@@ -113,7 +147,7 @@
     ws.onclose = (ev) => {
       state.connected = false;
       if (ev.code === 1008 && ev.reason === "unauthorized") {
-        setStatus("The server needs an API key: open this page as /?key=YOUR_KEY", true);
+        keyRefused(); // e.g. the server restarted with another key
         return;
       }
       setStatus(`Disconnected from the server; retrying in ${retryMs / 1000} s…`, true);
@@ -389,6 +423,7 @@
   }
 
   async function main() {
+    if (!(await keyAccepted())) return;
     connect();
     if (!(await startCamera())) return;
     setStatus("Loading hand tracking…");
