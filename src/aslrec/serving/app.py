@@ -15,7 +15,9 @@ Every bad input gets a 4xx JSON answer ``{"error": {"code", "message", "details"
 (:mod:`aslrec.serving.limits`), JSON is validated by strict pydantic models (unknown fields,
 NaN, wrong shapes rejected with the field's path), videos are checked for duration before
 tracking and their frames counted while tracking. A 500 means a bug, and is logged with its
-traceback.
+traceback. Uploads stream to disk within a budget of body bytes in flight (503 with
+``Retry-After`` beyond it), and ``aslrec serve`` closes connections whose headers or body stall
+(:mod:`aslrec.serving.timeouts`); a client that leaves is one access-log line, status 499.
 
 The routes share one :class:`~aslrec.serving.service.Service` (the model, the tracker pool, the
 worker limits), injected as a dependency; the API key is another dependency
