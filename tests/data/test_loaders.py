@@ -444,3 +444,19 @@ def test_unrecognised_inputs(tmp_path: Path) -> None:
     (folder / "a" / "b").mkdir(parents=True)
     _raise_data_error(lambda: load_dataset(folder), folder)
     _raise_data_error(lambda: load_datasets([MP_DATA, text]), text)
+
+
+def test_integer_landmarks_refused(tmp_path: Path) -> None:
+    arrays = _wlasl_arrays()
+    arrays["hands"] = (arrays["hands"] * 1000).astype(np.int32)
+    bad = _write_npz(tmp_path / "int_wlasl.npz", **arrays)
+    message = _raise_data_error(lambda: load_dataset(bad), bad)
+    assert "floating point" in message
+    with np.load(LETTERS, allow_pickle=False) as z:
+        bad = _write_npz(
+            tmp_path / "int_letters.npz",
+            hand=z["hand"].astype(np.int64),
+            label=z["label"],
+            frame_index=z["frame_index"],
+        )
+    assert "floating point" in _raise_data_error(lambda: load_letters_npz(bad), bad)

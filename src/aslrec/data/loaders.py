@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aslrec.data.store import ClipStore, is_store
+from aslrec.data.store import ClipStore, is_store, load_clip
 from aslrec.errors import ConfigError, DataError
 from aslrec.landmarks.clip import COORDS, HANDS, POINTS, RIGHT, LandmarkClip
 
@@ -144,6 +144,14 @@ def _check_length(
             )
 
 
+def _check_landmarks(path: Path, name: str, values: np.ndarray) -> None:
+    """Landmark coordinates are floats: an integer array would be taken as coordinates and give
+    a confident wrong label; then as :func:`_check_finite`."""
+    if values.dtype.kind != "f":
+        raise DataError(f"{path}: array '{name}' must be floating point, got dtype {values.dtype}")
+    _check_finite(path, name, values)
+
+
 def _check_finite(path: Path, name: str, values: np.ndarray) -> None:
     """Formats that mark absence with zeros must not contain NaN (or inf) at all."""
     if not np.issubdtype(values.dtype, np.number):
@@ -196,7 +204,7 @@ def load_wlasl_npz(path: PathLike) -> list[LandmarkClip]:
         raise DataError(f"{p}: array 'hands' must have shape (N, T, 2, 21, 3), got {hands.shape}")
     n = hands.shape[0]
     _check_length(p, arrays, ("label", "group"), n)
-    _check_finite(p, "hands", hands)
+    _check_landmarks(p, "hands", hands)
     hands = hands.astype(np.float32, copy=False)
     presence = np.abs(hands).sum(axis=(3, 4)) > 0
     labels = _strings(arrays["label"])
@@ -248,7 +256,7 @@ def _read_mp_frame(f: Path) -> np.ndarray:
             f"{f}: expected a vector of {MP_FRAME_SIZE} values "
             f"(11x4 pose, 21x3 left hand, 21x3 right hand), got shape {vec.shape}"
         )
-    _check_finite(f, "frame", vec)
+    _check_landmarks(f, "frame", vec)
     return vec
 
 
@@ -462,7 +470,7 @@ def load_letters_npz(
     if hand.shape[1:] != (POINTS, COORDS):
         raise DataError(f"{p}: array 'hand' must have shape (N, 21, 3), got {hand.shape}")
     _check_length(p, arrays, ("label", "frame_index"), hand.shape[0])
-    _check_finite(p, "hand", hand)
+    _check_landmarks(p, "hand", hand)
     _check_finite(p, "frame_index", arrays["frame_index"])
     labels = np.asarray(_strings(arrays["label"]))
     frame_index = arrays["frame_index"]
@@ -540,7 +548,7 @@ def load_fingerspelling_npz(
     if hand.shape[1:] != (POINTS, COORDS):
         raise DataError(f"{p}: array 'hand' must have shape (N, 21, 3), got {hand.shape}")
     _check_length(p, arrays, ("label", "person", "path"), hand.shape[0])
-    _check_finite(p, "hand", hand)
+    _check_landmarks(p, "hand", hand)
     labels, people = _strings(arrays["label"]), _strings(arrays["person"])
     names = _strings(arrays["path"])
     metadata = [
@@ -578,7 +586,8 @@ def load_dataset(path: PathLike) -> list[LandmarkClip]:
     :func:`load_gislr_csv`; ``<gloss>/<seq>/<n>.npy`` -> :func:`load_mp_data_dir`.
     Files: ``*.csv`` -> :func:`load_gislr_csv`; ``*.npz`` by its array names: ``hands`` +
     ``group`` -> WLASL, ``frames`` + ``offsets`` -> GISLR, ``hand`` + ``frame_index`` -> letters,
-    ``hand`` + ``person`` -> fingerspelling16.
+    ``hand`` + ``person`` -> fingerspelling16, ``landmarks`` + ``presence`` -> one clip file
+    (:func:`aslrec.data.store.load_clip`, as ``aslrec extract`` writes them).
     The letters set is cut with the default windows; call :func:`load_letters_npz` for others.
     """
     p = Path(path)
@@ -597,6 +606,8 @@ def load_dataset(path: PathLike) -> list[LandmarkClip]:
         return load_gislr_csv(p)
     if suffix == ".npz":
         keys = set(_npz_keys(p))
+        if {"landmarks", "presence"} <= keys:
+            return [load_clip(p)]
         if {"hands", "group"} <= keys:
             return load_wlasl_npz(p)
         if {"frames", "offsets"} <= keys:
@@ -607,8 +618,8 @@ def load_dataset(path: PathLike) -> list[LandmarkClip]:
             return load_fingerspelling_npz(p)
         raise DataError(
             f"{p}: unrecognised .npz (arrays: {', '.join(sorted(keys)) or 'none'}; expected "
-            "hands+group (WLASL), frames+offsets (GISLR), hand+frame_index (letters) or "
-            "hand+person (fingerspelling16))"
+            "landmarks+presence (one aslrec clip), hands+group (WLASL), frames+offsets "
+            "(GISLR), hand+frame_index (letters) or hand+person (fingerspelling16))"
         )
     raise DataError(
         f"{p}: unsupported data set file (expected a .npz or .csv file, or a folder: "

@@ -16,6 +16,8 @@ strings only, read with ``allow_pickle=False``.
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,7 +25,7 @@ import numpy as np
 
 from aslrec.atomic import atomic_path, write_text
 from aslrec.errors import DataError
-from aslrec.landmarks.clip import LandmarkClip, safe_clip_id
+from aslrec.landmarks.clip import LandmarkClip, check_stored_arrays, safe_clip_id
 
 FORMAT_NAME = "aslrec-landmarks"
 FORMAT_VERSION = 1
@@ -55,11 +57,17 @@ def load_clip(path: Path) -> LandmarkClip:
     try:
         with np.load(path, allow_pickle=False) as z:
             fields = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable aslrec clip file ({exc})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"{path}: not a readable aslrec clip file ({reason})") from None
     missing = {"landmarks", "presence"} - fields.keys()
     if missing:
         raise DataError(f"{path}: clip file lacks {', '.join(sorted(missing))}")
+    # Checked here, naming the file: the clip's own source is where it came from (a video),
+    # which is not the file a user has to fix.
+    check_stored_arrays(
+        str(path), fields["landmarks"], fields["presence"], fields.get("timestamps")
+    )
 
     def text(key: str) -> str | None:
         value = str(fields[key]) if key in fields else ""

@@ -207,14 +207,11 @@ class Recognizer:
 
     @staticmethod
     def load_landmarks(path: Path) -> list[LandmarkClip]:
+        """The clips of a landmark file or data set (:func:`~aslrec.data.loaders.load_dataset`
+        tells a one-clip file from a data set by its arrays, so a broken clip file gets its own
+        error, not "unrecognised")."""
         from aslrec.data.loaders import load_dataset
-        from aslrec.data.store import load_clip
 
-        if path.suffix.lower() == ".npz":
-            try:
-                return [load_clip(path)]
-            except DataError:
-                return load_dataset(path)
         return load_dataset(path)
 
     def close(self) -> None:

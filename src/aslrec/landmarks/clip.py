@@ -137,6 +137,57 @@ class LandmarkClip:
         )
 
 
+def check_stored_arrays(
+    where: str,
+    landmarks: np.ndarray,
+    presence: np.ndarray,
+    timestamps: np.ndarray | None,
+) -> None:
+    """Refuse clip arrays read from a file unless they are what :class:`LandmarkClip` holds.
+
+    The constructor converts whatever it is given (it also wraps arrays code just computed), so
+    a file's arrays are checked first: int32 landmarks would become large floats and a garbage
+    label, strings or complex numbers would be parsed or truncated, a 0..255 presence would
+    count as present, and decreasing timestamps would break every time span. ``where`` (the
+    file) starts each one-line message.
+    """
+    if landmarks.dtype.kind != "f":
+        raise DataError(f"{where}: landmarks must be floating point, got dtype {landmarks.dtype}")
+    if landmarks.ndim != 4 or landmarks.shape[1:] != (HANDS, POINTS, COORDS):
+        raise DataError(
+            f"{where}: landmarks must have shape (frames, 2, 21, 3), got {landmarks.shape}"
+        )
+    if landmarks.shape[0] == 0:
+        raise DataError(f"{where}: the clip has no frames")
+    if not np.isfinite(landmarks).all():
+        raise DataError(f"{where}: landmarks contain NaN or infinite values")
+    if presence.shape != landmarks.shape[:2]:
+        raise DataError(
+            f"{where}: presence must have shape {landmarks.shape[:2]} (one flag per frame and "
+            f"hand), got {presence.shape}"
+        )
+    if presence.dtype != bool and (
+        presence.dtype.kind not in "iuf" or not np.isin(presence, (0, 1)).all()
+    ):
+        raise DataError(f"{where}: presence must be booleans or 0/1, got dtype {presence.dtype}")
+    if timestamps is None:
+        return
+    if timestamps.dtype.kind not in "iuf":
+        raise DataError(f"{where}: timestamps must be numbers, got dtype {timestamps.dtype}")
+    if timestamps.shape != (landmarks.shape[0],):
+        raise DataError(
+            f"{where}: timestamps must have shape ({landmarks.shape[0]},), got {timestamps.shape}"
+        )
+    if not np.isfinite(timestamps).all():
+        raise DataError(f"{where}: timestamps contain NaN or infinite values")
+    if (np.diff(timestamps) <= 0).any():
+        first = int(np.flatnonzero(np.diff(timestamps) <= 0)[0]) + 1
+        raise DataError(
+            f"{where}: timestamps must increase, but frame {first} is at "
+            f"{timestamps[first]:g} s after {timestamps[first - 1]:g} s"
+        )
+
+
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 
 
