@@ -60,16 +60,15 @@ STATE = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def server(
+def serve_cli(
     model_dir: Path,
-    free_port: Callable[[], int],
+    port: int,
+    log: Path,
     wait_healthy: Callable[..., None],
-    tmp_path_factory: pytest.TempPathFactory,
+    *extra: str,
 ) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    cmd = [sys.executable, "-m", "aslrec.cli", "serve", "--port", str(port)]
+    """``aslrec serve`` on ``port`` (plus ``extra`` options) until the generator closes."""
+    cmd = [sys.executable, "-m", "aslrec.cli", "serve", "--port", str(port), *extra]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [*cmd, "--model", str(model_dir)], stdout=out, stderr=subprocess.STDOUT
@@ -81,6 +80,17 @@ def server(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(
+    model_dir: Path,
+    free_port: Callable[[], int],
+    wait_healthy: Callable[..., None],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    yield from serve_cli(model_dir, free_port(), log, wait_healthy)
 
 
 @pytest.fixture(scope="module")
@@ -91,20 +101,8 @@ def keyed_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """``aslrec serve --api-key`` with the key :data:`KEY`."""
-    port = free_port()
     log = tmp_path_factory.mktemp("serve-key") / "serve.log"
-    cmd = [sys.executable, "-m", "aslrec.cli", "serve", "--port", str(port), "--api-key", KEY]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*cmd, "--model", str(model_dir)], stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, 120, proc)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    yield from serve_cli(model_dir, free_port(), log, wait_healthy, "--api-key", KEY)
 
 
 def y4m(source: Path, out: Path, pause_s: float = 0.0) -> Path:
