@@ -400,7 +400,8 @@ def main() -> None:
         with native_stderr_silenced():
             app()
     except AslrecError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        kind = "interrupted" if exc.exit_code == ExitCode.INTERRUPTED else "error"
+        typer.echo(f"{kind}: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -45,6 +45,13 @@ class ModelError(AslrecError):
     """A model or run directory is missing files or cannot be loaded."""
 
 
+class InterruptedRun(AslrecError):
+    """Ctrl-C stopped a long job that catches it itself (Lightning's ``trainer.fit``); the
+    message says what was kept and how to continue, which a bare "interrupted" cannot."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 class NoHandsError(AslrecError):
     """No hand was detected anywhere in the input, so no sign can be recognised."""
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import pickle
+import shutil
 import time
 import warnings
 from collections.abc import Sequence
@@ -12,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aslrec.atomic import write_text
 from aslrec.data.labels import LabelEncoder, canonical_clips
 from aslrec.data.loaders import load_datasets
 from aslrec.data.preprocessing import arrays_for_model
 from aslrec.data.splits import limit_per_class, split_indices
-from aslrec.errors import ConfigError
+from aslrec.errors import ConfigError, InterruptedRun, ModelError
 from aslrec.models.logits import torch_logits
 from aslrec.models.registry import count_parameters, create_model
 from aslrec.numerics import softmax
@@ -26,6 +30,11 @@ from aslrec.runs.directory import SELECTION_NOTE, build_manifest
 from aslrec.training.distill import load_teachers, teacher_probabilities
 
 CHECKPOINT_DIR = "checkpoints"
+PLAN = "train_config.json"
+"""In ``checkpoints/``: the resolved config and data of a run, written before its first epoch,
+so that ``--resume`` can refuse to continue it with other hyperparameters."""
+_MAY_DIFFER_ON_RESUME = frozenset({"threads"})
+"""Plan fields a resumed run may change: they do not change what is computed."""
 
 
 @dataclass
@@ -55,6 +64,97 @@ def _quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    # checkpoints/ always holds the run's plan (PLAN) before Lightning's first save.
+    warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+
+
+def _plan(config: TrainConfig, data: Sequence[Path]) -> dict[str, object]:
+    """What a run computes: its resolved config and the data it reads (absolute paths, so the
+    same run resumed from another working directory is still the same run)."""
+    return {"config": config.to_dict(), "data": [str(Path(p).resolve()) for p in data]}
+
+
+def _flat(value: object, prefix: str = "") -> dict[str, object]:
+    """Nested plain data as ``{"optim.lr": 0.003, ...}``, to name the fields that differ."""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    out: dict[str, object] = {}
+    for key, item in value.items():
+        out |= _flat(item, f"{prefix}.{key}" if prefix else str(key))
+    return out
+
+
+def _check_resumable(out: Path, config: TrainConfig, data: Sequence[Path]) -> None:
+    """Refuse a resume that would fail inside Lightning with a traceback (a truncated, corrupt
+    or unsafe ``last.ckpt``) or would silently mix two recipes in one run (other
+    hyperparameters or data than the run started with)."""
+    last_ckpt = out / CHECKPOINT_DIR / "last.ckpt"
+    try:
+        state = torch.load(last_ckpt, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ModelError(
+            f"{last_ckpt}: not a safe checkpoint (it holds more than tensors and plain data, "
+            "which could run code when loaded); start a new run with another --out"
+        ) from None
+    except Exception as exc:  # torch.load raises many types for truncated or corrupt files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"{last_ckpt}: unreadable checkpoint, truncated or corrupt ({first}); "
+            "start a new run with another --out"
+        ) from None
+    if not isinstance(state, dict) or not {"state_dict", "epoch"} <= state.keys():
+        raise ModelError(f"{last_ckpt}: not a training checkpoint (no state_dict and epoch)")
+    plan_file = out / CHECKPOINT_DIR / PLAN
+    if not plan_file.is_file():  # a run started before plans were written: nothing to compare
+        return
+    try:
+        stored = _flat(json.loads(plan_file.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{plan_file}: unreadable ({' '.join(str(exc).split())})") from None
+    wanted = _flat(_plan(config, data))
+    differing = sorted(
+        key
+        for key in stored.keys() | wanted.keys()
+        if stored.get(key) != wanted.get(key)
+        and key.removeprefix("config.") not in _MAY_DIFFER_ON_RESUME
+    )
+    if differing:
+        shown = ", ".join(
+            f"{key.removeprefix('config.')} {stored.get(key)!r} -> {wanted.get(key)!r}"
+            for key in differing[:5]
+        )
+        more = f" and {len(differing) - 5} more" if len(differing) > 5 else ""
+        raise ConfigError(
+            f"{out}: --resume with other settings than the run started with ({shown}{more}); "
+            "resume with the same options, or train a new run with another --out"
+        )
+
+
+def _interrupted(out: Path, created: bool, epoch: int) -> InterruptedRun:
+    """The one-line report of a Ctrl-C in ``trainer.fit``: what is kept and how to go on.
+
+    Without a finished epoch nothing is worth keeping: the plan and the empty folders this run
+    made are removed, so a rerun starts clean instead of finding a run that holds nothing.
+    """
+    checkpoints = out / CHECKPOINT_DIR
+    if (checkpoints / "last.ckpt").is_file():
+        return InterruptedRun(
+            f"{out}: training interrupted in epoch {epoch + 1}; its last finished epoch is kept "
+            f"in {checkpoints / 'last.ckpt'}: rerun the same command with --resume to continue"
+        )
+    (checkpoints / PLAN).unlink(missing_ok=True)
+    if checkpoints.is_dir() and not any(checkpoints.iterdir()):
+        checkpoints.rmdir()
+    if created and not any(out.iterdir()):
+        shutil.rmtree(out)
+        return InterruptedRun(
+            f"{out}: training interrupted in epoch {epoch + 1}, before any epoch finished; "
+            "nothing was kept (the run folder is removed)"
+        )
+    return InterruptedRun(
+        f"{out}: training interrupted in epoch {epoch + 1}, before any epoch finished; "
+        "nothing was kept"
+    )
 
 
 def train(
@@ -79,6 +179,13 @@ def train(
         raise ConfigError(f"{out}: nothing to resume (no {CHECKPOINT_DIR}/last.ckpt)")
     if not resume and (out / artifacts.CONFIG).exists():
         raise ConfigError(f"{out}: already holds a trained model; choose another --out or --resume")
+    if not resume and any((out / CHECKPOINT_DIR).glob("*.ckpt")):
+        raise ConfigError(
+            f"{out}: holds an interrupted run ({CHECKPOINT_DIR}/ but no {artifacts.CONFIG}); "
+            "continue it with --resume, or choose another --out"
+        )
+    if resume:
+        _check_resumable(out, config, data)
 
     # Everything that can fail on bad input happens before the run directory is touched.
     clips = canonical_clips(load_datasets(data))
@@ -134,7 +241,10 @@ def train(
             drop_last=shuffle and len(idx) % config.optim.batch_size == 1,
         )
 
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        write_text(out / CHECKPOINT_DIR / PLAN, json.dumps(_plan(config, data), indent=2))
     fixed = config.selection == "fixed"
     history = HistoryCallback()
     # Both save at train-epoch end, after HistoryCallback has recorded the epoch (Lightning runs
@@ -180,13 +290,20 @@ def train(
     )
     # Loader 0 selects the epoch (none with a fixed schedule); the held-out fold is logged as
     # "test" for the learning curves but never used for a decision.
-    trainer.fit(
-        module,
-        train_dataloaders=train_loader,
-        val_dataloaders=([] if fixed else [loader(select_idx, shuffle=False)])
-        + ([loader(heldout_idx, shuffle=False)] if config.selection != "val-fold" else []),
-        ckpt_path=str(last_ckpt) if resume else None,
-    )
+    try:
+        trainer.fit(
+            module,
+            train_dataloaders=train_loader,
+            val_dataloaders=([] if fixed else [loader(select_idx, shuffle=False)])
+            + ([loader(heldout_idx, shuffle=False)] if config.selection != "val-fold" else []),
+            ckpt_path=str(last_ckpt) if resume else None,
+            weights_only=True,
+        )
+    except SystemExit:
+        # Lightning answers Ctrl-C with a silent sys.exit(1) after its own shutdown.
+        if not trainer.interrupted:
+            raise
+        raise _interrupted(out, created, trainer.current_epoch) from None
 
     kept = last_ckpt if fixed else Path(best.best_model_path)
     best_state = torch.load(kept, map_location="cpu", weights_only=True)
