@@ -116,7 +116,15 @@ def evaluate(
             "run directories to evaluate as one ensemble."
         ),
     ],
-    data: DataOption,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="Landmark data to score (default: the data the run records it trained on). "
+            "Repeat to combine.",
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Report folder (default RUN_DIR/evaluation-<data>).")
     ] = None,
@@ -128,7 +136,7 @@ def evaluate(
     """Top-1/top-5, per-class P/R/F1, confusion matrix PNG and metrics.json on held-out data."""
     from aslrec.workflows.evaluate import evaluate_run
 
-    result = evaluate_run(run_dirs, data, out=out, held_out_only=not all_clips, tta=tta)
+    result = evaluate_run(run_dirs, data or None, out=out, held_out_only=not all_clips, tta=tta)
     typer.echo(result.summary_line())
 
 
@@ -354,6 +362,15 @@ def calibrate(
 
     result = calibrate_run(run_dir, data or None, target_accuracy=target_accuracy)
     typer.echo(result.summary_line())
+    c = result.calibration
+    if not c.target_reached:
+        typer.echo(
+            f"warning: target accuracy {c.target_accuracy:.1%} NOT reached: the best threshold "
+            f"({c.threshold:.3f}) answers at {c.accuracy_at_threshold:.1%} accuracy; "
+            "calibration.json holds it anyway",
+            err=True,
+        )
+        raise typer.Exit(ExitCode.TARGET_NOT_REACHED)
 
 
 @app.command()
@@ -376,9 +393,15 @@ def serve(
     run_service(host=host, port=port, model_dir=model, backend=runtime, api_key=api_key)
 
 
+CARD_CLASSES = 77
+"""The seed card's vocabulary size: `aslrec models` quotes parameter counts for it, the number
+the card states (a model's head, and so its count, depends on the classes it is trained on)."""
+
+
 @app.command("models")
 def list_models_command() -> None:
-    """List registered model architectures with their parameter counts (77 classes)."""
+    """List registered model architectures with their parameter counts for the seed card's 77
+    classes (a trained model's count depends on its own number of classes)."""
     from aslrec.errors import ConfigError
     from aslrec.inference.backends import TRAIN_EXTRA, torch_available
 
@@ -388,8 +411,11 @@ def list_models_command() -> None:
         )
     from aslrec.models import count_parameters, create_model, list_models
 
+    header = f"{'model':20s} {'parameters':>12s}"
+    typer.echo(f"{header}  (with a head for the seed card's {CARD_CLASSES} classes)")
     for name in list_models():
-        typer.echo(f"{name:20s} {count_parameters(create_model(name, num_classes=77)):>12,d}")
+        count = count_parameters(create_model(name, num_classes=CARD_CLASSES))
+        typer.echo(f"{name:20s} {count:>12,d}")
 
 
 def main() -> None:

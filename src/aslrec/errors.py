@@ -23,6 +23,9 @@ class ExitCode(IntEnum):
     """Every input was readable, but no hand was found in any of them."""
     NOTHING_SAVED = 4
     """``aslrec collect`` ended without saving a single clip."""
+    TARGET_NOT_REACHED = 5
+    """``aslrec calibrate`` wrote its calibration, but no threshold reaches the target accuracy
+    on the held-out clips: a script that asked for 99% must not take the result for 99%."""
     INTERRUPTED = 130
     """Ctrl-C (128 + SIGINT, the shell convention)."""
 

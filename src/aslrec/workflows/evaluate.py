@@ -8,12 +8,13 @@ from pathlib import Path
 
 from aslrec.data.labels import canonical_clips
 from aslrec.data.loaders import load_datasets
+from aslrec.errors import DataError
 from aslrec.evaluation.metrics import EvaluationReport, classification_report
 from aslrec.evaluation.report import PREDICTIONS_CSV, write_evaluation, write_predictions_csv
 from aslrec.inference.backends import load_backend
 from aslrec.inference.recognizer import Recognizer
-from aslrec.runs.directory import label_indices
-from aslrec.runs.ensemble import held_out_run
+from aslrec.runs.directory import RunDirectory, label_indices
+from aslrec.runs.ensemble import held_out_run, member_dirs
 
 
 @dataclass
@@ -30,13 +31,14 @@ class EvaluationResult:
 
 def evaluate_run(
     run_dir: Path | Sequence[Path],
-    data: Sequence[Path],
+    data: Sequence[Path] | None = None,
     *,
     out: Path | None = None,
     held_out_only: bool = True,
     tta: bool | None = None,
 ) -> EvaluationResult:
-    """Evaluate a run, an ensemble directory, or several runs as an ensemble, on ``data``.
+    """Evaluate a run, an ensemble directory, or several runs as an ensemble, on ``data``
+    (default: the data the first run records it trained on, as ``aslrec calibrate`` does).
 
     With ``held_out_only`` only the run's held-out fold of ``data`` is scored
     (:meth:`RunDirectory.held_out_clips`: the same clips, split as training split them), so the
@@ -53,6 +55,11 @@ def evaluate_run(
         else Recognizer([load_backend(d) for d in dirs], tta=bool(tta))
     )
     recognizer.temperature = 1.0
+    if not data:
+        first = RunDirectory(member_dirs(dirs[0])[0])
+        data = [Path(source) for source in first.sources]
+        if not data:
+            raise DataError(f"{first.path}: the run records no training data; pass --data")
     clips = (
         held_out_run(dirs).held_out_clips(data)
         if held_out_only
