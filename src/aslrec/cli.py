@@ -195,7 +195,11 @@ def predict(
     backend: BackendOption = "auto",
     tta: TtaOption = None,
 ) -> None:
-    """Recognise the sign in a video (or every clip in a folder / landmark file)."""
+    """Recognise the sign in a video (or every clip in a folder / landmark file).
+
+    `frames` counts the input's frames (a video: every decoded frame, hands or not), and
+    `hand_detection_rate` is the fraction of those frames with a hand.
+    """
     from aslrec.inference.recognizer import Recognizer
     from aslrec.workflows.output import print_predictions
     from aslrec.workflows.predict import predict_inputs

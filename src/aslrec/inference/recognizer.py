@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from aslrec.inference.tta import views
 from aslrec.landmarks.clip import LandmarkClip
 from aslrec.numerics import softmax
 from aslrec.runs.ensemble import EnsembleSpec, check_same_classes, is_ensemble
+
+if TYPE_CHECKING:  # the tracking modules load MediaPipe: imported when a video is read
+    from aslrec.landmarks.extract import FrameProgress, VideoStats
 
 
 def default_model_dir() -> Path:
@@ -165,7 +168,12 @@ class Recognizer:
         clips: Sequence[LandmarkClip],
         top_k: int = 5,
         hand_rates: Sequence[float] | None = None,
+        frame_counts: Sequence[int] | None = None,
     ) -> list[Prediction]:
+        """Top-k of each clip. ``frames`` and ``hand_rate`` describe the input as given: a clip's
+        own frames, unless ``frame_counts``/``hand_rates`` give those of the video it was cut
+        from (every decoded frame, hands or not, as ``aslrec serve`` reports them), so the two
+        numbers always count the same frames."""
         probs = self.probabilities(clips)
         k = max(1, min(top_k, probs.shape[1]))
         out = []
@@ -175,25 +183,36 @@ class Recognizer:
                 Prediction(
                     source=clip.source,
                     top_k=[(self.classes[j], float(row[j])) for j in order],
-                    frames=clip.num_frames,
+                    frames=frame_counts[i] if frame_counts is not None else clip.num_frames,
                     hand_rate=hand_rates[i] if hand_rates is not None else clip.hand_rate,
                     truth=clip.label,
                 )
             )
         return out
 
-    def extract(self, path: Path) -> tuple[LandmarkClip, float]:
-        """Landmarks of a video or image folder and its hand-detection rate (untrimmed)."""
+    def extract(
+        self, path: Path, progress: FrameProgress | None = None
+    ) -> tuple[LandmarkClip, VideoStats]:
+        """The sign span of a video or image folder, and the stats of all its frames."""
         from aslrec.landmarks.extract import extract_video_with_stats
         from aslrec.landmarks.hands import HandTracker
 
         if self._tracker is None:
             self._tracker = HandTracker(self.tracker_options)
-        clip, stats = extract_video_with_stats(path, tracker=self._tracker)
-        return clip, stats.hand_rate
+        return extract_video_with_stats(path, tracker=self._tracker, progress=progress)
 
-    def predict(self, source: str | os.PathLike[str] | LandmarkClip, top_k: int = 5) -> Prediction:
-        """Predict one clip: a video file, an image-sequence folder, a clip or a clip file."""
+    def predict(
+        self,
+        source: str | os.PathLike[str] | LandmarkClip,
+        top_k: int = 5,
+        progress: FrameProgress | None = None,
+    ) -> Prediction:
+        """Predict one clip: a video file, an image-sequence folder, a clip or a clip file.
+
+        A video's ``frames`` is every decoded frame and ``hand_rate`` the fraction of them with
+        a hand (the model sees the span from the first to the last hand); ``progress`` wraps
+        its frames (:data:`~aslrec.landmarks.extract.FrameProgress`).
+        """
         if isinstance(source, LandmarkClip):
             return self.predict_clips([source], top_k)[0]
         path = Path(source)
@@ -202,8 +221,8 @@ class Recognizer:
             if len(clips) != 1:
                 raise DataError(f"{path}: holds {len(clips)} clips; use predict_all")
             return self.predict_clips(clips, top_k)[0]
-        clip, hand_rate = self.extract(path)
-        return self.predict_clips([clip], top_k, [hand_rate])[0]
+        clip, stats = self.extract(path, progress)
+        return self.predict_clips([clip], top_k, [stats.hand_rate], [stats.frames])[0]
 
     @staticmethod
     def load_landmarks(path: Path) -> list[LandmarkClip]:

@@ -11,10 +11,12 @@ import hashlib
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+import numpy as np
 
 from aslrec.errors import DataError, NoHandsError
 from aslrec.landmarks.clip import LandmarkClip, safe_clip_id
@@ -31,6 +33,10 @@ if TYPE_CHECKING:
     pass
 
 Status = Literal["ok", "skipped", "error"]
+
+FrameProgress = Callable[[FrameSource], Iterable[tuple[np.ndarray, float]]]
+"""Given an opened source, the frames to track (the source itself, wrapped to show progress):
+how a command shows progress through a long video without this layer printing anything."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -61,6 +67,7 @@ def extract_untrimmed(
     max_side: int | None,
     label: str | None,
     signer: str | None,
+    progress: FrameProgress | None = None,
 ) -> tuple[LandmarkClip, VideoStats]:
     """Every frame of ``path``, hands or not, with its stats; a video without hands is not an
     error here (callers decide: :func:`extract_video_with_stats` raises, extraction runs
@@ -69,7 +76,9 @@ def extract_untrimmed(
     active = HandTracker(options) if tracker is None else tracker
     try:
         with FrameSource(path, max_side=max_side) as frames:
-            landmarks, presence, timestamps = active.process_video(frames)
+            landmarks, presence, timestamps = active.process_video(
+                frames if progress is None else progress(frames)
+            )
     finally:
         if tracker is None:
             active.close()
@@ -98,10 +107,17 @@ def extract_video_with_stats(
     label: str | None = None,
     signer: str | None = None,
     trim: bool = True,
+    progress: FrameProgress | None = None,
 ) -> tuple[LandmarkClip, VideoStats]:
     """:func:`extract_video`, also returning frame counts and timing (of the untrimmed video)."""
     clip, stats = extract_untrimmed(
-        path, options=options, tracker=tracker, max_side=max_side, label=label, signer=signer
+        path,
+        options=options,
+        tracker=tracker,
+        max_side=max_side,
+        label=label,
+        signer=signer,
+        progress=progress,
     )
     if stats.hand_frames == 0:
         raise NoHandsError(f"{path}: no hands found in {stats.frames} frames")

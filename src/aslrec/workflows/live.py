@@ -29,6 +29,7 @@ import numpy as np
 
 from aslrec.errors import AslrecError, DataError, NoHandsError
 from aslrec.inference.streaming import FramePump, SegmenterConfig, SignEvent, StreamingRecognizer
+from aslrec.workflows.output import track_progress
 
 if TYPE_CHECKING:
     from aslrec.inference.recognizer import Recognizer
@@ -170,7 +171,7 @@ def transcribe_video(
         recognizer, config=config, threshold=threshold, emit_unknown=emit_unknown, top_k=top_k
     ) as stream:
         try:
-            for rgb, ts in source:
+            for rgb, ts in track_progress(source):
                 stream.push_frame(rgb, ts)
         except DataError as exc:
             error = exc

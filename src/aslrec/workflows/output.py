@@ -1,4 +1,4 @@
-"""How predictions are shown: a rich table, JSON or CSV. Exit code 2 when nothing was found."""
+"""How predictions are shown: a rich table, JSON or CSV, and the progress of a long video."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+import numpy as np
 
 from aslrec.errors import AslrecError, ExitCode, NoHandsError
 from aslrec.inference.recognizer import Prediction
+from aslrec.landmarks.video import FrameSource
 
 Row = tuple[str, Prediction | AslrecError]
 
@@ -116,3 +120,44 @@ def print_demo(rows: Sequence[Row]) -> None:
     console.print(
         f"{correct}/{len(rows)} recognised correctly. Next: `aslrec predict YOUR_VIDEO.mp4`."
     )
+
+
+PROGRESS_MIN_S = 5.0
+"""Videos shorter than this are tracked in about as long as a bar would take to be read."""
+
+
+def track_progress(
+    frames: FrameSource, stream: TextIO | None = None
+) -> Iterator[tuple[np.ndarray, float]]:
+    """``frames``, with a progress bar on ``stream`` (default stderr) for a video of at least
+    :data:`PROGRESS_MIN_S` seconds: tracking runs at about real time on a laptop CPU, so a
+    10-minute video is minutes without output otherwise. Only on a terminal, so JSON, CSV and
+    piped output stay exactly what they were; the bar is removed when done. The total is the
+    header's frame count, an estimate (:class:`~aslrec.landmarks.video.FrameSource`)."""
+    stream = sys.stderr if stream is None else stream
+    info = frames.info
+    if not stream.isatty() or info.frame_count < PROGRESS_MIN_S * info.fps:
+        yield from frames
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("tracking hands in {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("frames"),
+        TimeRemainingColumn(),
+        console=Console(file=stream, force_terminal=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(frames.path.name, total=info.frame_count)
+        for frame in frames:
+            yield frame
+            bar.advance(task)

@@ -11,6 +11,7 @@ from aslrec.errors import AslrecError, DataError
 from aslrec.inference.recognizer import Prediction, Recognizer
 from aslrec.landmarks.extract import collect_inputs
 from aslrec.landmarks.video import is_video_file
+from aslrec.workflows.output import track_progress
 
 
 def demo_data_dir() -> Path:
@@ -25,13 +26,14 @@ def predict_inputs(
 
     A video or image folder gives one row; a folder of videos one row per video (a failing
     video gives its error in its row, the rest go on); a landmark file or data set one row per
-    clip (with the truth when the data has labels).
+    clip (with the truth when the data has labels). A long video shows its progress on a
+    terminal (:func:`~aslrec.workflows.output.track_progress`).
     """
     path = Path(source)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_file() and is_video_file(path):
-        return [(str(path), recognizer.predict(path, top_k))]
+        return [(str(path), recognizer.predict(path, top_k, track_progress))]
     if path.is_file():
         clips = Recognizer.load_landmarks(path)
     else:
@@ -48,7 +50,7 @@ def _predict_video_folder(
     rows: list[tuple[str, Prediction | AslrecError]] = []
     for job in collect_inputs([path]):
         try:
-            prediction = recognizer.predict(job.path, top_k)
+            prediction = recognizer.predict(job.path, top_k, track_progress)
             prediction.truth = job.label
             rows.append((str(job.path), prediction))
         except AslrecError as exc:
