@@ -99,10 +99,17 @@ class Service:
 
     # -- predictions -------------------------------------------------------------------------
     def predict_clip(
-        self, clip: LandmarkClip, top_k: int, hand_rate: float | None = None
+        self,
+        clip: LandmarkClip,
+        top_k: int,
+        hand_rate: float | None = None,
+        frames: int | None = None,
     ) -> Prediction:
+        """Classify ``clip``; ``hand_rate`` and ``frames`` are those of the whole video it was
+        cut from (``frames``: every decoded frame, as ``aslrec predict`` reports it)."""
         rates = None if hand_rate is None else [hand_rate]
-        prediction = self.recognizer.predict_clips([clip], top_k, rates)[0]
+        counts = None if frames is None else [frames]
+        prediction = self.recognizer.predict_clips([clip], top_k, rates, counts)[0]
         if not all(math.isfinite(p) for _, p in prediction.top_k):
             raise ApiError(
                 422, "invalid_input", "the model gave no finite probabilities for these landmarks"
@@ -142,7 +149,7 @@ class Service:
             raise NoHandsError(f"no hands found in any of the video's {frames} frames")
         hand_rate = clip.hand_rate
         duration = float(timestamps[-1] - timestamps[0]) + (1.0 / info.fps if info.fps else 0.0)
-        return self.predict_clip(clip.trimmed(), top_k, hand_rate), duration
+        return self.predict_clip(clip.trimmed(), top_k, hand_rate, frames), duration
 
 
 def get_service(connection: HTTPConnection) -> Service:
