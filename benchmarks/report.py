@@ -37,6 +37,8 @@ from benchmarks.rows import (
     ROWS,
     SAMPLING_METHODS,
     SEED_MODELS,
+    SIGNER_FOLDS,
+    SIGNERS_ROW,
     STEP_MATCHED_SEED,
     TRAINED,
     UNSEEN,
@@ -47,10 +49,13 @@ from benchmarks.rows import (
     gislr_error_rows,
     gislr_errors_result,
     latency_result,
+    one_signer_cell,
     open_set_cell,
     real_video_result,
     seed_extra,
     seed_recipe_cell,
+    signers_bundled_entry,
+    signers_cell,
     trained_cell,
 )
 
@@ -58,6 +63,7 @@ SEED_RECIPE_TITLE = "Seed recipe (issue #3)"
 FRAME_SAMPLING_TITLE = "Frame sampling (issue #3)"
 COMPARE_TITLE = "Model comparison (issue #10)"
 OPEN_SET_TITLE = "Unseen signs (open set)"
+SIGNERS_TITLE = "New signers: fingerspelling16 with people held out (issue #22)"
 LEARNING_CURVE_PLOT = REPO / "benchmarks" / "learning_curve.png"
 OPEN_SET_PLOT = REPO / "benchmarks" / "open_set.png"
 RUNTIMES = ("torch", "onnx")
@@ -656,11 +662,68 @@ def open_set_section() -> str:
     )
 
 
+# --------------------------------------------------------------------------------------------
+# New signers (issue #22)
+# --------------------------------------------------------------------------------------------
+def signers_section() -> str:
+    """fingerspelling16 with signers held out, the one-signer model, the bundled model."""
+    folds = [signers_cell(f).read() for f in range(SIGNER_FOLDS)]
+    done = [r for r in folds if r is not None]
+    one = one_signer_cell().read()
+    bundled = signers_bundled_entry().read()
+    lines = [
+        "| model (trained on) | scored on | folds | top-1 | per-person top-1 (min - max) | "
+        "a clip and its mirror agree |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def row(name: str, scored: str, results: list[dict[str, Any]], fold_text: str) -> str:
+        top1 = mean_std([r["top1"] for r in results])
+        people = [v for r in results for v in r["per_signer"].values()]
+        agree = np.mean([r["mirror_agreement"] for r in results])
+        return (
+            f"| {name} | {scored} | {fold_text} | {top1} | {min(people):.1%} - "
+            f"{max(people):.1%} ({len(people)} people) | {agree:.1%} |"
+        )
+
+    if bundled is not None:
+        lines.append(row("bundled model (its own data; no fingerspelling16)", "all 12 people",
+                         [bundled], "-"))  # fmt: skip
+    if one is not None:
+        lines.append(row(f"{SIGNERS_ROW}: letters_static only (1 signer)", "all 12 people",
+                         [one["scored_on"]], "-"))  # fmt: skip
+    if done:
+        lines.append(row(f"{SIGNERS_ROW}: fingerspelling16, other 9 people", "the 3 held-out "
+                         "people of each fold", [r["scored_on"] for r in done],
+                         f"{len(done)} of {SIGNER_FOLDS}"))  # fmt: skip
+    per_person = sorted(
+        ((p, v) for r in done for p, v in r["scored_on"]["per_signer"].items()),
+        key=lambda item: item[1],
+    )
+    people = ", ".join(f"{p} {v:.1%}" for p, v in per_person)
+    return "\n".join(
+        [
+            recorded_header(SIGNERS_TITLE),
+            "Split: leave-signers-out on fingerspelling16 (12 people photographed holding 24 "
+            f"static letters; {SIGNER_FOLDS} folds of 3 people, seed 42); every person is scored "
+            "only by a model that never saw them. Clips: one photo held for 30 frames. "
+            "Mirror agreement: same top-1 for a clip and its left-right mirror image (x "
+            "mirrored, slots swapped). The one-signer row trains on letters_static's "
+            "recording (4 of its 5 blocks, un-mirrored by the loader).",
+            "",
+            *lines,
+            "",
+            f"Held-out people, worst first: {people or '-'}.",
+        ]
+    )
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     SEED_RECIPE_TITLE: seed_recipe_section,
     FRAME_SAMPLING_TITLE: frame_sampling_section,
     COMPARE_TITLE: compare_section,
     OPEN_SET_TITLE: open_set_section,
+    SIGNERS_TITLE: signers_section,
 }
 """Every section of RESULTS.md rendered from the cache, by title."""
 

@@ -9,11 +9,12 @@ instead of silently relabelling old numbers.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from aslrec.runs.config import preset
-from benchmarks._cells import DATASETS, FOLDS, RESULTS_DIR, Cached, Cell
+from benchmarks._cells import DATASETS, FOLDS, RESULTS_DIR, SIGNER_DATASETS, Cached, Cell
 from benchmarks._common import file_slug
 
 # --------------------------------------------------------------------------------------------
@@ -319,6 +320,8 @@ def every_cell() -> Iterator[Cell]:
         yield from (frame_sampling_cell(method, f) for f in folds)
     yield from (c for c in compare_cells(seeds=REPEAT_SEEDS) if c.table == COMPARE)
     yield from (open_set_cell(f) for f in folds)
+    yield one_signer_cell()
+    yield from (signers_cell(f) for f in range(SIGNER_FOLDS))
 
 
 def every_cached() -> Iterator[Cached]:
@@ -334,3 +337,52 @@ def every_cached() -> Iterator[Cached]:
             yield from (real_video_result(name, f, variant) for f in folds)
     yield from (fold_errors_result(f) for f in folds)
     yield gislr_errors_result(gislr_error_rows())
+    yield signers_bundled_entry()
+
+
+# --------------------------------------------------------------------------------------------
+# New signers (issue #22): letters of people the model never saw
+# --------------------------------------------------------------------------------------------
+SIGNERS = "signers"
+SIGNER_FOLDS = 4  # fingerspelling16: 12 people, 3 held out per fold
+# best-fast with the hands slotted by their 3D shape, on a short fixed schedule: the letters are
+# held still (one photo per clip), so 40 epochs over 2,160 clips (2,700 steps) is plenty.
+SIGNERS_OVERRIDES: dict[str, Any] = {
+    "selection": "fixed",
+    "handedness": "chirality",
+    "epochs": 40,
+    "min_steps": 0,
+}
+SIGNERS_ROW = "best-fast, chirality, 40 epochs"
+
+
+def signers_cell(fold: int) -> Cell:
+    """fingerspelling16 with the people of fold ``fold`` held out."""
+    return Cell(
+        SIGNERS,
+        SIGNERS_ROW,
+        "fingerspelling16",
+        "best-fast",
+        fold,
+        folds=SIGNER_FOLDS,
+        overrides=SIGNERS_OVERRIDES,
+    )
+
+
+def one_signer_cell() -> Cell:
+    """The same recipe trained on letters_static (one signer, 4 of its 5 blocks): how far one
+    person's letters carry to 12 others."""
+    return Cell(SIGNERS, SIGNERS_ROW, "letters", "best-fast", 0, overrides=SIGNERS_OVERRIDES)
+
+
+def signers_bundled_entry() -> Cached:
+    """The bundled model scored on all of fingerspelling16; stale when the model changes."""
+    from aslrec.inference.recognizer import default_model_dir
+
+    digest = hashlib.sha256()
+    for path in sorted(default_model_dir().rglob("*")):
+        if path.is_file() and path.suffix in (".safetensors", ".json", ".onnx"):
+            digest.update(path.name.encode() + path.read_bytes())
+    inputs = {"model": digest.hexdigest(), "data": SIGNER_DATASETS["fingerspelling16"][0]}
+    path = RESULTS_DIR / SIGNERS / "bundled-fingerspelling16.json"
+    return Cached(path, "the bundled model on fingerspelling16", inputs)

@@ -1,0 +1,87 @@
+"""Letters of people the model never saw: fingerspelling16 (12 people) with signers held out.
+
+Trains :func:`benchmarks.rows.signers_cell` (4 folds, 3 people held out in each) and
+:func:`~benchmarks.rows.one_signer_cell` (letters_static, one signer), then scores every
+held-out person separately, a clip against its mirror image, and the bundled model on all 12
+people (it never trained on them). Rendered by :func:`benchmarks.report.signers_section`.
+
+    python -m benchmarks.signers --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from benchmarks import report
+from benchmarks._cells import Cached, Cell, measure, run_cell, run_cells
+from benchmarks._common import SHARED_DATA, record_measurement
+from benchmarks.rows import SIGNER_FOLDS, one_signer_cell, signers_bundled_entry, signers_cell
+
+FS16 = SHARED_DATA / "fingerspelling16.npz"
+
+
+def scores(recognizer: Any, clips: list) -> dict[str, Any]:  # type: ignore[type-arg]
+    """Top-1 overall and per signer, and how often a clip and its mirror image agree."""
+    from aslrec.runs.directory import label_indices
+    from benchmarks.handedness import mirror_view
+
+    y = label_indices(recognizer.classes, clips)
+    predicted = recognizer.probabilities(clips).argmax(axis=1)
+    mirrored = recognizer.probabilities([mirror_view(c) for c in clips]).argmax(axis=1)
+    right = predicted == y
+    by_signer: dict[str, list[bool]] = defaultdict(list)
+    for clip, ok in zip(clips, right, strict=True):
+        by_signer[str(clip.signer)].append(bool(ok))
+    return {
+        "clips": len(clips),
+        "top1": float(right.mean()),
+        "per_signer": {s: float(np.mean(v)) for s, v in sorted(by_signer.items())},
+        "mirror_agreement": float((predicted == mirrored).mean()),
+    }
+
+
+def run_signers_cell(cell: Cell) -> dict[str, Any]:
+    """Train the cell, then score its held-out people (or, trained on letters_static, all 12
+    people of fingerspelling16)."""
+    from aslrec.data.labels import canonical_clips
+    from aslrec.data.loaders import load_dataset
+    from aslrec.inference.recognizer import Recognizer
+    from aslrec.runs.directory import RunDirectory
+
+    row = run_cell(cell)
+    recognizer = Recognizer.load(cell.run_dir)
+    if cell.dataset == "fingerspelling16":
+        clips = RunDirectory(cell.run_dir).held_out_clips()
+    else:
+        clips = canonical_clips(load_dataset(FS16))
+    return {**row, "scored_on": scores(recognizer, clips)}
+
+
+def bundled_scores() -> dict[str, Any]:
+    from aslrec.data.labels import canonical_clips
+    from aslrec.data.loaders import load_dataset
+    from aslrec.inference.recognizer import Recognizer
+
+    return scores(Recognizer.load(), canonical_clips(load_dataset(FS16)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--rerun-stale", action="store_true", help="retrain stale cached cells")
+    args = parser.parse_args()
+    cells = [one_signer_cell(), *(signers_cell(f) for f in range(SIGNER_FOLDS))]
+    trained = run_cells(cells, args.jobs, run_signers_cell, rerun_stale=args.rerun_stale)
+    bundled: Cached = signers_bundled_entry()
+    measured = measure(bundled, bundled_scores, rerun_stale=args.rerun_stale)
+    if trained or measured:
+        record_measurement(report.SIGNERS_TITLE)
+    print(report.write(report.SIGNERS_TITLE))
+
+
+if __name__ == "__main__":
+    main()
