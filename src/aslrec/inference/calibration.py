@@ -188,9 +188,7 @@ def calibrate_logits(
         covered += cov * score.sum()
         correct += acc * cov * score.sum()
     temperature = fit_temperature(z, y)
-    threshold, reached = choose_threshold(
-        softmax(z, temperature), y, target_accuracy, min_answered
-    )
+    threshold, reached = choose_threshold(softmax(z, temperature), y, target_accuracy, min_answered)
     calibration = Calibration(
         temperature=temperature,
         threshold=threshold,

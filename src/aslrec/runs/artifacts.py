@@ -90,18 +90,20 @@ def load_state_dict(run_dir: Path) -> dict[str, torch.Tensor]:
 _UNSAFE_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
 
 
-def _load_checkpoint_weights(path: Path) -> dict[str, torch.Tensor]:
-    """``model_state_dict`` of a ``.pth`` loaded weights-only.
+def load_checkpoint(path: Path, remedy: str = "") -> dict[str, Any]:
+    """A ``.pth``/``.ckpt`` file loaded weights-only, or a one-line :class:`ModelError`.
 
-    A pickle that asks for anything beyond tensors and plain numbers (a function such as
+    A pickle that asks for anything beyond tensors and plain data (a function such as
     ``os.system``, an arbitrary class) is refused as "not a safe checkpoint". torch's own message
     suggests retrying with ``weights_only=False``, which would run whatever the file asks for,
-    so it is never passed on; nor are its multi-line notes for corrupt files.
+    so it is never passed on; nor are its multi-line notes for corrupt files. ``remedy`` is
+    appended to the message (what the user can do instead).
     """
     import pickle
 
     import torch
 
+    tail = f"; {remedy}" if remedy else ""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -109,11 +111,21 @@ def _load_checkpoint_weights(path: Path) -> dict[str, torch.Tensor]:
         what = f"it asks for {found.group(1)}" if found else "it holds more than tensors"
         raise ModelError(
             f"{path}: not a safe checkpoint ({what}, which could run code when loaded); "
-            "aslrec loads only tensors and numbers"
+            f"aslrec loads only tensors and numbers{tail}"
         ) from None
     except Exception as exc:  # torch.load raises many types for corrupt or truncated files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{path}: unreadable checkpoint ({first})") from None
-    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("model_state_dict"), dict):
+        raise ModelError(
+            f"{path}: unreadable checkpoint, truncated or corrupt ({first}){tail}"
+        ) from None
+    if not isinstance(checkpoint, dict):
+        raise ModelError(f"{path}: not a checkpoint (a {type(checkpoint).__name__}){tail}")
+    return checkpoint
+
+
+def _load_checkpoint_weights(path: Path) -> dict[str, torch.Tensor]:
+    """``model_state_dict`` of a run's ``.pth`` (see :func:`load_checkpoint`)."""
+    checkpoint = load_checkpoint(path)
+    if not isinstance(checkpoint.get("model_state_dict"), dict):
         raise ModelError(f"{path}: not an aslrec checkpoint (no model_state_dict)")
     return checkpoint["model_state_dict"]

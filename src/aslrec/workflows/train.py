@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import pickle
 import shutil
 import time
 import warnings
@@ -89,20 +88,8 @@ def _check_resumable(out: Path, config: TrainConfig, data: Sequence[Path]) -> No
     or unsafe ``last.ckpt``) or would silently mix two recipes in one run (other
     hyperparameters or data than the run started with)."""
     last_ckpt = out / CHECKPOINT_DIR / "last.ckpt"
-    try:
-        state = torch.load(last_ckpt, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise ModelError(
-            f"{last_ckpt}: not a safe checkpoint (it holds more than tensors and plain data, "
-            "which could run code when loaded); start a new run with another --out"
-        ) from None
-    except Exception as exc:  # torch.load raises many types for truncated or corrupt files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(
-            f"{last_ckpt}: unreadable checkpoint, truncated or corrupt ({first}); "
-            "start a new run with another --out"
-        ) from None
-    if not isinstance(state, dict) or not {"state_dict", "epoch"} <= state.keys():
+    state = artifacts.load_checkpoint(last_ckpt, "start a new run with another --out")
+    if not {"state_dict", "epoch"} <= state.keys():
         raise ModelError(f"{last_ckpt}: not a training checkpoint (no state_dict and epoch)")
     plan_file = out / CHECKPOINT_DIR / PLAN
     if not plan_file.is_file():  # a run started before plans were written: nothing to compare
