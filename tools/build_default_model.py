@@ -33,11 +33,13 @@ The model card is generated, never edited by hand: its held-out figures come fro
 model itself, its cross-validation tables from the benchmark cache (``benchmarks.report``, the
 same renderers as ``benchmarks/RESULTS.md``), so rerun ``--card-only`` when either changes.
 
-The shipped model is distilled because on its held-out fold (554 clips) it scored 96.6% top-1,
-the same recipe without teachers (``--run-dir runs/default-plain --preset best-fast``) 94.2%
+The model shipped before fingerspelling16 joined the data was distilled (``--teacher``) because
+on its held-out fold (554 clips) it scored 96.6% top-1, the same recipe without teachers (``--run-dir runs/default-plain --preset best-fast``) 94.2%
 (both with the preset's earlier frame-count rule for the dominant hand; retrained with the
 ``moving`` rule, the distilled model scores 96.9%); in 5-fold CV on WLASL-50 alone the two
-recipes are level (benchmarks/RESULTS.md, "Model comparison (issue #10)").
+recipes are level (benchmarks/RESULTS.md, "Model comparison (issue #10)"). The shipped model
+now (``--run-dir runs/default-v4 --preset best-fast --set handedness=chirality``) has no
+teachers yet: teachers trained on the new data would take three more training runs.
 """
 
 from __future__ import annotations
@@ -59,12 +61,21 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 ASSETS = REPO / "src" / "aslrec" / "assets"
-DATA = ("wlasl50_mp.npz", "gislr_hello_thankyou.npz", "letters_static.npz")
+# fingerspelling16 brings letters from 12 more people (issue #22: the letters of one signer did
+# not carry to new people).
+DATA = (
+    "wlasl50_mp.npz",
+    "gislr_hello_thankyou.npz",
+    "letters_static.npz",
+    "fingerspelling16.npz",
+)
 # The card's links to the generated benchmark sections (relative to the card's folder).
 RESULTS_LINK = "../../../../benchmarks/RESULTS.md"
 SEED_RECIPE_LINK = f"[seed recipe]({RESULTS_LINK}#seed-recipe-issue-3)"
 COMPARISON_LINK = f"[model comparison]({RESULTS_LINK}#model-comparison-issue-10)"
 OPEN_SET_LINK = f"[unseen signs]({RESULTS_LINK}#unseen-signs-open-set)"
+SIGNERS_LINK = f"{RESULTS_LINK}#new-signers-fingerspelling16-with-people-held-out-issue-22"
+HANDEDNESS_LINK = f"{RESULTS_LINK}#hands-the-right-way-round-issue-22"
 MEMBER_FILES = (
     "model.safetensors",
     "model_config.json",
@@ -127,15 +138,16 @@ def main() -> None:
     write_model_card(target, heldout)
 
 
-BUNDLED_TARGET_ACCURACY = 0.99
+BUNDLED_TARGET_ACCURACY = 0.98
 """Accuracy the bundled model's "unknown" threshold must reach on its held-out known signs.
 
 ``aslrec calibrate``'s default (0.9) lets a model that is already more accurate than that answer
 everything, so every sign outside the vocabulary got a label (streaming benchmark: 0 of 24 kept
 quiet). ``benchmarks.open_set`` (WLASL-50, best-fast trained without 10 of its signs; figures in
-benchmarks/RESULTS.md, "Unseen signs (open set)") shows what answering fewer known signs buys;
-0.99 puts the bundled model near its 90%-answered operating point (the coverage it reaches is
-in the generated MODEL_CARD.md).
+benchmarks/RESULTS.md, "Unseen signs (open set)") shows what answering fewer known signs buys:
+the bundled model is kept near its 90%-answered operating point. For the model trained with
+fingerspelling16 that is 0.98 (0.99 answered only 64% of its held-out clips); the coverage it
+reaches is in the generated MODEL_CARD.md.
 """
 
 
@@ -176,6 +188,10 @@ def package(run_dirs: Sequence[Path], target: Path, data: Sequence[Path], *, tta
             plots_dir=run_dirs[0] / "calibration-bundled",
         ).summary_line()
     )
+    if len(run_dirs) == 1:  # re-export so the loose .onnx file carries the calibration too
+        name = onnx_files[0]
+        quantize = "int8" if name == "model.int8.onnx" else None
+        print(export_run(target, target / name, quantize=quantize, check_data=data).summary_line())
 
 
 def faster_onnx(run_dir: Path, data: Sequence[Path], clips: int = 200) -> str:
@@ -239,6 +255,19 @@ ARCHITECTURE_NOTES = {
     "seed": "the seed card's `ImprovedASLModel`, 1D-CNN + BiLSTM + attention",
     "isl-hybrid": "aslrec's conv + Transformer hybrid over hand-shape/motion features",
 }
+
+
+def handedness_note(config: dict[str, Any]) -> str:
+    from aslrec.data.preprocessing import PreprocessingSpec
+
+    if PreprocessingSpec.from_dict(config["preprocessing"]).handedness != "chirality":
+        return "Hands are taken in the slots their source gave them."
+    return (
+        "Hands are put in the slot their 3D shape says (a right hand's palm normal and finger "
+        "bend point the same way) when the evidence is clear, whatever the tracker labelled; a "
+        "mirrored two-handed clip can still read differently from the original "
+        f"([hands the right way round]({HANDEDNESS_LINK}))."
+    )
 
 
 def dominant_hand_note(preprocessing: PreprocessingSpec) -> str:
@@ -338,12 +367,16 @@ below the stored threshold ({calibration.threshold:.2f}) the streaming recognise
 Union of the shared real landmark sets, labels in the seed card's spellings where they coincide
 (`thankyou` -> `thank_you`), kept otherwise: WLASL-50 (50 words, many signers, MediaPipe
 Holistic), GISLR hello/thank_you (21 participants, Holistic), fingerspelled letters A-Z (one
-signer, MediaPipe Hands, windows of 30 consecutive frames). {config["data"]["num_clips"]} clips.
+signer, MediaPipe Hands, windows of 30 consecutive frames, un-mirrored: the recording is a
+selfie view) and fingerspelling16 (photos of 12 people holding 24 letters, each held for 30
+frames). {config["data"]["num_clips"]} clips.
 
 ## Split and training
 Fold {config["split"]["fold"]} of a {config["split"]["folds"]}-fold stratified split (seed
 {config["seed"]}) held out: WLASL near-duplicates grouped, letters held out as contiguous frame
-blocks. {training_note(config)}
+blocks, fingerspelling16 by person x letter (so the fold holds other letters of people seen in
+training: it is not a new-signer figure; those are in the [new signers]({SIGNERS_LINK}) table).
+{training_note(config)}
 
 ## Held-out fold
 
@@ -379,8 +412,8 @@ aslrec's model and combinations ({COMPARISON_LINK}):
   a label. `aslrec predict` always lists its top-5: read the probability, not
   only the label.
 - Signers: WLASL-50 has no signer ids, so its held-out fold may share signers with training;
-  letters come from one signer in one session (expect much lower accuracy on other people's
-  fingerspelling); GISLR is the only participant-held-out check.
+  the letters come from 13 people (one webcam recording, fingerspelling16's 12), all static
+  photos or webcam frames; GISLR is the only participant-held-out check of words.
 - Landmark source: training landmarks come from MediaPipe Holistic (words) and Hands
   (letters); aslrec extracts with Hands/HandLandmarker, whose hand presence differs slightly.
 - Lighting, camera angle, distance: only what the source videos cover (mostly frontal, indoor).
@@ -391,7 +424,7 @@ aslrec's model and combinations ({COMPARISON_LINK}):
   one. Under the earlier frame-count rule, `school` letterboxed into 640x480 and re-encoded as
   in the streaming benchmark (the tracker keeps its moving hand in only half the frames) was
   mirrored and read as `thank_you`. A signer who signs with the left hand while the right one
-  is seen as often is read as right-handed.
+  is seen as often is read as right-handed. {handedness_note(config)}
 """
     (target / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     print(card)

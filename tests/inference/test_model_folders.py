@@ -109,4 +109,9 @@ def test_bundled_calibration_stores_no_build_machine_paths() -> None:
     calibration = read_calibration(default_model_dir())
     assert calibration is not None
     data = calibration.fitted_on["data"]
-    assert data == ["wlasl50_mp.npz", "gislr_hello_thankyou.npz", "letters_static.npz"]
+    assert data == [
+        "wlasl50_mp.npz",
+        "gislr_hello_thankyou.npz",
+        "letters_static.npz",
+        "fingerspelling16.npz",
+    ]

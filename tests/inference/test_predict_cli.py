@@ -118,5 +118,8 @@ def test_demo_recognises_bundled_held_out_clips() -> None:
     result = run("demo")
     assert result.returncode == 0, result.stderr
     correct, total = result.stdout.split(" recognised correctly")[0].split()[-1].split("/")
-    assert int(total) == 26
-    assert int(correct) >= 20
+    from aslrec.workflows.predict import demo_data_dir
+
+    # One clip per letter that the bundled model's held-out fold has from letters_static.
+    assert int(total) == len(list((demo_data_dir() / "clips").glob("*.npz"))) >= 12
+    assert int(correct) >= 0.75 * int(total)
