@@ -34,7 +34,8 @@ model itself, its cross-validation tables from the benchmark cache (``benchmarks
 same renderers as ``benchmarks/RESULTS.md``), so rerun ``--card-only`` when either changes.
 
 The model shipped before fingerspelling16 joined the data was distilled (``--teacher``) because
-on its held-out fold (554 clips) it scored 96.6% top-1, the same recipe without teachers (``--run-dir runs/default-plain --preset best-fast``) 94.2%
+on its held-out fold (554 clips) it scored 96.6% top-1, the same recipe without teachers
+(``--run-dir runs/default-plain --preset best-fast``) 94.2%
 (both with the preset's earlier frame-count rule for the dominant hand; retrained with the
 ``moving`` rule, the distilled model scores 96.9%); in 5-fold CV on WLASL-50 alone the two
 recipes are level (benchmarks/RESULTS.md, "Model comparison (issue #10)"). The shipped model
