@@ -157,8 +157,8 @@ def main() -> None:
             "Mirror agreement: a clip and its left-right mirror image, same top-1. Landmark sets: "
             "every 5th clip, mirrored in x with the slots swapped (as a picture-based tracker "
             "would give the mirrored video). Real videos: tracked again on flipped frames. The "
-            "bundled model was trained with the slots its sources gave (and letters_static "
-            "as stored, i.e. mirrored); `chirality` only changes how its input is slotted.",
+            "same bundled weights with their input slotted as the sources gave it (`slots`) and "
+            "by the hands' shape (`chirality`, what its model card says it was trained with).",
             "",
             *mirror_rows(videos),
         ]
