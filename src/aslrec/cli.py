@@ -148,8 +148,11 @@ def ensemble(
 ) -> None:
     """Combine trained runs into one model directory that predict, serve and live accept."""
     from aslrec.runs.ensemble import create_ensemble
+    from aslrec.workflows.ensemble import EnsembleScore, score_ensemble
 
     typer.echo(f"wrote {create_ensemble(members, out, tta=tta)}")
+    score = score_ensemble(out, members)
+    typer.echo(score.message() if isinstance(score, EnsembleScore) else score, err=True)
 
 
 @app.command()
