@@ -219,15 +219,28 @@ def predict(
 def demo(
     model: ModelOption = None,
     backend: BackendOption = "auto",
+    video: Annotated[
+        Path | None,
+        typer.Option(help="Your own video instead: its top-3 and a picture of the tracked hands."),
+    ] = None,
+    preview: Annotated[
+        Path | None,
+        typer.Option(help="Where --video's picture goes (default VIDEO-preview.png, here)."),
+    ] = None,
 ) -> None:
     """Recognise the bundled demo clips with the bundled model and show them next to the truth."""
     from aslrec.inference.recognizer import Recognizer
-    from aslrec.workflows.output import print_demo
-    from aslrec.workflows.predict import demo_data_dir, predict_inputs
+    from aslrec.workflows.output import print_demo, print_predictions
+    from aslrec.workflows.predict import demo_data_dir, demo_video, predict_inputs
 
     with Recognizer.load(model, backend=backend) as recognizer:
-        rows = predict_inputs(recognizer, demo_data_dir(), top_k=3)
-    print_demo(rows)
+        if video is None:
+            print_demo(predict_inputs(recognizer, demo_data_dir(), top_k=3))
+            return
+        out = preview or Path(f"{video.stem}-preview.png")
+        prediction, picture = demo_video(recognizer, video, out)
+    print_predictions([(str(video), prediction)])
+    typer.echo(f"tracked hands drawn on its best frame: {picture}")
 
 
 @app.command("export")

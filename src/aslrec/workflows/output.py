@@ -118,7 +118,8 @@ def print_demo(rows: Sequence[Row]) -> None:
     console = Console()
     console.print(table)
     console.print(
-        f"{correct}/{len(rows)} recognised correctly. Next: `aslrec predict YOUR_VIDEO.mp4`."
+        f"{correct}/{len(rows)} recognised correctly. Next, on a video of yours: "
+        "`aslrec demo --video YOUR_VIDEO.mp4` (with a picture of the tracked hands)."
     )
 
 

@@ -6,9 +6,12 @@ import os
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from aslrec.data.loaders import load_dataset
 from aslrec.errors import AslrecError, DataError
 from aslrec.inference.recognizer import Prediction, Recognizer
+from aslrec.landmarks.clip import LandmarkClip
 from aslrec.landmarks.extract import collect_inputs
 from aslrec.landmarks.video import is_video_file
 from aslrec.workflows.output import track_progress
@@ -56,3 +59,54 @@ def _predict_video_folder(
         except AslrecError as exc:
             rows.append((str(job.path), exc))
     return rows
+
+
+def demo_video(
+    recognizer: Recognizer, video: Path, preview: Path, top_k: int = 3
+) -> tuple[Prediction, Path]:
+    """``aslrec demo --video``: the top-k of ``video`` and a picture of what was tracked.
+
+    The video is tracked once; the preview is the frame of the sign with the most hand
+    landmarks (the middle one of ties), with the hands drawn as the tracker placed them and
+    the recognised sign written on it, so a user can see whether the hands were found at all.
+    """
+    clip, stats = recognizer.extract(Path(video))
+    prediction = recognizer.predict_clips([clip], top_k, [stats.hand_rate], [stats.frames])[0]
+    return prediction, save_preview(Path(video), clip, preview, prediction)
+
+
+def save_preview(video: Path, clip: LandmarkClip, out: Path, prediction: Prediction) -> Path:
+    """Write ``out`` (PNG): the clip's best-tracked frame of ``video`` with its hands drawn."""
+    import cv2
+
+    from aslrec.atomic import atomic_path
+    from aslrec.workflows.live import draw_landmarks
+
+    hands = clip.presence.sum(axis=1)
+    best = np.flatnonzero(hands == hands.max())
+    index = int(best[len(best) // 2])
+    if clip.timestamps is None:
+        raise DataError(f"{video}: the tracked clip has no frame times to find its frame by")
+    rgb = _frame_at(video, float(clip.timestamps[index]))
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    draw_landmarks(bgr, clip.landmarks[index], clip.presence[index])
+    caption = f"{prediction.label} {prediction.probability:.0%}"
+    for colour, width in (((0, 0, 0), 4), ((255, 255, 255), 1)):
+        cv2.putText(bgr, caption, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, colour, width)
+    ok, png = cv2.imencode(".png", bgr)
+    if not ok:
+        raise DataError(f"{out}: could not encode the preview image")
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(png.tobytes())
+    return out
+
+
+def _frame_at(video: Path, time_s: float) -> np.ndarray:
+    """The first frame of ``video`` at or after ``time_s`` (the tracker's frame times)."""
+    from aslrec.landmarks.video import FrameSource
+
+    with FrameSource(video) as frames:
+        for rgb, timestamp in frames:
+            if timestamp >= time_s - 1e-6:
+                return rgb
+    raise DataError(f"{video}: no frame at {time_s:.2f} s")
