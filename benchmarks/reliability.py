@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._common import REPO, SHARED_DATA, command_line, header, write_section
+from benchmarks.processes import alive, descendants
+from benchmarks.streams import write_grey_video
 
 TITLE = "Reliability (issue #21)"
 CLI = [sys.executable, "-m", "aslrec.cli"]
@@ -64,36 +66,6 @@ def aslrec(*args: object, timeout: float = TIMEOUT_S) -> Outcome:
     return Outcome(done.returncode, done.stdout, done.stderr, time.monotonic() - start)
 
 
-def children(pid: int) -> set[int]:
-    """Every live descendant of ``pid`` (from /proc, so no psutil is needed)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended while listing
-        parents[int(stat.parent.name)] = int(fields[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def alive(pids: set[int]) -> set[int]:
-    """The pids of ``pids`` still running (zombies count as gone: they hold no memory)."""
-    out = set()
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            out.add(pid)
-    return out
-
-
 def interrupt(
     args: list[object], ready: Callable[[], bool], wait_s: float = 120
 ) -> tuple[Outcome, set[int], float]:
@@ -106,7 +78,7 @@ def interrupt(
     start = time.monotonic()
     while not ready() and proc.poll() is None and time.monotonic() - start < wait_s:
         time.sleep(0.05)
-    before = children(proc.pid)
+    before = descendants(proc.pid)
     signalled = time.monotonic()
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
@@ -140,17 +112,6 @@ def msasl6_row() -> str:
     )
 
 
-def grey_video(path: Path) -> Path:
-    import cv2
-
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (320, 240))
-    rng = np.random.default_rng(0)
-    for _ in range(30):
-        writer.write(rng.integers(110, 140, size=(240, 320, 3), dtype=np.uint8))
-    writer.release()
-    return path
-
-
 def video_rows(tmp: Path) -> list[str]:
     real = SHARED_DATA / "videos" / "hello.mp4"
     truncated = tmp / "truncated.mp4"
@@ -164,7 +125,7 @@ def video_rows(tmp: Path) -> list[str]:
         (f"real video cut in half ({len(data) // 2:,} of {len(data):,} bytes)", truncated),
         ("empty .mp4 (0 bytes)", empty),
         ("text file named .mp4", text),
-        ("grey video without hands (1 s, written with cv2)", grey_video(tmp / "grey.mp4")),
+        ("grey video without hands (1 s, written with cv2)", write_grey_video(tmp / "grey.mp4")),
     ]
     rows = []
     for what, path in inputs:

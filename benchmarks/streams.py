@@ -164,3 +164,16 @@ def track_stream(path: Path) -> Tracked:
             prs.append(pr)
             tss.append(ts)
     return Tracked(np.stack(lms), np.stack(prs), np.array(tss), np.array(ms))
+
+
+def write_grey_video(path: Path, frames: int = 30) -> Path:
+    """``frames`` frames (30 fps, 320x240) of a grey picture with a little noise: a video in
+    which nobody is in view, so every tracker finds no hands."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (320, 240))
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        writer.write(rng.integers(110, 140, size=(240, 320, 3), dtype=np.uint8))
+    writer.release()
+    return path

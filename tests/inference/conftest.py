@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
 import pytest
 from random_runs import write_random_run
 
@@ -51,12 +50,4 @@ def two_sign_tracked(two_sign_stream: streams.Stream) -> streams.Tracked:
 @pytest.fixture(scope="session")
 def grey_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """1 s of a grey picture with a little noise: a stream without hands."""
-    import cv2
-
-    path = tmp_path_factory.mktemp("grey") / "grey.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (320, 240))
-    rng = np.random.default_rng(0)
-    for _ in range(30):
-        writer.write(rng.integers(110, 140, size=(240, 320, 3), dtype=np.uint8))
-    writer.release()
-    return path
+    return streams.write_grey_video(tmp_path_factory.mktemp("grey") / "grey.mp4")

@@ -14,36 +14,12 @@ import pytest
 
 from aslrec.data.store import ClipStore
 from aslrec.errors import ExitCode
+from benchmarks.processes import alive, descendants
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc for children")
 
 
-def children(pid: int) -> list[int]:
-    """Pids whose parent is ``pid`` (the pool's workers and multiprocessing's helper)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def alive(pids: list[int]) -> list[int]:
-    out = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            out.append(pid)
-    return out
-
-
-def start_extraction(videos: Path, out: Path) -> tuple[subprocess.Popen[str], list[int]]:
+def start_extraction(videos: Path, out: Path) -> tuple[subprocess.Popen[str], set[int]]:
     """`aslrec extract --workers 2` on the 8 real videos, once 2 clips are stored."""
     process = subprocess.Popen(
         [sys.executable, "-m", "aslrec.cli", "extract", str(videos), "--out", str(out),
@@ -55,12 +31,12 @@ def start_extraction(videos: Path, out: Path) -> tuple[subprocess.Popen[str], li
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "extraction stored nothing in 4 minutes"
         time.sleep(0.1)
-    workers = children(process.pid)
+    workers = descendants(process.pid)
     assert len(workers) >= 2
     return process, workers
 
 
-def wait_gone(pids: list[int], seconds: float) -> list[int]:
+def wait_gone(pids: set[int], seconds: float) -> set[int]:
     deadline = time.monotonic() + seconds
     while alive(pids) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -83,11 +59,11 @@ def test_ctrl_c_stops_at_once_keeping_every_finished_clip(videos: Path, tmp_path
     clips = ClipStore(out).clips()
     assert len(clips) == stored and all(c.num_frames > 0 for c in clips)
     assert not list((out / "clips").glob(".*.npz"))  # no half-written file
-    assert wait_gone(workers, 3) == []
+    assert wait_gone(workers, 3) == set()
 
 
 def test_killing_the_parent_takes_its_workers_along(videos: Path, tmp_path: Path) -> None:
     process, workers = start_extraction(videos, tmp_path / "data")
     os.kill(process.pid, signal.SIGKILL)
     process.communicate(timeout=30)
-    assert wait_gone(workers, 5) == []  # were left running, ~300 MB each
+    assert wait_gone(workers, 5) == set()  # were left running, ~300 MB each
