@@ -62,16 +62,6 @@ def stored_letters_row() -> str:
     )
 
 
-def mirror_view(clip):  # type: ignore[no-untyped-def]
-    """A landmark clip as a picture-based tracker gives its mirrored video."""
-    from aslrec.landmarks.clip import LandmarkClip
-
-    flipped = np.where(clip.presence[:, :, None, None], clip.landmarks * [-1, 1, 1] + [1, 0, 0], 0)
-    return LandmarkClip(
-        flipped[:, ::-1].astype(np.float32), clip.presence[:, ::-1], label=clip.label
-    )
-
-
 def flipped_frames(path: Path) -> Iterator[tuple[np.ndarray, float]]:
     from aslrec.landmarks.video import FrameSource
 
@@ -112,7 +102,7 @@ def mirror_rows(videos: list[tuple[str, object, object]]) -> list[str]:
     from aslrec.inference.recognizer import Recognizer
 
     sets = {name: load_dataset(SHARED_DATA / name)[::5] for name in LANDMARK_SETS}
-    pairs = {name: [(c, mirror_view(c)) for c in clips] for name, clips in sets.items()}
+    pairs = {name: [(c, c.mirrored()) for c in clips] for name, clips in sets.items()}
     pairs["real videos (videos/ + msasl6/, flipped and re-tracked)"] = [
         (a, b) for _, a, b in videos
     ]

@@ -27,11 +27,10 @@ FS16 = SHARED_DATA / "fingerspelling16.npz"
 def scores(recognizer: Any, clips: list) -> dict[str, Any]:  # type: ignore[type-arg]
     """Top-1 overall and per signer, and how often a clip and its mirror image agree."""
     from aslrec.runs.directory import label_indices
-    from benchmarks.handedness import mirror_view
 
     y = label_indices(recognizer.classes, clips)
     predicted = recognizer.probabilities(clips).argmax(axis=1)
-    mirrored = recognizer.probabilities([mirror_view(c) for c in clips]).argmax(axis=1)
+    mirrored = recognizer.probabilities([c.mirrored() for c in clips]).argmax(axis=1)
     right = predicted == y
     by_signer: dict[str, list[bool]] = defaultdict(list)
     for clip, ok in zip(clips, right, strict=True):

@@ -193,15 +193,6 @@ def test_dominance_rule_is_checked() -> None:
         to_model_input(clip, dominant_hand=True, dominance="loudest")  # type: ignore[arg-type]
 
 
-def mirror_view(clip: LandmarkClip) -> LandmarkClip:
-    """The clip a tracker that labels hands from the picture (Holistic, MediaPipe Tasks, aslrec's
-    own tracker) gives for the left-right mirrored video: x -> 1 - x, slots swapped."""
-    flipped = np.where(
-        clip.presence[:, :, None, None], clip.landmarks * [-1, 1, 1] + [1, 0, 0], 0
-    ).astype(np.float32)
-    return LandmarkClip(flipped[:, ::-1], clip.presence[:, ::-1], label=clip.label)
-
-
 def test_chirality_moves_a_hand_to_the_slot_its_shape_says(shared_data) -> None:  # type: ignore[no-untyped-def]
     from aslrec.data.loaders import load_dataset
     from aslrec.landmarks.geometry import track_chirality
@@ -228,7 +219,7 @@ def test_canonical_input_is_the_same_for_a_clip_and_its_mirror_image(shared_data
     same = [
         np.allclose(
             arrays_for_model([c], spec)[0],
-            arrays_for_model([mirror_view(c)], spec)[0],
+            arrays_for_model([c.mirrored()], spec)[0],
             atol=1e-5,
         )
         for c in clips

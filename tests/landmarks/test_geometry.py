@@ -52,3 +52,14 @@ def test_track_score_is_the_mean_over_present_frames() -> None:
     hands = np.zeros((4, 2, 21, 3))
     presence = np.zeros((4, 2), dtype=bool)
     assert track_chirality(hands, presence).tolist() == [0.0, 0.0]
+
+
+def test_a_mirrored_clip_swaps_slots_and_handedness(shared_data: Path) -> None:
+    clip = load_dataset(shared_data / "gislr_hello_thankyou.npz")[0]
+    mirror = clip.mirrored()
+    assert np.allclose(mirror.mirrored().landmarks, clip.landmarks, atol=1e-6)
+    assert np.array_equal(mirror.presence, clip.presence[:, ::-1])
+    assert not mirror.landmarks[~mirror.presence].any()  # absent hands stay zero
+    before = track_chirality(clip.landmarks, clip.presence)
+    after = track_chirality(mirror.landmarks, mirror.presence)
+    assert np.allclose(after, -before[::-1], atol=1e-4)

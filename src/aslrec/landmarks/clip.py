@@ -129,6 +129,15 @@ class LandmarkClip:
             return self.select(np.arange(0))
         return self.select(np.arange(idx[0], idx[-1] + 1))
 
+    def mirrored(self) -> LandmarkClip:
+        """The clip of the left-right mirrored video, as a tracker that labels hands from the
+        picture gives it: x -> 1 - x for present hands and the slots swapped
+        (:data:`MIRRORED_SLOTS`); absent hands stay zero."""
+        landmarks = self.landmarks.copy()
+        landmarks[..., 0] = np.where(self.presence[..., None], 1.0 - landmarks[..., 0], 0.0)
+        order = list(MIRRORED_SLOTS)
+        return replace(self, landmarks=landmarks[:, order], presence=self.presence[:, order])
+
     def select(self, frames: np.ndarray) -> LandmarkClip:
         """A clip of the given frame indices (in that order)."""
         ts = None if self.timestamps is None else self.timestamps[frames]
