@@ -5,7 +5,8 @@ Layout::
     DATASET/
         aslrec_dataset.json      {"format": "aslrec-landmarks", "version": 1}
         clips/<clip_id>.npz      landmarks (T,2,21,3) float32, presence (T,2) bool,
-                                 timestamps (T,) float64 (optional), label, signer, group, source
+                                 timestamps (T,) float64 (optional), label, signer, group, source,
+                                 pose (T,11,4) float32 (optional: only when the body was tracked)
 
 One file per clip (rather than one big array) is what makes extraction and recording resumable
 and safe to interrupt: each clip is written atomically, a finished clip is never rewritten, and
@@ -48,6 +49,8 @@ def save_clip(clip: LandmarkClip, path: Path) -> None:
     }
     if clip.timestamps is not None:
         arrays["timestamps"] = clip.timestamps.astype(np.float64)
+    if clip.pose is not None:
+        arrays["pose"] = clip.pose.astype(np.float32)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, **arrays)
 
@@ -66,7 +69,11 @@ def load_clip(path: Path) -> LandmarkClip:
     # Checked here, naming the file: the clip's own source is where it came from (a video),
     # which is not the file a user has to fix.
     check_stored_arrays(
-        str(path), fields["landmarks"], fields["presence"], fields.get("timestamps")
+        str(path),
+        fields["landmarks"],
+        fields["presence"],
+        fields.get("timestamps"),
+        fields.get("pose"),
     )
 
     def text(key: str) -> str | None:
@@ -81,6 +88,7 @@ def load_clip(path: Path) -> LandmarkClip:
         signer=text("signer"),
         group=text("group"),
         source=text("source") or str(path),
+        pose=fields.get("pose"),
     )
 
 

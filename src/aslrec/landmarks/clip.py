@@ -4,6 +4,10 @@ Every source stores "hand not seen" differently (all-zero blocks in MP_Data, NaN
 absent in MediaPipe output). Loaders translate all of them into one convention here: a boolean
 ``presence`` mask per frame and hand, and zeros in ``landmarks`` wherever the hand is absent, so
 no NaN can ever reach a model.
+
+A clip may also carry the body (``pose``): the 11 upper-body pose landmarks WLASL-50 stores, so
+signs that differ only in where they are made (forehead, chin, chest) can be told apart. A frame
+without a pose is all zeros, the WLASL-50 convention.
 """
 
 from __future__ import annotations
@@ -27,6 +31,20 @@ slot i of the mirror image is slot ``MIRRORED_SLOTS[i]`` of the original (with x
 MediaPipe numbers the 21 landmarks of either hand the same way (0 wrist, 4 thumb tip, ...,
 20 pinky tip), so within a hand nothing moves; only the slots swap."""
 
+POSE_INDICES = (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26)
+"""The MediaPipe pose landmarks a clip's ``pose`` holds, in this order: nose, left/right
+shoulder, elbow, wrist, hip, knee (the person's own left/right). The landmarks of
+``wlasl50_mp.npz``, so extracted and stored data line up."""
+POSE_POINTS = len(POSE_INDICES)
+POSE_COORDS = 4
+"""x, y, z and visibility of each pose landmark."""
+POSE_PAIRS = ((11, 12), (13, 14), (15, 16), (23, 24), (25, 26))
+"""Left/right pairs among :data:`POSE_INDICES` (MediaPipe numbering); the nose has no pair."""
+_POSE_SWAP = {a: b for pair in POSE_PAIRS for a, b in (pair, pair[::-1])}
+MIRRORED_POSE = tuple(POSE_INDICES.index(_POSE_SWAP.get(i, i)) for i in POSE_INDICES)
+"""Left/right symmetry of the pose landmarks: row i of a mirrored clip's ``pose`` is row
+``MIRRORED_POSE[i]`` of the original (left shoulder <-> right shoulder, ...; the nose stays)."""
+
 
 @dataclass(frozen=True)
 class LandmarkClip:
@@ -42,6 +60,9 @@ class LandmarkClip:
         group: clips sharing a group must stay on one side of any split (near-duplicates,
             blocks of consecutive frames); defaults to the clip's own identity.
         source: where the clip came from (file path or data set id), for error messages.
+        pose: optional float32 ``(T, 11, 4)``: the :data:`POSE_INDICES` landmarks as (x, y, z,
+            visibility), x and y image-normalised like the hands; all zeros in frames without
+            a pose. None when the body was not tracked.
     """
 
     landmarks: np.ndarray
@@ -51,6 +72,7 @@ class LandmarkClip:
     signer: str | None = None
     group: str | None = None
     source: str = field(default="<memory>")
+    pose: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         lm = np.asarray(self.landmarks, dtype=np.float32)
@@ -75,6 +97,10 @@ class LandmarkClip:
                     f"{self.source}: timestamps must have shape ({lm.shape[0]},), got {ts.shape}"
                 )
             object.__setattr__(self, "timestamps", ts)
+        if self.pose is not None:
+            pose = np.asarray(self.pose, dtype=np.float32)
+            _check_pose(self.source, pose, lm.shape[0])
+            object.__setattr__(self, "pose", pose)
 
     @classmethod
     def from_array(
@@ -119,6 +145,13 @@ class LandmarkClip:
         """Fraction of frames with at least one hand (0 for an empty clip)."""
         return float(self.frame_mask.mean()) if self.num_frames else 0.0
 
+    @property
+    def pose_mask(self) -> np.ndarray:
+        """bool ``(T,)``: True where a pose was found (all False without ``pose``)."""
+        if self.pose is None:
+            return np.zeros(self.num_frames, dtype=bool)
+        return np.abs(self.pose).sum(axis=(1, 2)) > 0
+
     def with_label(self, label: str | None) -> LandmarkClip:
         return replace(self, label=label)
 
@@ -132,18 +165,40 @@ class LandmarkClip:
     def mirrored(self) -> LandmarkClip:
         """The clip of the left-right mirrored video, as a tracker that labels hands from the
         picture gives it: x -> 1 - x for present hands and the slots swapped
-        (:data:`MIRRORED_SLOTS`); absent hands stay zero."""
+        (:data:`MIRRORED_SLOTS`); absent hands stay zero. The pose, if any, likewise: x -> 1 - x
+        in frames with a pose and left/right landmarks swapped (:data:`MIRRORED_POSE`)."""
         landmarks = self.landmarks.copy()
         landmarks[..., 0] = np.where(self.presence[..., None], 1.0 - landmarks[..., 0], 0.0)
         order = list(MIRRORED_SLOTS)
-        return replace(self, landmarks=landmarks[:, order], presence=self.presence[:, order])
+        pose = None
+        if self.pose is not None:
+            pose = self.pose[:, list(MIRRORED_POSE)]
+            pose[..., 0] = np.where(self.pose_mask[:, None], 1.0 - pose[..., 0], 0.0)
+        return replace(
+            self, landmarks=landmarks[:, order], presence=self.presence[:, order], pose=pose
+        )
 
     def select(self, frames: np.ndarray) -> LandmarkClip:
         """A clip of the given frame indices (in that order)."""
         ts = None if self.timestamps is None else self.timestamps[frames]
+        pose = None if self.pose is None else self.pose[frames]
         return replace(
-            self, landmarks=self.landmarks[frames], presence=self.presence[frames], timestamps=ts
+            self,
+            landmarks=self.landmarks[frames],
+            presence=self.presence[frames],
+            timestamps=ts,
+            pose=pose,
         )
+
+
+def _check_pose(where: str, pose: np.ndarray, frames: int) -> None:
+    if pose.shape != (frames, POSE_POINTS, POSE_COORDS):
+        raise DataError(
+            f"{where}: pose must have shape ({frames}, {POSE_POINTS}, {POSE_COORDS}), "
+            f"got {pose.shape}"
+        )
+    if not np.isfinite(pose).all():
+        raise DataError(f"{where}: pose contains NaN or infinite values")
 
 
 def check_stored_arrays(
@@ -151,14 +206,16 @@ def check_stored_arrays(
     landmarks: np.ndarray,
     presence: np.ndarray,
     timestamps: np.ndarray | None,
+    pose: np.ndarray | None = None,
 ) -> None:
     """Refuse clip arrays read from a file unless they are what :class:`LandmarkClip` holds.
 
     The constructor converts whatever it is given (it also wraps arrays code just computed), so
     a file's arrays are checked first: int32 landmarks would become large floats and a garbage
     label, strings or complex numbers would be parsed or truncated, a 0..255 presence would
-    count as present, and decreasing timestamps would break every time span. ``where`` (the
-    file) starts each one-line message.
+    count as present, and decreasing timestamps would break every time span. ``pose`` (absent
+    from files written without body tracking) must be finite floats of shape (frames, 11, 4).
+    ``where`` (the file) starts each one-line message.
     """
     if landmarks.dtype.kind != "f":
         raise DataError(f"{where}: landmarks must be floating point, got dtype {landmarks.dtype}")
@@ -179,6 +236,10 @@ def check_stored_arrays(
         presence.dtype.kind not in "iuf" or not np.isin(presence, (0, 1)).all()
     ):
         raise DataError(f"{where}: presence must be booleans or 0/1, got dtype {presence.dtype}")
+    if pose is not None:
+        if pose.dtype.kind != "f":
+            raise DataError(f"{where}: pose must be floating point, got dtype {pose.dtype}")
+        _check_pose(where, pose, landmarks.shape[0])
     if timestamps is None:
         return
     if timestamps.dtype.kind not in "iuf":

@@ -14,13 +14,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
-from aslrec.errors import DataError, NoHandsError
-from aslrec.landmarks.clip import LandmarkClip, safe_clip_id
+from aslrec.errors import ConfigError, DataError, NoHandsError
+from aslrec.landmarks.clip import POSE_COORDS, POSE_POINTS, LandmarkClip, safe_clip_id
 from aslrec.landmarks.hands import HandTracker, TrackerOptions
+from aslrec.landmarks.pose import PoseOptions, PoseTracker
 from aslrec.landmarks.video import (
     VIDEO_EXTENSIONS,
     FrameSource,
@@ -29,14 +30,15 @@ from aslrec.landmarks.video import (
     natural_key,
 )
 
-if TYPE_CHECKING:
-    pass
-
 Status = Literal["ok", "skipped", "error"]
 
 FrameProgress = Callable[[FrameSource], Iterable[tuple[np.ndarray, float]]]
 """Given an opened source, the frames to track (the source itself, wrapped to show progress):
 how a command shows progress through a long video without this layer printing anything."""
+
+Body = bool | PoseOptions | PoseTracker
+"""Whether to track the body too: False (hands only, the default), True (a
+:class:`PoseTracker` with default :class:`PoseOptions`), options, or an open tracker to reuse."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,20 +70,36 @@ def extract_untrimmed(
     label: str | None,
     signer: str | None,
     progress: FrameProgress | None = None,
+    body: Body = False,
 ) -> tuple[LandmarkClip, VideoStats]:
     """Every frame of ``path``, hands or not, with its stats; a video without hands is not an
     error here (callers decide: :func:`extract_video_with_stats` raises, extraction runs
     report it)."""
     start = time.perf_counter()
     active = HandTracker(options) if tracker is None else tracker
+    pose_tracker = _pose_tracker(body, active.options.mirrored)
+    poses: list[np.ndarray] = []
+
+    def with_pose(
+        frames: Iterable[tuple[np.ndarray, float]], pose: PoseTracker
+    ) -> Iterator[tuple[np.ndarray, float]]:
+        # pose runs on each decoded frame as the hand tracker takes it: one decode for both
+        pose.reset()
+        for rgb, ts in frames:
+            poses.append(pose.process(rgb))
+            yield rgb, ts
+
     try:
-        with FrameSource(path, max_side=max_side) as frames:
-            landmarks, presence, timestamps = active.process_video(
-                frames if progress is None else progress(frames)
-            )
+        with FrameSource(path, max_side=max_side) as source:
+            frames = source if progress is None else progress(source)
+            if pose_tracker is not None:
+                frames = with_pose(frames, pose_tracker)
+            landmarks, presence, timestamps = active.process_video(frames)
     finally:
         if tracker is None:
             active.close()
+        if pose_tracker is not None and not isinstance(body, PoseTracker):
+            pose_tracker.close()
     clip = LandmarkClip(
         landmarks=landmarks,
         presence=presence,
@@ -89,6 +107,7 @@ def extract_untrimmed(
         label=label,
         signer=signer,
         source=str(path),
+        pose=None if pose_tracker is None else np.reshape(poses, (-1, POSE_POINTS, POSE_COORDS)),
     )
     stats = VideoStats(
         frames=clip.num_frames,
@@ -96,6 +115,21 @@ def extract_untrimmed(
         seconds=time.perf_counter() - start,
     )
     return clip, stats
+
+
+def _pose_tracker(body: Body, mirrored: bool) -> PoseTracker | None:
+    """The pose tracker ``body`` asks for, refusing one that disagrees with the hand tracker on
+    whether the frames are mirrored (its left/right landmarks would be the wrong way round)."""
+    if body is False:
+        return None
+    if body is True:
+        return PoseTracker(PoseOptions(mirrored=mirrored))
+    pose_options = body.options if isinstance(body, PoseTracker) else body
+    if pose_options.mirrored != mirrored:
+        raise ConfigError(
+            f"pose mirrored={pose_options.mirrored} but hand tracking mirrored={mirrored}"
+        )
+    return body if isinstance(body, PoseTracker) else PoseTracker(body)
 
 
 def extract_video_with_stats(
@@ -108,6 +142,7 @@ def extract_video_with_stats(
     signer: str | None = None,
     trim: bool = True,
     progress: FrameProgress | None = None,
+    body: Body = False,
 ) -> tuple[LandmarkClip, VideoStats]:
     """:func:`extract_video`, also returning frame counts and timing (of the untrimmed video)."""
     clip, stats = extract_untrimmed(
@@ -118,6 +153,7 @@ def extract_video_with_stats(
         label=label,
         signer=signer,
         progress=progress,
+        body=body,
     )
     if stats.hand_frames == 0:
         raise NoHandsError(f"{path}: no hands found in {stats.frames} frames")
@@ -133,6 +169,7 @@ def extract_video(
     label: str | None = None,
     signer: str | None = None,
     trim: bool = True,
+    body: Body = False,
 ) -> LandmarkClip:
     """Hand landmarks of every frame of a video file or image-sequence folder.
 
@@ -147,6 +184,8 @@ def extract_video(
         label, signer: stored on the clip.
         trim: drop leading and trailing frames without any hand (the signer's rest position
             before and after the sign; 24 of ``table.mp4``'s 70 frames).
+        body: also track the body into ``clip.pose`` (:data:`Body`): pose runs on the decoded
+            frames beside the hands (by default on every 2nd frame, see :class:`PoseOptions`).
 
     Returns:
         A clip with ``timestamps`` in seconds from the start of the video (untrimmed times, so
@@ -164,6 +203,7 @@ def extract_video(
         label=label,
         signer=signer,
         trim=trim,
+        body=body,
     )
     return clip
 
