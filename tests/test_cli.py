@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +89,86 @@ def test_evaluate_missing_run(tmp_path: Path, shared_data: Path) -> None:
     result = run("evaluate", tmp_path / "nowhere", "--data", shared_data / "wlasl50_mp.npz")
     assert result.returncode == 1
     assert "model directory not found" in result.stderr
+
+
+@pytest.fixture
+def serve_settings(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The ServiceSettings each ``aslrec serve`` invocation hands to the service (none served)."""
+    import aslrec.serving.run
+
+    handed: list[object] = []
+    monkeypatch.setattr(aslrec.serving.run, "serve", lambda **kw: handed.append(kw["settings"]))
+    for name in [n for n in os.environ if n.startswith("ASLREC_")]:
+        monkeypatch.delenv(name)
+    return handed
+
+
+def invoke_serve(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from aslrec.cli import app
+
+    return CliRunner().invoke(app, ["serve", *args])
+
+
+def test_serve_has_an_option_per_setting_with_unit_default_and_env() -> None:
+    import typer
+
+    from aslrec.cli import app
+    from aslrec.serving.settings import settable
+
+    params = {p.name: p for p in typer.main.get_command(app).commands["serve"].params}  # type: ignore[attr-defined]
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for setting in settable():
+        assert f"`--{setting.name.replace('_', '-')}`" in readme
+        option = params[setting.name]
+        assert option.opts == [f"--{setting.name.replace('_', '-')}"]
+        assert setting.env in option.help
+        assert setting.unit in str(option.show_default)
+        assert option.default is None  # the default comes from ServiceSettings, not the CLI
+
+
+def test_serve_options_env_and_defaults(
+    serve_settings: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aslrec.serving.settings import ServiceSettings
+
+    monkeypatch.setenv("ASLREC_MAX_CLIP_FRAMES", "300")
+    monkeypatch.setenv("ASLREC_BODY_TIMEOUT_S", "4.5")
+    monkeypatch.setenv("ASLREC_API_KEY", "env-key")
+    result = invoke_serve("--max-clip-frames", "120", "--max-stream-fps", "30")
+    assert result.exit_code == 0, result.output
+    (settings,) = serve_settings
+    assert settings.max_clip_frames == 120  # the option beats the environment
+    assert settings.body_timeout_s == 4.5 and settings.api_key == "env-key"  # environment
+    assert settings.max_stream_fps == 30.0
+    assert settings.max_upload_bytes == ServiceSettings().max_upload_bytes  # default
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--max-upload-bytes", "-1"], {}, "'--max-upload-bytes': must be at least 1, got -1"),
+        (["--header-timeout-s", "0"], {}, "'--header-timeout-s': must be above 0, got 0"),
+        (["--inference-workers", "0"], {}, "'--inference-workers': must be at least 1, got 0"),
+        (["--max-json-bytes", "lots"], {}, "'--max-json-bytes'"),
+        ([], {"ASLREC_BODY_TIMEOUT_S": "0"}, "$ASLREC_BODY_TIMEOUT_S must be above 0, got 0"),
+        ([], {"ASLREC_MAX_CLIP_FRAMES": "many"}, "$ASLREC_MAX_CLIP_FRAMES must be an integer"),
+        (["--max-upload-bytes", "500000000"], {}, "max_inflight_upload_bytes (419,430,400)"),
+    ],
+)
+def test_serve_bad_limits_are_usage_errors(
+    args: list[str],
+    env: dict[str, str],
+    message: str,
+    serve_settings: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aslrec.errors import ExitCode
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = invoke_serve(*args)
+    assert result.exit_code == ExitCode.USAGE
+    assert message in " ".join(result.output.replace("│", " ").split()), result.output
+    assert not serve_settings  # refused before the model is loaded

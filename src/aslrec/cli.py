@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from aslrec.errors import AslrecError, ExitCode
+from aslrec.errors import AslrecError, ConfigError, ExitCode
+from aslrec.serving.settings import MIB, ServiceSettings, Setting, settable
 
 app = typer.Typer(
     help="Recognise American Sign Language signs from video via MediaPipe hand landmarks.",
@@ -393,24 +397,85 @@ def calibrate(
         raise typer.Exit(ExitCode.TARGET_NOT_REACHED)
 
 
+def _shown_default(setting: Setting) -> str:
+    """A setting's default with its unit, for ``--help`` (bytes also in MiB when whole)."""
+    if setting.default is None:
+        return "none"
+    text = f"{setting.default} {setting.unit}".rstrip()
+    if setting.unit == "bytes" and isinstance(setting.default, int) and setting.default % MIB == 0:
+        text += f" = {setting.default // MIB} MiB"
+    return text
+
+
+def _setting_parameter(setting: Setting) -> inspect.Parameter:
+    """The keyword parameter Typer turns into ``--<name>`` for ``setting``: ``None`` unless
+    given, so the environment and the default stay with :meth:`ServiceSettings.from_env`; an
+    out of range value is a usage error naming the option."""
+
+    def in_range(value: object) -> object:
+        problem = setting.problem(value)
+        if problem is not None:
+            raise typer.BadParameter(problem)
+        return value
+
+    option = typer.Option(
+        f"--{setting.name.replace('_', '-')}",
+        help=f"{setting.help} Env: {setting.env}.",
+        show_default=_shown_default(setting),
+        callback=in_range,
+        rich_help_panel="Limits (an option beats its environment variable)",
+    )
+    return inspect.Parameter(
+        setting.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[setting.kind | None, option],
+    )
+
+
+def _with_setting_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with one option per :func:`~aslrec.serving.settings.settable` field, handed
+    to it as ``settings=``: the options are derived from ``ServiceSettings`` rather than listed
+    again here, and a value the settings refuse (``$ASLREC_...`` out of range, a budget below
+    an upload cap) is a usage error (exit 2) like a bad option."""
+    settings_fields = settable()
+
+    @functools.wraps(command)
+    def with_settings(**kwargs: Any) -> None:
+        given = {s.name: kwargs.pop(s.name) for s in settings_fields}
+        try:
+            settings = ServiceSettings.from_env(**given)
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        command(**kwargs, settings=settings)
+
+    own = inspect.signature(command, eval_str=True).parameters.values()
+    parameters = [p for p in own if p.name != "settings"]
+    parameters += map(_setting_parameter, settings_fields)
+    with_settings.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    return with_settings
+
+
 @app.command()
+@_with_setting_options
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     model: ModelOption = None,
     backend: BackendOption = "auto",
-    api_key: Annotated[
-        str | None,
-        typer.Option(help="Require this key in X-API-Key (default: $ASLREC_API_KEY; none: open)."),
-    ] = None,
+    *,
+    settings: ServiceSettings,
 ) -> None:
-    """Serve the HTTP/WebSocket API and the browser page (http://HOST:PORT/)."""
+    """Serve the HTTP/WebSocket API and the browser page (http://HOST:PORT/).
+
+    Every limit below can also be set as $ASLREC_<NAME> (e.g. ASLREC_MAX_UPLOAD_BYTES).
+    """
     from aslrec.inference.backends import resolve_backend
     from aslrec.inference.recognizer import default_model_dir
     from aslrec.serving.run import serve as run_service
 
     runtime = resolve_backend(model or default_model_dir(), backend)
-    run_service(host=host, port=port, model_dir=model, backend=runtime, api_key=api_key)
+    run_service(host=host, port=port, model_dir=model, backend=runtime, settings=settings)
 
 
 CARD_CLASSES = 77

@@ -7,6 +7,9 @@ The model is, in order: ``$ASLREC_TEST_MODEL`` (a run directory), the bundled mo
 from __future__ import annotations
 
 import contextlib
+import io
+import json
+import logging
 import os
 import socket
 import subprocess
@@ -15,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +26,7 @@ import pytest
 from aslrec.inference.recognizer import Recognizer, default_model_dir
 from aslrec.landmarks.clip import LandmarkClip
 from aslrec.runs.ensemble import is_model_dir
+from aslrec.serving.logs import JsonFormatter
 
 
 @pytest.fixture(scope="session")
@@ -106,3 +111,25 @@ def wait_healthy() -> object:
 def served() -> object:
     """``with served(app) as url:`` runs the app under uvicorn on loopback in a thread."""
     return _served
+
+
+@contextlib.contextmanager
+def _json_log(name: str) -> Iterator[list[dict[str, Any]]]:
+    """The records logger ``name`` writes in the block, as its JSON lines parsed (at the end)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    records: list[dict[str, Any]] = []
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        records.extend(map(json.loads, stream.getvalue().splitlines()))
+
+
+@pytest.fixture(scope="session")
+def json_log() -> object:
+    """``with json_log("aslrec.access") as records:`` collects that logger's JSON lines."""
+    return _json_log

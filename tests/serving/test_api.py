@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
-import logging
 import re
 import subprocess
 import sys
@@ -28,7 +26,6 @@ from aslrec.inference.recognizer import Recognizer
 from aslrec.landmarks.clip import LEFT, RIGHT, LandmarkClip
 from aslrec.landmarks.hands import HandDetection, HandSlotter, label_slot
 from aslrec.serving import ServiceSettings, create_app
-from aslrec.serving.logs import JsonFormatter
 from aslrec.serving.routes import page as page_module
 from aslrec.serving.schemas import RawHand
 
@@ -360,19 +357,11 @@ def test_without_an_api_key_none_is_declared(client: TestClient) -> None:
     assert all("security" not in op for ops in spec["paths"].values() for op in ops.values())
 
 
-def test_access_log_is_json(client: TestClient) -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("aslrec.access")
-    logger.addHandler(handler)
-    try:
+def test_access_log_is_json(client: TestClient, json_log: Callable[..., Any]) -> None:
+    with json_log("aslrec.access") as lines:
         client.get("/v1/labels?x=1", headers={"X-Request-ID": "req-42"})
         with client.websocket_connect("/v1/stream") as ws:
             ws.receive_json()
-    finally:
-        logger.removeHandler(handler)
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     http = next(r for r in lines if r.get("event") == "http")
     assert http["path"] == "/v1/labels" and http["status"] == 200 and http["method"] == "GET"
     assert http["request_id"] == "req-42" and http["query"] == "x=1" and http["duration_ms"] >= 0

@@ -70,7 +70,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        log.info("started", extra={"fields": {"event": "start", "model": name, "backend": backend}})
+        fields = {"event": "start", "model": name, "backend": backend}
+        log.info("started", extra={"fields": {**fields, "settings": settings.loggable()}})
         try:
             yield
         finally:

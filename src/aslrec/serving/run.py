@@ -42,10 +42,10 @@ def serve(
     port: int = 8000,
     model_dir: str | os.PathLike[str] | None = None,
     backend: str = "torch",
-    api_key: str | None = None,
     settings: ServiceSettings | None = None,
 ) -> None:
-    """Load the model (a bad one fails here, before listening), then serve until interrupted."""
+    """Load the model (a bad one fails here, before listening), then serve until interrupted
+    with ``settings`` (default: :meth:`ServiceSettings.from_env`)."""
     try:
         import uvicorn
 
@@ -56,7 +56,7 @@ def serve(
             "pip install 'aslrec[serve]'"
         ) from None
 
-    settings = settings or ServiceSettings.from_env(api_key=api_key)
+    settings = settings or ServiceSettings.from_env()
     if backend == "torch" and settings.torch_threads:
         import torch
 
