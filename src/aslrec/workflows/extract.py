@@ -23,6 +23,11 @@ Why it is built this way:
   (their half-tracked videos are redone by the next run) and says how many clips are stored.
   Leaving the pool to ``shutdown(wait=True)`` instead ran the queue to its end for 30-39 s and
   then threw the results away.
+- Signers and windows from an index: ``index=`` names a CSV
+  (:mod:`aslrec.data.video_index`) giving each clip its signer, group and, for a video holding
+  more than the sign, a window; the sign is then cut out of the whole tracked video with the live
+  segmenter's rules (:func:`~aslrec.workflows.sign_window.cut_sign`), and the summary's ``cut``
+  column says how each clip was decided.
 - No orphans: a worker dies with its parent, even one killed with SIGKILL, which no handler
   sees (Linux: ``PR_SET_PDEATHSIG``; elsewhere a thread watching the parent's pid). Orphaned
   workers held ~300 MB each and went on writing nothing.
@@ -37,17 +42,20 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from aslrec.data.store import ClipStore
-from aslrec.errors import AslrecError
+from aslrec.data.video_index import IndexedJob, as_indexed, read_video_index
+from aslrec.errors import AslrecError, DataError
 from aslrec.landmarks.clip import LandmarkClip
-from aslrec.landmarks.extract import VideoJob, collect_inputs, extract_untrimmed
+from aslrec.landmarks.extract import collect_inputs, extract_untrimmed
 from aslrec.landmarks.hands import HandTracker, TrackerOptions
+from aslrec.workflows.sign_window import cut_sign
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -72,6 +80,8 @@ class VideoResult:
     hand_rate: float = 0.0
     seconds: float = 0.0
     error: str | None = None
+    cut: str = ""
+    """How the clip was cut from the video: ``trimmed``, ``whole``, or :func:`cut_sign`'s note."""
 
     @property
     def fps(self) -> float:
@@ -90,6 +100,7 @@ class VideoResult:
             "seconds": round(self.seconds, 3),
             "fps": round(self.fps, 1),
             "error": self.error or "",
+            "cut": self.cut,
         }
 
 
@@ -129,7 +140,7 @@ class ExtractionSummary:
 
     def to_rows(self) -> list[dict[str, object]]:
         """One plain dict per job (``clip_id path label status frames kept_frames hand_rate
-        seconds fps error``), e.g. for ``csv.DictWriter`` or JSON."""
+        seconds fps error cut``), e.g. for ``csv.DictWriter`` or JSON."""
         return [r.to_row() for r in self.results]
 
     def headline(self) -> str:
@@ -152,6 +163,7 @@ class ExtractionSummary:
             ("kept", "right"),
             ("hands", "right"),
             ("fps", "right"),
+            ("cut", "left"),
             ("error", "left"),
         ]:
             table.add_column(name, justify=justify, no_wrap=name != "error")  # type: ignore[arg-type]
@@ -166,6 +178,7 @@ class ExtractionSummary:
                 str(r.kept_frames) if done else "",
                 f"{r.hand_rate:.0%}" if r.frames else "",
                 f"{r.fps:.1f}" if done else "",
+                r.cut,
                 _short_error(r),
             )
         return table
@@ -178,9 +191,12 @@ class ExtractionSummary:
 
 
 def _run_job(
-    tracker: HandTracker, job: VideoJob, max_side: int | None, trim: bool
+    tracker: HandTracker, job: IndexedJob, max_side: int | None, trim: bool
 ) -> tuple[VideoResult, LandmarkClip | None]:
-    """Extract one job with ``tracker``; never raises for a problem with the input."""
+    """Extract one job with ``tracker``; never raises for a problem with the input.
+
+    The whole video is tracked even for a window: the segmenter needs the frames before the
+    sign to see it start, and hand slots are voted over whole tracks as for any video."""
     start = time.perf_counter()
 
     def failed(message: str, frames: int = 0) -> tuple[VideoResult, None]:
@@ -192,15 +208,26 @@ def _run_job(
 
     try:
         clip, stats = extract_untrimmed(
-            job.path, options=None, tracker=tracker, max_side=max_side, label=job.label, signer=None
+            job.path,
+            options=None,
+            tracker=tracker,
+            max_side=max_side,
+            label=job.label,
+            signer=job.signer,
         )
+        if stats.hand_frames == 0:
+            return failed(f"{job.path}: no hands found in {stats.frames} frames", stats.frames)
+        clip = replace(clip, group=job.group)
+        if job.has_window and clip.timestamps is not None:
+            kept, cut = cut_sign(clip, job.window_in(clip.timestamps))
+        elif trim:
+            kept, cut = clip.trimmed(), "trimmed"
+        else:
+            kept, cut = clip, "whole"
     except AslrecError as exc:
         return failed(str(exc))
     except Exception as exc:  # a bug or a MediaPipe failure: report it, keep the run going
         return failed(f"{job.path}: {type(exc).__name__}: {exc}")
-    if stats.hand_frames == 0:
-        return failed(f"{job.path}: no hands found in {stats.frames} frames", stats.frames)
-    kept = clip.trimmed() if trim else clip
     row = VideoResult(
         job.clip_id,
         job.path,
@@ -210,6 +237,7 @@ def _run_job(
         kept_frames=kept.num_frames,
         hand_rate=stats.hand_rate,
         seconds=stats.seconds,
+        cut=cut,
     )
     return row, kept
 
@@ -254,7 +282,7 @@ def _init_worker(options: TrackerOptions, parent_pid: int) -> None:
 
 
 def _worker_job(
-    job: VideoJob, max_side: int | None, trim: bool
+    job: IndexedJob, max_side: int | None, trim: bool
 ) -> tuple[VideoResult, LandmarkClip | None]:
     if _WORKER_TRACKER is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("extraction worker started without its tracker")
@@ -271,6 +299,7 @@ def run_extraction(
     inputs: Sequence[str | os.PathLike[str]],
     out: str | os.PathLike[str],
     *,
+    index: str | os.PathLike[str] | None = None,
     workers: int = 1,
     resume: bool = True,
     options: TrackerOptions | None = None,
@@ -282,7 +311,12 @@ def run_extraction(
     """Extract every input video into the data set at ``out`` (created if absent).
 
     Args:
-        inputs: files and folders, as for :func:`collect_inputs`.
+        inputs: files and folders, as for :func:`collect_inputs` (may be empty with
+            ``index``).
+        index: a video index CSV (:func:`~aslrec.data.video_index.read_video_index`): its
+            rows are extracted too, each with its signer and group, and a row with a window is
+            cut to the sign in it (:func:`~aslrec.workflows.sign_window.cut_sign`; ``trim``
+            does not apply there).
         out: an aslrec data set folder (:class:`ClipStore`); each clip is written atomically
             as ``clips/<clip_id>.npz`` as soon as it is done.
         workers: processes extracting in parallel (1: in this process).
@@ -302,20 +336,28 @@ def run_extraction(
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     options = options or TrackerOptions()
-    jobs = collect_inputs(inputs)
+    if not inputs and index is None:
+        raise DataError("nothing to extract: give videos, folders or an index")
+    jobs = [as_indexed(job) for job in collect_inputs(inputs)] if inputs else []
+    if index is not None:
+        jobs += read_video_index(index)
+    taken = Counter(job.clip_id for job in jobs)
+    repeated = next((cid for cid, n in taken.items() if n > 1), None)
+    if repeated is not None:
+        raise DataError(f"clip id {repeated!r} comes from two inputs; give the index row a clip_id")
     store = ClipStore(Path(out), create=True)
     _remove_stale_temp_files(store)
     summary = ExtractionSummary(out=store.root, workers=workers, options=options)
     start = time.perf_counter()
     results: dict[str, VideoResult] = {}
-    todo: list[VideoJob] = []
+    todo: list[IndexedJob] = []
     for job in jobs:
         if resume and store.has(job.clip_id):
             results[job.clip_id] = VideoResult(job.clip_id, job.path, job.label, "skipped")
         else:
             todo.append(job)
 
-    def keep(job: VideoJob, result: VideoResult, clip: LandmarkClip | None) -> None:
+    def keep(job: IndexedJob, result: VideoResult, clip: LandmarkClip | None) -> None:
         if clip is not None:
             store.add(clip, job.clip_id)
         results[job.clip_id] = result
@@ -344,12 +386,12 @@ def run_extraction(
 
 
 def _run_pool(
-    todo: list[VideoJob],
+    todo: list[IndexedJob],
     workers: int,
     options: TrackerOptions,
     max_side: int | None,
     trim: bool,
-    keep: Callable[[VideoJob, VideoResult, LandmarkClip | None], None],
+    keep: Callable[[IndexedJob, VideoResult, LandmarkClip | None], None],
     advance: Callable[[VideoResult], None],
 ) -> None:
     """Run ``todo`` on ``workers`` processes, handing each outcome to ``keep`` as it arrives.
@@ -364,7 +406,7 @@ def _run_pool(
         initializer=_init_worker,
         initargs=(options, os.getpid()),
     )
-    futures: dict[Future[tuple[VideoResult, LandmarkClip | None]], VideoJob] = {}
+    futures: dict[Future[tuple[VideoResult, LandmarkClip | None]], IndexedJob] = {}
     handed: set[Future[tuple[VideoResult, LandmarkClip | None]]] = set()
 
     def hand_over(future: Future[tuple[VideoResult, LandmarkClip | None]]) -> None:

@@ -1,0 +1,25 @@
+"""``run_extraction(index=...)`` on one short real MS-ASL video (54 frames, a few seconds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aslrec.data.store import ClipStore
+from aslrec.workflows.extract import run_extraction
+
+
+def test_index_row_gets_signer_group_and_sign_window(shared_data: Path, tmp_path: Path) -> None:
+    video = shared_data / "msasl6" / "videos" / "hello" / "FVjpLa8GqeM.webm"
+    index = tmp_path / "index.csv"
+    index.write_text(
+        f"file,label,signer,start,end,clip_id\n{video},hello,msasl0,0,1.74,hi\n", encoding="utf-8"
+    )
+    summary = run_extraction([], tmp_path / "ds", index=index, progress=False)
+    (row,) = summary.to_rows()
+    assert row["status"] == "ok", row
+    assert str(row["cut"]).startswith(("1 segment", "window"))
+    clip = ClipStore(tmp_path / "ds").clips()[0]
+    assert (clip.label, clip.signer, clip.group) == ("hello", "msasl0", "msasl0")
+    assert 10 <= clip.num_frames < int(row["frames"])  # the rest frames are cut away
+    again = run_extraction([], tmp_path / "ds", index=index, progress=False)
+    assert again.skipped == 1  # resumable like any extraction
