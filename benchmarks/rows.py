@@ -56,6 +56,9 @@ HAND_DROPOUT = "best-fast + hand dropout, fixed schedule"
 # one (``dominance="moving"``; added after GISLR participant 29302's still left hand turned 3
 # clips into misses for every row).
 MOVING_DOMINANCE = "best-fast, moving hand dominant, fixed schedule"
+# The bundled model's recipe since issue #22: best-fast with the hands slotted by their 3D shape
+# and one answer for a clip and its mirror image (model.mirror_invariant).
+MIRROR_INVARIANT = "best-fast, chirality, mirror-invariant, fixed schedule"
 BEST_AUGMENT = preset("best").augment  # the ablations remove one part of it
 # Trained rows: name -> (cache table, preset, overrides). The seed row *is* seed_recipe's cell
 # (same preset, folds and inner selection), so the two tables never train the same model twice.
@@ -85,6 +88,11 @@ TRAINED: dict[str, tuple[str, str, dict[str, Any]]] = {
         {"selection": "fixed", "augment": {**BEST_AUGMENT, "hand_dropout": {"p": 0.2}}, **SEEN},
     ),
     MOVING_DOMINANCE: (COMPARE, "best-fast", {"selection": "fixed", "dominance": "moving"}),
+    MIRROR_INVARIANT: (
+        COMPARE,
+        "best-fast",
+        {"selection": "fixed", "handedness": "chirality", "mirror_invariant": True},
+    ),
 }
 # Distilled rows learn from these rows' runs of the same fold (and training-set size), so they
 # train after them.

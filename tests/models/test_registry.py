@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from aslrec.data.augment import mirror_batch
 from aslrec.errors import ConfigError
 from aslrec.models import count_parameters, create_model, list_models
 
@@ -49,6 +50,24 @@ def test_padded_frames_do_not_change_logits(name: str) -> None:
     changed[mask == 0] = torch.randn_like(changed[mask == 0]) * 10
     with torch.no_grad():
         assert torch.allclose(model(landmarks, mask), model(changed, mask), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_mirror_invariant_models_answer_a_mirror_alike(name: str) -> None:
+    """Wrapped, every model gives exactly one answer for an input and its mirror image, adds
+    no parameters, and still tells different inputs apart."""
+    torch.manual_seed(0)
+    bare = create_model(name, num_classes=7)
+    model = create_model(name, num_classes=7, mirror_invariant=True).eval()
+    assert count_parameters(model) == count_parameters(bare)
+    landmarks = torch.randn(3, 30, 2, 21, 3)
+    landmarks[0, :, 0] = 0  # one hand only, as in most clips
+    mask = torch.ones(3, 30)
+    mask[2, 12:] = 0
+    with torch.no_grad():
+        logits = model(landmarks, mask)
+        assert torch.allclose(logits, model(mirror_batch(landmarks), mask), atol=1e-5)
+        assert not torch.allclose(logits[0], logits[1], atol=1e-3)
 
 
 @pytest.mark.parametrize("name", list_models())

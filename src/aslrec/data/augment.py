@@ -59,14 +59,20 @@ def gaussian_noise(
     return landmarks + noise * _present(landmarks), mask
 
 
+def mirror_batch(landmarks: torch.Tensor) -> torch.Tensor:
+    """The left-right mirror image of model input ``(B, T, 2, 21, 3)``: x negated (input is
+    centred on 0), hand slots swapped by the symmetry table; absent hands stay zero."""
+    mirrored = landmarks[:, :, list(MIRRORED_SLOTS)].clone()
+    mirrored[..., 0] = -mirrored[..., 0]
+    return mirrored
+
+
 def horizontal_flip(
     landmarks: torch.Tensor, mask: torch.Tensor, generator: torch.Generator, p: float = 0.5
 ) -> Batch:
     """Mirror x and swap the hand slots (a left-handed version of the same sign)."""
     flip = _chance(generator, landmarks.shape[0], p)
-    mirrored = landmarks[:, :, list(MIRRORED_SLOTS)].clone()  # the left/right symmetry table
-    mirrored[..., 0] = -mirrored[..., 0]
-    return torch.where(flip[:, None, None, None, None], mirrored, landmarks), mask
+    return torch.where(flip[:, None, None, None, None], mirror_batch(landmarks), landmarks), mask
 
 
 def affine(

@@ -40,15 +40,27 @@ def list_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def create_model(name: str, num_classes: int, **kwargs: Any) -> nn.Module:
-    """Build a registered model; unknown names give a one-line error listing the known ones."""
+def create_model(
+    name: str, num_classes: int, *, mirror_invariant: bool = False, **kwargs: Any
+) -> nn.Module:
+    """Build a registered model; unknown names give a one-line error listing the known ones.
+
+    ``mirror_invariant`` wraps any of them in :class:`~aslrec.models.symmetry.MirrorAveraged`
+    (no extra parameters), so every architecture can be made to answer a clip and its mirror
+    image alike.
+    """
     _ensure_builtin_models()
     if name not in _REGISTRY:
         raise ConfigError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}")
     try:
-        return _REGISTRY[name](num_classes=num_classes, **kwargs)
+        model = _REGISTRY[name](num_classes=num_classes, **kwargs)
     except TypeError as exc:
         raise ConfigError(f"model {name!r}: bad arguments {kwargs} ({exc})") from None
+    if mirror_invariant:
+        from aslrec.models.symmetry import MirrorAveraged
+
+        return MirrorAveraged(model)
+    return model
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -38,13 +38,20 @@ class ModelSpec(PlainData):
     name: str = "seed"
     kwargs: dict[str, Any] = field(default_factory=dict)
     dropout: float = 0.3
+    mirror_invariant: bool = False
+    """Average the logits of each clip and its mirror image
+    (:class:`~aslrec.models.symmetry.MirrorAveraged`): one answer for both."""
 
     def __post_init__(self) -> None:
         self.check_types()
         _require(0 <= self.dropout < 1, "dropout must be in [0, 1)")
 
     def constructor_kwargs(self) -> dict[str, Any]:
-        return {"dropout": self.dropout, **self.kwargs}
+        """What :func:`~aslrec.models.registry.create_model` takes (and a run's manifest
+        records as ``model_kwargs``); ``mirror_invariant`` only when on, so older runs and
+        their manifests stay as they were."""
+        extra = {"mirror_invariant": True} if self.mirror_invariant else {}
+        return {"dropout": self.dropout, **self.kwargs, **extra}
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,7 @@ FLAT_NAMES: dict[str, tuple[str, ...]] = {
     "model": ("model", "name"),
     "model_kwargs": ("model", "kwargs"),
     "dropout": ("model", "dropout"),
+    "mirror_invariant": ("model", "mirror_invariant"),
     **{f.name: ("preprocessing", f.name) for f in dataclasses.fields(PreprocessingSpec)},
     **{f.name: ("optim", f.name) for f in dataclasses.fields(OptimConfig)},
     "augment": ("augment",),
