@@ -161,10 +161,18 @@ def ensemble(
 
 @app.command()
 def extract(
-    inputs: Annotated[
-        list[Path], typer.Argument(help="Videos, folders of videos, or image-sequence folders.")
-    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="aslrec data set folder to write.")],
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Videos, folders of videos, or image-sequence folders."),
+    ] = None,
+    index: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of videos to extract: file,label[,signer,group,start,end,anchor,clip_id] "
+            "(file relative to the CSV; a start/end window in seconds is cut to the sign in it)."
+        ),
+    ] = None,
     workers: Annotated[int, typer.Option(help="Parallel processes.")] = 1,
     resume: Annotated[bool, typer.Option(help="Skip videos already extracted.")] = True,
     backend: Annotated[str, typer.Option(help="MediaPipe API: tasks or legacy.")] = "tasks",
@@ -176,14 +184,23 @@ def extract(
     """Extract MediaPipe hand landmarks from videos into a data set `aslrec train` reads.
 
     Labels: a video inside a sub-folder of a given folder gets the sub-folder's name, any other
-    video its file stem. Re-running skips finished videos; bad videos are reported, not fatal.
+    video its file stem; with --index, the CSV's label, signer and group (so `--split signer`
+    can hold signers out). Re-running skips finished videos; bad videos are reported, not fatal.
     """
     from aslrec.landmarks.hands import TrackerOptions
     from aslrec.workflows.extract import run_extraction
 
+    if not inputs and index is None:
+        raise typer.BadParameter("give videos or folders to extract, or --index CSV")
     options = TrackerOptions(backend=backend, landmark_model=landmark_model)  # type: ignore[arg-type]
     summary = run_extraction(
-        inputs, out, workers=workers, resume=resume, options=options, max_side=max_side
+        inputs or [],
+        out,
+        index=index,
+        workers=workers,
+        resume=resume,
+        options=options,
+        max_side=max_side,
     )
     summary.print()
     if summary.errors and not (summary.ok or summary.skipped):

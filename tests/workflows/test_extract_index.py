@@ -1,9 +1,13 @@
-"""``run_extraction(index=...)`` on one short real MS-ASL video (54 frames, a few seconds)."""
+"""``aslrec extract --index`` / ``run_extraction(index=...)`` on one short real MS-ASL video
+(54 frames, a few seconds)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from aslrec.cli import app
 from aslrec.data.store import ClipStore
 from aslrec.workflows.extract import run_extraction
 
@@ -14,12 +18,18 @@ def test_index_row_gets_signer_group_and_sign_window(shared_data: Path, tmp_path
     index.write_text(
         f"file,label,signer,start,end,clip_id\n{video},hello,msasl0,0,1.74,hi\n", encoding="utf-8"
     )
-    summary = run_extraction([], tmp_path / "ds", index=index, progress=False)
-    (row,) = summary.to_rows()
-    assert row["status"] == "ok", row
-    assert str(row["cut"]).startswith(("1 segment", "window"))
+    result = CliRunner().invoke(
+        app, ["extract", "--index", str(index), "--out", str(tmp_path / "ds")]
+    )
+    assert result.exit_code == 0, result.output
     clip = ClipStore(tmp_path / "ds").clips()[0]
     assert (clip.label, clip.signer, clip.group) == ("hello", "msasl0", "msasl0")
-    assert 10 <= clip.num_frames < int(row["frames"])  # the rest frames are cut away
+    assert 10 <= clip.num_frames < 54  # the rest frames are cut away
     again = run_extraction([], tmp_path / "ds", index=index, progress=False)
     assert again.skipped == 1  # resumable like any extraction
+
+
+def test_extract_without_videos_or_index_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["extract", "--out", str(tmp_path / "ds")])
+    assert result.exit_code == 2
+    assert "--index" in result.output and not (tmp_path / "ds").exists()
