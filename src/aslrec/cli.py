@@ -62,6 +62,13 @@ def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory to create.")] = Path(
         "runs/latest"
     ),
+    train_only: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="More data that is always trained on, never held out: the held-out fold comes "
+            "from --data alone (e.g. --data msasl6 --split signer --train-only wlasl50_mp.npz)."
+        ),
+    ] = None,
     preset: Annotated[str, typer.Option(help="Recipe to start from (seed = the card's).")] = "seed",
     model: Annotated[str | None, typer.Option(help="Registered model name.")] = None,
     epochs: Annotated[int | None, typer.Option(help="Maximum epochs.")] = None,
@@ -107,7 +114,13 @@ def train(
         "teachers": [str(t) for t in teacher] if teacher else None,
     }
     overrides.update({k: v for k, v in named.items() if v is not None})
-    result = run_training(data, out, resolve_config(preset, config, overrides), resume=resume)
+    result = run_training(
+        data,
+        out,
+        resolve_config(preset, config, overrides),
+        train_only=train_only or [],
+        resume=resume,
+    )
     typer.echo(result.summary_line())
 
 

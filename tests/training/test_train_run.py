@@ -200,3 +200,26 @@ def test_min_steps_sets_the_epochs_a_run_trains(mp_data: Path, tmp_path: Path) -
     )
     assert saved_one.epochs_run == 1
     assert result.epochs_run == result.best_epoch == 3
+
+
+def test_train_only_data_is_trained_on_but_never_held_out(
+    mp_data: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    """The held-out fold comes from --data alone; every --train-only clip trains, so a small
+    signer-labelled set can be scored signer-held-out by a model that also learned the big
+    sets."""
+    extra = shared_data / "samples" / "gislr" / "train.csv"
+    config = CONFIG.updated(epochs=1)
+    alone = tmp_path / "alone"
+    train([mp_data], alone, config, progress=False)
+    both = tmp_path / "both"
+    train([mp_data], both, config, train_only=[extra], progress=False)
+    run, run_alone = RunDirectory(both), RunDirectory(alone)
+    data = run.config["data"]
+    assert data["train_only"] == [str(extra)]
+    assert "train_only" not in run_alone.config["data"]
+    assert data["num_val"] == run_alone.config["data"]["num_val"]
+    assert data["num_train"] == run_alone.config["data"]["num_train"] + len(load_dataset(extra))
+    assert {"hello", "thank_you"} < set(run.classes)
+    held_out = [c.source for c in run.held_out_clips()]
+    assert held_out == [c.source for c in run_alone.held_out_clips()]

@@ -169,6 +169,7 @@ def build_manifest(
     classes: list[str],
     num_parameters: int,
     data: list[str],
+    train_only: list[str],
     num_clips: int,
     num_train: int,
     num_selection: int,
@@ -189,6 +190,7 @@ def build_manifest(
         "training": config.to_dict(),
         "data": {
             "sources": data,
+            **({"train_only": train_only} if train_only else {}),
             "num_clips": num_clips,
             "num_train": num_train,
             "num_inner_val": num_selection,

@@ -67,10 +67,18 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
 
 
-def _plan(config: TrainConfig, data: Sequence[Path]) -> dict[str, object]:
+def _plan(
+    config: TrainConfig, data: Sequence[Path], train_only: Sequence[Path] = ()
+) -> dict[str, object]:
     """What a run computes: its resolved config and the data it reads (absolute paths, so the
     same run resumed from another working directory is still the same run)."""
-    return {"config": config.to_dict(), "data": [str(Path(p).resolve()) for p in data]}
+    plan: dict[str, object] = {
+        "config": config.to_dict(),
+        "data": [str(Path(p).resolve()) for p in data],
+    }
+    if train_only:
+        plan["train_only"] = [str(Path(p).resolve()) for p in train_only]
+    return plan
 
 
 def _flat(value: object, prefix: str = "") -> dict[str, object]:
@@ -83,7 +91,9 @@ def _flat(value: object, prefix: str = "") -> dict[str, object]:
     return out
 
 
-def _check_resumable(out: Path, config: TrainConfig, data: Sequence[Path]) -> None:
+def _check_resumable(
+    out: Path, config: TrainConfig, data: Sequence[Path], train_only: Sequence[Path]
+) -> None:
     """Refuse a resume that would fail inside Lightning with a traceback (a truncated, corrupt
     or unsafe ``last.ckpt``) or would silently mix two recipes in one run (other
     hyperparameters or data than the run started with)."""
@@ -98,7 +108,7 @@ def _check_resumable(out: Path, config: TrainConfig, data: Sequence[Path]) -> No
         stored = _flat(json.loads(plan_file.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise ModelError(f"{plan_file}: unreadable ({' '.join(str(exc).split())})") from None
-    wanted = _flat(_plan(config, data))
+    wanted = _flat(_plan(config, data, train_only))
     differing = sorted(
         key
         for key in stored.keys() | wanted.keys()
@@ -149,10 +159,17 @@ def train(
     out: Path,
     config: TrainConfig,
     *,
+    train_only: Sequence[Path] = (),
     resume: bool = False,
     progress: bool = True,
 ) -> TrainResult:
-    """Train ``config.model`` on ``data`` and write the run directory ``out``."""
+    """Train ``config.model`` on ``data`` and write the run directory ``out``.
+
+    ``train_only`` data is trained on but never split: every clip of it joins the training
+    part, and the held-out fold comes from ``data`` alone. Why: a signer-held-out score on a
+    small multi-signer set (msasl6's 27 signers) is only meaningful for a model that also
+    learned from the big sets, which have no signer ids to split by (WLASL-50).
+    """
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
@@ -172,12 +189,14 @@ def train(
             "continue it with --resume, or choose another --out"
         )
     if resume:
-        _check_resumable(out, config, data)
+        _check_resumable(out, config, data, train_only)
 
     # Everything that can fail on bad input happens before the run directory is touched.
-    clips = canonical_clips(load_datasets(data))
+    split_clips = canonical_clips(load_datasets(data))
+    train_idx, heldout_idx, select_idx = split_indices(split_clips, config.split, config.selection)
+    clips = split_clips + (canonical_clips(load_datasets(train_only)) if train_only else [])
+    train_idx = np.concatenate([train_idx, np.arange(len(split_clips), len(clips))])
     encoder = LabelEncoder.fit([c.label or "" for c in clips])
-    train_idx, heldout_idx, select_idx = split_indices(clips, config.split, config.selection)
     if config.max_clips_per_class:
         # Only the training part shrinks: the held-out clips stay the same at every size, so
         # learning-curve points are comparable.
@@ -231,7 +250,8 @@ def train(
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
-        write_text(out / CHECKPOINT_DIR / PLAN, json.dumps(_plan(config, data), indent=2))
+        plan = _plan(config, data, train_only)
+        write_text(out / CHECKPOINT_DIR / PLAN, json.dumps(plan, indent=2))
     fixed = config.selection == "fixed"
     history = HistoryCallback()
     # Both save at train-epoch end, after HistoryCallback has recorded the epoch (Lightning runs
@@ -320,7 +340,8 @@ def train(
             classes=encoder.classes,
             num_parameters=count_parameters(model),
             data=[str(p) for p in data],
-            num_clips=len(clips),
+            train_only=[str(p) for p in train_only],
+            num_clips=len(split_clips),
             num_train=len(train_idx),
             num_selection=len(select_idx) if config.selection == "inner" else 0,
             num_val=len(heldout_idx),
