@@ -50,9 +50,19 @@ DATASETS = {
 }
 """The data sets of the cross-validated tables (seed recipe, model comparison): name -> (file,
 split)."""
-SIGNER_DATASETS = {"fingerspelling16": ("fingerspelling16.npz", "signer")}
-"""Data sets only the new-signers table trains on."""
+SIGNER_DATASETS = {
+    "fingerspelling16": ("fingerspelling16.npz", "signer"),
+    "msasl6": ("data/msasl6", "signer"),  # extracted by aslrec (tools/extract_msasl6.py)
+}
+"""Data sets only the new-signers tables train on."""
 CELL_DATASETS = {**DATASETS, **SIGNER_DATASETS}
+
+
+def dataset_path(name: str) -> Path:
+    """Where a cell data set lies: ``../shared/data``, or this repository for ``data/...``."""
+    file = CELL_DATASETS[name][0]
+    return REPO / file if file.startswith("data/") else SHARED_DATA / file
+
 
 FOLDS = 5  # every table's cross-validation: 5 folds (the issues' protocol)
 RESULTS_DIR = REPO / "benchmarks" / "results"
@@ -184,6 +194,8 @@ class Cell:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     teachers: tuple[Cell, ...] = ()
     protocol: Mapping[str, Any] = field(default_factory=dict)
+    train_only: tuple[str, ...] = ()
+    """Data sets (names) trained on in every fold, never held out (``train --train-only``)."""
 
     @property
     def key(self) -> str:
@@ -195,7 +207,7 @@ class Cell:
 
     @property
     def data(self) -> Path:
-        return SHARED_DATA / CELL_DATASETS[self.dataset][0]
+        return dataset_path(self.dataset)
 
     def config(self) -> TrainConfig:
         """The config the cell trains with: the preset, the cell's fold and split, epoch
@@ -229,6 +241,8 @@ class Cell:
             "protocol": dict(self.protocol),
             "config": config,
         }
+        if self.train_only:  # only then: the cells cached before it existed stay fresh
+            inputs["train_only"] = [CELL_DATASETS[name][0] for name in self.train_only]
         label = f"row {self.row!r}, {self.dataset} fold {self.fold}"
         return Cached(RESULTS_DIR / self.table / f"{self.key}.json", label, inputs)
 
@@ -259,7 +273,8 @@ def run_cell(cell: Cell) -> dict[str, Any]:
 
     config = cell.config()
     shutil.rmtree(cell.run_dir, ignore_errors=True)
-    result = train([cell.data], cell.run_dir, config, progress=False)
+    extra = [dataset_path(name) for name in cell.train_only]
+    result = train([cell.data], cell.run_dir, config, train_only=extra, progress=False)
     history = load_history(cell.run_dir)
     data = RunDirectory(cell.run_dir).config["data"]
     test_acc = [v for v in history["test_acc"] if not np.isnan(v)]
