@@ -47,7 +47,7 @@ def test_transform_contract(name: str, batch: tuple[torch.Tensor, torch.Tensor])
 def test_absent_hands_stay_absent(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
     x, mask = batch
     absent = x.abs().sum(dim=(-1, -2)) == 0
-    for name in ("gaussian_noise", "affine", "finger_dropout"):
+    for name in ("gaussian_noise", "affine", "finger_dropout", "hand_proportions", "camera_view"):
         out, _ = augment.TRANSFORMS[name](x, mask, seeded())
         assert (out.abs().sum(dim=(-1, -2))[absent] == 0).all(), name
 
@@ -123,3 +123,43 @@ def test_hand_dropout_loses_one_hand_over_a_span() -> None:
     assert (out[out_mask == 0] == 0).all()
     none, none_mask = augment.hand_dropout(x, mask, seeded(), p=0.0)
     assert torch.equal(none, x) and torch.equal(none_mask, mask)
+
+
+def bone_lengths(x: torch.Tensor) -> torch.Tensor:
+    """``(..., 20)``: each landmark's distance to the one before it on its finger (x, y, 2z)."""
+    scaled = x * torch.tensor([1.0, 1.0, 2.0])
+    pairs = [(0 if i == 0 else points[i - 1], p) for points in augment.FINGERS
+             for i, p in enumerate(points)]  # fmt: skip
+    return torch.stack([(scaled[..., b, :] - scaled[..., a, :]).norm(dim=-1) for a, b in pairs], -1)
+
+
+def test_hand_proportions_scale_each_finger_and_keep_the_wrist(
+    batch: tuple[torch.Tensor, torch.Tensor],
+) -> None:
+    x, mask = batch
+    out, _ = augment.hand_proportions(x, mask, seeded(), scale=0.1)
+    present = x.abs().sum(dim=(-1, -2)) > 0
+    assert torch.equal(out[..., 0, :], x[..., 0, :])  # the wrist does not move
+    ratio = bone_lengths(out)[present] / bone_lengths(x)[present].clamp(min=1e-6)
+    long_enough = bone_lengths(x)[present] > 1e-3
+    assert ((ratio[long_enough] > 0.9 - 1e-4) & (ratio[long_enough] < 1.1 + 1e-4)).all()
+    assert ratio[long_enough].std() > 0.01  # not one factor for all
+    # one factor per finger: a finger's three outer bones scale alike
+    outer = ratio.reshape(-1, 5, 4)[:, :, 1:]
+    solid = long_enough.reshape(-1, 5, 4)[:, :, 1:].all(dim=-1)
+    spread = outer.max(dim=-1).values - outer.min(dim=-1).values
+    assert solid.any() and (spread[solid] < 1e-3).all()
+    unchanged, _ = augment.hand_proportions(x, mask, seeded(), scale=0.0)
+    assert torch.allclose(unchanged, x, atol=1e-6)
+
+
+def test_camera_view_turns_each_hand_rigidly(batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    """A rotation about the wrist keeps every bone's length (x, y and doubled z), and without
+    an angle nothing moves."""
+    x, mask = batch
+    out, _ = augment.camera_view(x, mask, seeded(), pitch_deg=20, yaw_deg=20)
+    present = x.abs().sum(dim=(-1, -2)) > 0
+    assert torch.allclose(bone_lengths(out)[present], bone_lengths(x)[present], atol=1e-5)
+    assert not torch.allclose(out[present], x[present], atol=1e-3)
+    still, _ = augment.camera_view(x, mask, seeded(), pitch_deg=0, yaw_deg=0)
+    assert torch.allclose(still, x, atol=1e-6)

@@ -9,7 +9,8 @@ same seed gives the same batch. Applied to training batches only.
 
 The set follows the card's "next steps" (time warping, speed perturbation, mixup) and the
 Kaggle ISLR winning solutions (flip with hand swap, affine, temporal and finger masking),
-plus one of ours: a hand lost by the tracker over a span of frames.
+plus ours: a hand lost by the tracker over a span of frames, and two of another signer and
+camera (hand proportions, a camera above or beside the signer).
 """
 
 from __future__ import annotations
@@ -223,6 +224,78 @@ def finger_dropout(
     return landmarks * (~point_drop)[..., None].to(landmarks.dtype), mask
 
 
+def hand_proportions(
+    landmarks: torch.Tensor, mask: torch.Tensor, generator: torch.Generator, scale: float = 0.1
+) -> Batch:
+    """Another person's hand: each finger's bones (and each palm ray, wrist to knuckle) scaled
+    by its own factor in ``[1 - scale, 1 + scale]``, per clip and hand, joint angles kept.
+
+    Why: the letters of one signer carried to 12 new people at 63% (RESULTS.md, "New signers");
+    besides how people form a sign, their hands differ in finger length and palm width, and a
+    model that saw one person's proportions may key on them. The wrist stays where it is, so
+    where the hand is and how it moves do not change.
+    """
+    b = landmarks.shape[0]
+    palm = _uniform(generator, (b, 1, 2, len(FINGERS), 1), 1 - scale, 1 + scale)
+    finger = _uniform(generator, (b, 1, 2, len(FINGERS), 1), 1 - scale, 1 + scale)
+    out = landmarks.clone()
+    wrist = landmarks[..., :1, :]
+    for f, (base, *rest) in enumerate(FINGERS):
+        joint = wrist[..., 0, :] + palm[..., f, :] * (landmarks[..., base, :] - wrist[..., 0, :])
+        out[..., base, :] = joint
+        previous = base
+        for point in rest:
+            joint = joint + finger[..., f, :] * (
+                landmarks[..., point, :] - landmarks[..., previous, :]
+            )
+            out[..., point, :] = joint
+            previous = point
+    return out * _present(landmarks), mask
+
+
+def camera_view(
+    landmarks: torch.Tensor,
+    mask: torch.Tensor,
+    generator: torch.Generator,
+    pitch_deg: float = 10.0,
+    yaw_deg: float = 10.0,
+) -> Batch:
+    """The camera a little above/below (pitch) or to the side (yaw), per clip: each hand's shape
+    rotated in 3D about its wrist, and the wrists' positions foreshortened by the same angles.
+
+    :func:`affine` covers the camera's roll, distance and position, all in the image plane; a
+    webcam on a laptop lid looks up at the signer, a phone on a table further still, and that
+    turns the hands, not just the picture. Hand z is MediaPipe's wrist-relative depth at about
+    the image width's scale, i.e. half the scale of normalised x and y (``2v - 1``), so it is
+    doubled for the rotation and halved back.
+    """
+    b = landmarks.shape[0]
+    pitch = _uniform(generator, (b,), -pitch_deg, pitch_deg) * math.pi / 180
+    yaw = _uniform(generator, (b,), -yaw_deg, yaw_deg) * math.pi / 180
+    cp, sp, cy, sy = torch.cos(pitch), torch.sin(pitch), torch.cos(yaw), torch.sin(yaw)
+    zeros, ones = torch.zeros_like(cp), torch.ones_like(cp)
+    about_x = torch.stack(
+        [torch.stack([ones, zeros, zeros], -1), torch.stack([zeros, cp, -sp], -1),
+         torch.stack([zeros, sp, cp], -1)], -2
+    )  # fmt: skip
+    about_y = torch.stack(
+        [torch.stack([cy, zeros, sy], -1), torch.stack([zeros, ones, zeros], -1),
+         torch.stack([-sy, zeros, cy], -1)], -2
+    )  # fmt: skip
+    rotation = about_y @ about_x  # (B, 3, 3)
+    depth = torch.tensor([1.0, 1.0, 2.0], dtype=landmarks.dtype)
+    wrist = landmarks[..., :1, :]
+    local = torch.einsum("bij,btpkj->btpki", rotation, (landmarks - wrist) * depth) / depth
+    present = _present(landmarks)
+    seen = present[..., 0, 0].sum(dim=(1, 2)).clamp(min=1)  # (B,)
+    centre = (wrist[..., 0, :2] * present[..., 0, :]).sum(dim=(1, 2)) / seen[:, None]  # (B, 2)
+    squeeze = torch.stack([cy, cp], -1)[:, None, None, None, :]  # x by yaw, y by pitch
+    anchor = wrist[..., :2] - centre[:, None, None, None, :]
+    moved = wrist.clone()
+    moved[..., :2] = centre[:, None, None, None, :] + anchor * squeeze
+    return (moved + local) * present, mask
+
+
 def mixup(
     landmarks: torch.Tensor,
     mask: torch.Tensor,
@@ -263,6 +336,8 @@ TRANSFORMS: dict[str, Callable[..., Batch]] = {
     "temporal_mask": temporal_mask,
     "hand_dropout": hand_dropout,
     "horizontal_flip": horizontal_flip,
+    "hand_proportions": hand_proportions,
+    "camera_view": camera_view,
     "affine": affine,
     "finger_dropout": finger_dropout,
     "gaussian_noise": gaussian_noise,
