@@ -193,6 +193,13 @@ def extract(
     max_side: Annotated[
         int | None, typer.Option(help="Downscale frames to this longer side first.")
     ] = None,
+    body: Annotated[
+        bool,
+        typer.Option(
+            help="Also track the shoulders and face (MediaPipe Pose, every 2nd frame) into "
+            "each clip's pose."
+        ),
+    ] = False,
 ) -> None:
     """Extract MediaPipe hand landmarks from videos into a data set `aslrec train` reads.
 
@@ -214,6 +221,7 @@ def extract(
         resume=resume,
         options=options,
         max_side=max_side,
+        body=body,
     )
     summary.print()
     if summary.errors and not (summary.ok or summary.skipped):

@@ -191,7 +191,7 @@ class ExtractionSummary:
 
 
 def _run_job(
-    tracker: HandTracker, job: IndexedJob, max_side: int | None, trim: bool
+    tracker: HandTracker, job: IndexedJob, max_side: int | None, trim: bool, body: bool = False
 ) -> tuple[VideoResult, LandmarkClip | None]:
     """Extract one job with ``tracker``; never raises for a problem with the input.
 
@@ -214,6 +214,7 @@ def _run_job(
             max_side=max_side,
             label=job.label,
             signer=job.signer,
+            body=body,
         )
         if stats.hand_frames == 0:
             return failed(f"{job.path}: no hands found in {stats.frames} frames", stats.frames)
@@ -282,11 +283,11 @@ def _init_worker(options: TrackerOptions, parent_pid: int) -> None:
 
 
 def _worker_job(
-    job: IndexedJob, max_side: int | None, trim: bool
+    job: IndexedJob, max_side: int | None, trim: bool, body: bool
 ) -> tuple[VideoResult, LandmarkClip | None]:
     if _WORKER_TRACKER is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("extraction worker started without its tracker")
-    return _run_job(_WORKER_TRACKER, job, max_side, trim)
+    return _run_job(_WORKER_TRACKER, job, max_side, trim, body)
 
 
 def _remove_stale_temp_files(store: ClipStore) -> None:
@@ -305,6 +306,7 @@ def run_extraction(
     options: TrackerOptions | None = None,
     max_side: int | None = None,
     trim: bool = True,
+    body: bool = False,
     progress: bool = True,
     console: Console | None = None,
 ) -> ExtractionSummary:
@@ -324,6 +326,8 @@ def run_extraction(
             ``False`` they are extracted again and replaced.
         options: tracker settings (default :class:`TrackerOptions`).
         max_side, trim: as for :func:`extract_video`.
+        body: also track the body (:class:`~aslrec.landmarks.pose.PoseTracker`, its default
+            options) into each clip's ``pose``.
         progress: show a progress bar (rich) on ``console`` / stderr.
 
     Failures of single inputs (corrupt, truncated, empty, no hands) become ``error`` rows and
@@ -368,10 +372,11 @@ def run_extraction(
                 if todo:
                     with HandTracker(options) as tracker:
                         for job in todo:
-                            keep(job, *_run_job(tracker, job, max_side, trim))
+                            keep(job, *_run_job(tracker, job, max_side, trim, body))
                             advance(results[job.clip_id])
             else:
-                _run_pool(todo, min(workers, len(todo)), options, max_side, trim, keep, advance)
+                settings = (max_side, trim, body)
+                _run_pool(todo, min(workers, len(todo)), options, settings, keep, advance)
     except KeyboardInterrupt:
         new = sum(r.status == "ok" for r in results.values())
         _say(
@@ -389,8 +394,7 @@ def _run_pool(
     todo: list[IndexedJob],
     workers: int,
     options: TrackerOptions,
-    max_side: int | None,
-    trim: bool,
+    settings: tuple[int | None, bool, bool],
     keep: Callable[[IndexedJob, VideoResult, LandmarkClip | None], None],
     advance: Callable[[VideoResult], None],
 ) -> None:
@@ -425,7 +429,7 @@ def _run_pool(
 
     try:
         for job in todo:
-            futures[pool.submit(_worker_job, job, max_side, trim)] = job
+            futures[pool.submit(_worker_job, job, *settings)] = job
         for future in as_completed(futures):
             hand_over(future)
     except KeyboardInterrupt:
