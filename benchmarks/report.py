@@ -742,7 +742,7 @@ def msasl_section() -> str:
     """msasl6's six words, each signer scored by a model that never saw them."""
     results = [r["scored_on"] for f in range(MSASL_FOLDS) if (r := msasl_cell(f).read())]
     if not results:
-        return "\n".join([recorded_header(MSASL_TITLE), "Not measured yet."])
+        return "Not measured yet: `python -m benchmarks.signers --sets msasl6`."
     signers = [v for r in results for v in r["per_signer"].values()]
     labels: dict[str, list[int]] = {}
     for r in results:
