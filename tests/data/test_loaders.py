@@ -111,6 +111,7 @@ def test_mp_data_sample_equals_wlasl_npz(wlasl: list[LandmarkClip]) -> None:
         assert clip.label == wlasl[i].label
         np.testing.assert_array_equal(clip.landmarks, wlasl[i].landmarks)
         np.testing.assert_array_equal(clip.presence, wlasl[i].presence)
+        np.testing.assert_allclose(clip.pose, wlasl[i].pose, atol=1e-6)  # type: ignore[arg-type]
 
 
 def test_mp_data_frames_sorted_numerically() -> None:
@@ -166,6 +167,13 @@ def test_gislr_npz(gislr: list[LandmarkClip]) -> None:
     assert presence.mean(axis=0)[LEFT] == pytest.approx(0.29, abs=0.01)
     assert presence.mean(axis=0)[RIGHT] == pytest.approx(0.30, abs=0.01)
     assert all(np.isfinite(c.landmarks).all() for c in gislr)
+    # the body: GISLR's pose rows 0, 11-16, 23-26 in every frame Holistic found one
+    pose = np.concatenate([c.pose for c in gislr])  # type: ignore[misc]
+    assert pose.shape == (23435, 11, 4) and np.isfinite(pose).all()
+    nose, left, right = pose[:, 0, :2], pose[:, 1, :2], pose[:, 2, :2]
+    seen = pose[:, 0, 3] > 0
+    assert seen.mean() > 0.9
+    assert (nose[seen, 1] < (left[seen, 1] + right[seen, 1]) / 2).mean() > 0.99  # nose above
 
 
 def test_gislr_csv_equals_npz(gislr: list[LandmarkClip]) -> None:

@@ -247,3 +247,64 @@ def test_a_mirror_invariant_model_answers_every_clip_and_its_mirror_alike(shared
     assert not torch.allclose(x, xm)  # the inputs differ for some clips...
     with torch.no_grad():  # ...the answers never do
         assert torch.allclose(model(x, mask), model(xm, mask_m), atol=1e-4)
+
+
+def _body_clip(pose: np.ndarray | None) -> LandmarkClip:
+    """One right hand with its wrist at the shoulders' midpoint, then one shoulder width to the
+    image's right, under a signer whose nose is at (0.5, 0.3), shoulders at y 0.5."""
+    landmarks = np.zeros((2, 2, 21, 3), dtype=np.float32)
+    landmarks[:, 1, :, :2] = 0.5
+    landmarks[1, 1, :, 0] = 0.7
+    landmarks[:, 1, 1:, 1] += 0.05  # some hand below the wrist
+    presence = np.array([[False, True], [False, True]])
+    return LandmarkClip(landmarks, presence, pose=pose)
+
+
+def _pose() -> np.ndarray:
+    pose = np.zeros((2, 11, 4), dtype=np.float32)
+    pose[:, 0] = (0.5, 0.3, 0.0, 1.0)  # nose
+    pose[:, 1] = (0.6, 0.5, 0.0, 1.0)  # the person's left shoulder, on the image's right
+    pose[:, 2] = (0.4, 0.5, 0.0, 1.0)
+    return pose
+
+
+def test_body_normalisation_places_the_hands_relative_to_the_shoulders() -> None:
+    from aslrec.data.preprocessing import BODY_SPAN
+
+    x, _ = to_model_input(_body_clip(_pose()), seq_len=2, normalisation="body")
+    assert x[0, 1, 0, :2] == pytest.approx([0.0, 0.0])  # the wrist at the shoulders' middle
+    # one shoulder width (0.2) to the right; 0.05 below is a quarter of the nose height (0.2)
+    assert x[1, 1, 0, 0] == pytest.approx(1 / BODY_SPAN[0])
+    assert x[0, 1, 5, 1] == pytest.approx(0.25 / BODY_SPAN[1])
+    # the same signer filmed from twice as far, elsewhere in the picture: the same input
+    far_pose, far = _pose(), _body_clip(None)
+    far_pose[..., :2] = far_pose[..., :2] / 2 + 0.1
+    far_landmarks = far.landmarks.copy()
+    far_landmarks[..., :2] = far_landmarks[..., :2] / 2 + 0.1
+    moved = LandmarkClip(far_landmarks, far.presence, pose=far_pose)
+    x_far, _ = to_model_input(moved, seq_len=2, normalisation="body")
+    assert np.allclose(x_far, x, atol=1e-5)
+
+
+def test_body_normalisation_without_a_body_is_frame_normalisation() -> None:
+    hidden = _pose()
+    hidden[:, :, 3] = 0.1  # the shoulders not clearly seen
+    frame, _ = to_model_input(_body_clip(None), seq_len=2, normalisation="frame")
+    for clip in (_body_clip(None), _body_clip(hidden)):
+        body, _ = to_model_input(clip, seq_len=2, normalisation="body")
+        assert np.array_equal(body, frame)
+
+
+def test_body_normalisation_is_mirror_equivariant(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """A mirrored clip (pose mirrored with it) is the mirrored input: x negated, slots swapped."""
+    from aslrec.data.loaders import load_dataset
+
+    spec = PreprocessingSpec(normalisation="body")
+    clips = load_dataset(shared_data / "wlasl50_mp.npz")[::100]
+    clips += load_dataset(shared_data / "gislr_hello_thankyou.npz")[::100]
+    x, _ = arrays_for_model(clips, spec)
+    xm, _ = arrays_for_model([c.mirrored() for c in clips], spec)
+    expected = x[:, :, ::-1].copy()
+    expected[..., 0] = -expected[..., 0]
+    assert np.allclose(xm, expected, atol=1e-5)
+    assert not np.allclose(x, arrays_for_model(clips, PreprocessingSpec())[0])

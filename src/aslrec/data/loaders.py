@@ -42,7 +42,16 @@ import numpy as np
 
 from aslrec.data.store import ClipStore, is_store, load_clip
 from aslrec.errors import ConfigError, DataError
-from aslrec.landmarks.clip import COORDS, HANDS, POINTS, RIGHT, LandmarkClip
+from aslrec.landmarks.clip import (
+    COORDS,
+    HANDS,
+    POINTS,
+    POSE_COORDS,
+    POSE_INDICES,
+    POSE_POINTS,
+    RIGHT,
+    LandmarkClip,
+)
 
 PathLike = str | os.PathLike[str]
 
@@ -176,7 +185,7 @@ def _non_empty(path: PathLike, clips: list[LandmarkClip]) -> list[LandmarkClip]:
 def _clips_from_batch(
     landmarks: np.ndarray,
     presence: np.ndarray,
-    metadata: Sequence[Mapping[str, str | None]],
+    metadata: Sequence[Mapping[str, object]],
 ) -> list[LandmarkClip]:
     """Wrap a ``(N, T, 2, 21, 3)`` batch whose presence was derived once, vectorised."""
     return [
@@ -194,23 +203,39 @@ def load_wlasl_npz(path: PathLike) -> list[LandmarkClip]:
     All 30 frames are kept, end padding included: padded frames simply have no hand present,
     and dropping them would make the clips differ from the source's own MP_Data files. An
     all-zero 21x3 block is an undetected hand (MP_Data's convention). ``group`` is the source's
-    near-duplicate group, prefixed so it cannot collide with other data sets' groups. Pose is
-    not read: clips carry hands only.
+    near-duplicate group, prefixed so it cannot collide with other data sets' groups. ``pose``
+    is the file's 11 upper-body landmarks, the :data:`~aslrec.landmarks.clip.POSE_INDICES`
+    in that order (zeros where Holistic found no pose), when the file has them.
     """
     p = Path(path)
-    arrays = _read_npz(p, {"hands": 5, "label": 1, "group": 1})
+    with_pose = "pose" in _npz_keys(p)
+    arrays = _read_npz(
+        p, {"hands": 5, "label": 1, "group": 1, **({"pose": 4} if with_pose else {})}
+    )
     hands = arrays["hands"]
     if hands.shape[2:] != _HAND_SHAPE:
         raise DataError(f"{p}: array 'hands' must have shape (N, T, 2, 21, 3), got {hands.shape}")
     n = hands.shape[0]
-    _check_length(p, arrays, ("label", "group"), n)
+    _check_length(p, arrays, ("label", "group", *(["pose"] if with_pose else [])), n)
     _check_landmarks(p, "hands", hands)
+    pose = arrays.get("pose")
+    if pose is not None:
+        if pose.shape[1:] != (hands.shape[1], POSE_POINTS, POSE_COORDS):
+            raise DataError(f"{p}: array 'pose' must have shape (N, T, 11, 4), got {pose.shape}")
+        _check_landmarks(p, "pose", pose)
+        pose = pose.astype(np.float32, copy=False)
     hands = hands.astype(np.float32, copy=False)
     presence = np.abs(hands).sum(axis=(3, 4)) > 0
     labels = _strings(arrays["label"])
     groups = _strings(arrays["group"])
     metadata = [
-        {"label": labels[i], "signer": None, "group": f"wlasl:{groups[i]}", "source": f"{p}#{i}"}
+        {
+            "label": labels[i],
+            "signer": None,
+            "group": f"wlasl:{groups[i]}",
+            "source": f"{p}#{i}",
+            "pose": pose[i] if pose is not None else None,
+        }
         for i in range(n)
     ]
     return _non_empty(p, _clips_from_batch(hands, presence, metadata))
@@ -276,6 +301,7 @@ def load_mp_data_dir(path: PathLike) -> list[LandmarkClip]:
                 raise DataError(f"{seq_dir}: sequence folder holds no <number>.npy frames")
             frames = np.stack([_read_mp_frame(f) for f in files])
             hands = frames[:, _MP_POSE_SIZE:].reshape(-1, *_HAND_SHAPE)
+            pose = frames[:, :_MP_POSE_SIZE].reshape(-1, POSE_POINTS, POSE_COORDS)
             clips.append(
                 LandmarkClip.from_array(
                     hands,
@@ -284,6 +310,7 @@ def load_mp_data_dir(path: PathLike) -> list[LandmarkClip]:
                     signer=None,
                     group=f"{gloss_dir.name}/{seq_dir.name}",
                     source=str(seq_dir),
+                    pose=pose.astype(np.float32),
                 )
             )
     return _non_empty(root, clips)
@@ -326,6 +353,7 @@ def load_gislr_npz(path: PathLike) -> list[LandmarkClip]:
     hands = frames[:, :_GISLR_HANDS_END].reshape(-1, *_HAND_SHAPE).astype(np.float32)
     presence = ~np.isnan(hands).any(axis=(2, 3))
     hands = np.nan_to_num(hands, nan=0.0)
+    pose = _gislr_pose(frames)
     labels = _strings(arrays["label"])
     signers = _strings(arrays["participant_id"])
     sequences = _strings(arrays["sequence_id"])
@@ -338,10 +366,26 @@ def load_gislr_npz(path: PathLike) -> list[LandmarkClip]:
             signer=signers[i],
             group=f"gislr:{sequences[i]}",
             source=f"{p}#{i}",
+            pose=pose[a:b] if pose is not None else None,
         )
         for i, (a, b) in enumerate(bounds)
     ]
     return _non_empty(p, clips)
+
+
+def _gislr_pose(frames: np.ndarray) -> np.ndarray | None:
+    """``(F, 11, 4)`` from GISLR's pose rows (42-74 are MediaPipe pose 0-32), the
+    :data:`~aslrec.landmarks.clip.POSE_INDICES` as (x, y, z, 1); a frame whose pose has any
+    NaN is all zeros (no pose). None when the file holds no pose rows."""
+    rows = _GISLR_HANDS_END + np.asarray(POSE_INDICES)
+    if frames.shape[1] <= rows.max():
+        return None
+    xyz = frames[:, rows].astype(np.float32)
+    found = ~np.isnan(xyz).any(axis=(1, 2))
+    pose = np.zeros((len(frames), POSE_POINTS, POSE_COORDS), dtype=np.float32)
+    pose[found, :, :3] = xyz[found]
+    pose[found, :, 3] = 1.0
+    return pose
 
 
 # --------------------------------------------------------------------------- GISLR csv

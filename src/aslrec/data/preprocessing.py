@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from aslrec.errors import ConfigError, DataError
-from aslrec.landmarks.clip import LEFT, MIRRORED_SLOTS, RIGHT, LandmarkClip
+from aslrec.landmarks.clip import LEFT, MIRRORED_SLOTS, POSE_INDICES, RIGHT, LandmarkClip
 from aslrec.landmarks.geometry import track_chirality
 from aslrec.plaindata import PlainData
 
@@ -39,11 +39,49 @@ MAX_SEQ_LEN = 10_000
 data here has 272 frames): every clip is padded or resampled to ``seq_len`` frames, so a typo
 such as ``1e9`` in ``model_config.json`` would otherwise ask for a 469 GiB array."""
 FrameSampling = Literal["resample", "truncate", "span"]
-Normalisation = Literal["frame", "clip"]
+Normalisation = Literal["frame", "clip", "body"]
+NOSE, LEFT_SHOULDER, RIGHT_SHOULDER = (POSE_INDICES.index(i) for i in (0, 11, 12))
+BODY_VISIBILITY = 0.5
+BODY_SPAN = (3.0, 3.5)
+"""Half the signing space the body frame maps to [-1, 1], in shoulder widths across and in
+nose-to-shoulder heights down/up: hands out to the side, from above the head to the waist."""
+
+
+@dataclass(frozen=True)
+class BodyFrame:
+    """Where a clip's signer is: the shoulders' midpoint and the body's own scales, in the
+    tracker's image-normalised units.
+
+    x is scaled by the shoulder width and y by the nose-to-shoulder height, each measured
+    along its own image axis, so the frame needs no aspect ratio (image-normalised x and y are
+    fractions of different lengths) and is the same for a near and a far camera."""
+
+    centre: np.ndarray  # (2,)
+    scale: np.ndarray  # (2,)
+
+    @classmethod
+    def of(cls, pose: np.ndarray | None) -> BodyFrame | None:
+        """The median over the frames where the nose and both shoulders are clearly seen;
+        None without pose, or when the body is not seen well enough to measure."""
+        if pose is None:
+            return None
+        points = pose[:, [NOSE, LEFT_SHOULDER, RIGHT_SHOULDER]]
+        seen = (points[..., 3] > BODY_VISIBILITY).all(axis=1) & (np.abs(points).sum((1, 2)) > 0)
+        if not seen.any():
+            return None
+        nose, left, right = np.median(points[seen, :, :2], axis=0)
+        middle = (left + right) / 2
+        scale = np.array([abs(left[0] - right[0]), middle[1] - nose[1]])
+        if (scale < 1e-3).any():  # side-on or upside-down: no frame to measure by
+            return None
+        return cls(centre=middle, scale=scale * np.asarray(BODY_SPAN))
 
 
 def normalise(
-    landmarks: np.ndarray, presence: np.ndarray, mode: Normalisation = "frame"
+    landmarks: np.ndarray,
+    presence: np.ndarray,
+    mode: Normalisation = "frame",
+    body: BodyFrame | None = None,
 ) -> np.ndarray:
     """Map one clip's present coordinates into [-1, 1]; absent hands stay exactly zero.
 
@@ -58,12 +96,19 @@ def normalise(
     ``"clip"``: centre on the mean present (x, y) of the clip and divide by the largest x/y
     deviation. Removes the signer's position and distance to the camera, but also that
     location information, and a single outlying detection shrinks the whole clip.
+
+    ``"body"``: x and y relative to the signer's shoulders (:class:`BodyFrame`): where the
+    hands are relative to the body whatever the framing or camera distance (signs that
+    differ only by place: forehead, chin, chest), z as in ``"frame"``. Without a ``body``
+    (no pose tracked, or not seen well enough) it is ``"frame"``.
     """
     out = np.zeros_like(landmarks, dtype=np.float32)
     if not presence.any():
         return out
     shifted = landmarks.astype(np.float32).copy()
-    if mode == "frame":
+    if mode == "body" and body is not None:
+        shifted[..., :2] = (shifted[..., :2] - body.centre) / body.scale
+    elif mode in ("frame", "body"):
         shifted[..., :2] = shifted[..., :2] * 2.0 - 1.0
     elif mode == "clip":
         present = landmarks[presence]  # (n, 21, 3)
@@ -72,7 +117,7 @@ def normalise(
         shifted[..., :2] -= centre
         shifted /= scale
     else:
-        raise ConfigError(f"normalisation must be 'frame' or 'clip', not {mode!r}")
+        raise ConfigError(f"normalisation must be 'frame', 'clip' or 'body', not {mode!r}")
     np.clip(shifted, -1.0, 1.0, out=shifted)
     out[presence] = shifted[presence]
     return out
@@ -238,7 +283,12 @@ def to_model_input(
     landmarks, presence = clip.landmarks[keep], clip.presence[keep]
     if handedness == "chirality":  # on the tracker's coordinates: normalising rescales x and y
         landmarks, presence = slots_by_chirality(landmarks, presence)
-    landmarks = normalise(landmarks, presence, normalisation)
+    body = (
+        BodyFrame.of(clip.pose[keep])
+        if normalisation == "body" and clip.pose is not None
+        else None
+    )
+    landmarks = normalise(landmarks, presence, normalisation, body)
     if dominant_hand:
         landmarks, presence = canonicalise_dominant_hand(landmarks, presence, dominance)
     x = np.zeros((seq_len, *landmarks.shape[1:]), dtype=np.float32)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from aslrec.data.preprocessing import arrays_for_model
+from aslrec.data.preprocessing import BodyFrame, arrays_for_model
 from aslrec.errors import DataError
 from aslrec.inference.backends import ClassifierBackend, load_backend
 from aslrec.inference.tta import views
@@ -176,6 +176,7 @@ class Recognizer:
         numbers always count the same frames."""
         probs = self.probabilities(clips)
         k = max(1, min(top_k, probs.shape[1]))
+        uses_body = any(m.preprocessing.normalisation == "body" for m in self.members)
         out = []
         for i, (clip, row) in enumerate(zip(clips, probs, strict=True)):
             order = np.argsort(-row, kind="stable")[:k]
@@ -186,6 +187,10 @@ class Recognizer:
                     frames=frame_counts[i] if frame_counts is not None else clip.num_frames,
                     hand_rate=hand_rates[i] if hand_rates is not None else clip.hand_rate,
                     truth=clip.label,
+                    # a body-relative model says when a clip had no body to place hands by
+                    extra={"body_context": BodyFrame.of(clip.pose) is not None}
+                    if uses_body
+                    else {},
                 )
             )
         return out
