@@ -32,6 +32,7 @@ from benchmarks._cells import (
 from benchmarks._common import SHARED_DATA, record_measurement
 from benchmarks.rows import (
     MSASL_FOLDS,
+    MSASL_ROWS,
     SIGNER_FOLDS,
     msasl_cell,
     one_signer_cell,
@@ -121,7 +122,7 @@ def main() -> None:
             record_measurement(report.SIGNERS_TITLE)
         print(report.write(report.SIGNERS_TITLE))
     if "msasl6" in args.sets:
-        cells = [msasl_cell(f) for f in range(MSASL_FOLDS)]
+        cells = [msasl_cell(f, row) for row in MSASL_ROWS for f in range(MSASL_FOLDS)]
         trained = run_cells(cells, args.jobs, run_signers_cell, rerun_stale=args.rerun_stale)
         bundled = signers_bundled_entry("msasl6")
         measured = measure(bundled, lambda: bundled_scores("msasl6"), rerun_stale=args.rerun_stale)
