@@ -1,5 +1,6 @@
-// Copies the page and the MediaPipe (Tasks Vision and Hands) / Swagger UI files it needs into aslrec's package
-// (src/aslrec/serving/static/, git-ignored), where `aslrec serve` serves them: no CDN at run time.
+// Copies the pages and the MediaPipe (Tasks Vision and Hands) / Swagger UI / ONNX Runtime Web files they need
+// into aslrec's package (src/aslrec/serving/static/, git-ignored): `aslrec serve` serves them (no CDN at run
+// time), and `aslrec export --format web` copies the offline page (offline.html) and its files from there.
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +18,9 @@ const parts = [
     ["vision_bundle.mjs", "LICENSE", "README.md"].includes(name)],
   [join(modules, "@mediapipe", "tasks-vision", "wasm"), join(out, "mediapipe", "tasks-vision", "wasm"),
     (name) => /^vision_wasm_(nosimd_)?internal\.(js|wasm)$/.test(name)],
+  // ONNX Runtime Web, WebAssembly only (SIMD + threads build; one thread without cross-origin isolation)
+  [join(modules, "onnxruntime-web", "dist"), join(out, "ort"), (name) =>
+    ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"].includes(name)],
   [join(modules, "swagger-ui-dist"), join(out, "swagger-ui"), (name) =>
     ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "LICENSE", "NOTICE"].includes(name)],
 ];
@@ -36,7 +40,8 @@ for (const [from, to, keep] of parts) {
   }
 }
 for (const needed of ["index.html", "app.js", "mediapipe/hands/hands.js", "mediapipe/hands/hands_solution_simd_wasm_bin.wasm",
-  "mediapipe/tasks-vision/vision_bundle.mjs", "mediapipe/tasks-vision/wasm/vision_wasm_internal.wasm", "swagger-ui/swagger-ui-bundle.js"]) {
+  "mediapipe/tasks-vision/vision_bundle.mjs", "mediapipe/tasks-vision/wasm/vision_wasm_internal.wasm", "swagger-ui/swagger-ui-bundle.js",
+  "offline.html", "offline.js", "preprocess.js", "ort/ort.wasm.min.mjs", "ort/ort-wasm-simd-threaded.wasm"]) {
   if (!copied.includes(needed)) {
     console.error(`build incomplete: ${needed} was not copied`);
     process.exit(1);

@@ -293,10 +293,18 @@ def export_command(
         typer.Option(
             "--out",
             "-o",
-            help="File to write (default RUN_DIR/model.onnx; model.int8.onnx with --quantize).",
+            help="File to write (default RUN_DIR/model.onnx; model.int8.onnx with --quantize); "
+            "with --format web, the folder to write (required).",
         ),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="onnx: one ONNX file; web: a static folder that recognises signs in the browser "
+            "(hand tracking and the model in the page, no server).",
+        ),
+    ] = "onnx",
     quantize: Annotated[
         str | None, typer.Option(help="int8: ONNX Runtime dynamic int8 quantisation.")
     ] = None,
@@ -305,9 +313,15 @@ def export_command(
         typer.Option("--data", "-d", help="Landmark data to check parity on (default: synthetic)."),
     ] = None,
 ) -> None:
-    """Export a run to ONNX (self-describing, checked against PyTorch) for torch-free inference."""
-    from aslrec.workflows.export import export_run
+    """Export a run to ONNX (self-describing, checked against PyTorch) for torch-free inference,
+    or to a static web folder."""
+    from aslrec.workflows.export import export_run, export_web
 
+    if fmt == "web":
+        if out is None:
+            raise ConfigError("--format web needs --out DIR, the folder to write")
+        typer.echo(export_web(run_dir, out, quantize=quantize, check_data=data).summary_line())
+        return
     result = export_run(run_dir, out, fmt=fmt, quantize=quantize, check_data=data)
     typer.echo(result.summary_line())
 

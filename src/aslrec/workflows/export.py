@@ -1,15 +1,18 @@
-"""``aslrec export``: a run directory -> a self-describing ONNX file, proven against PyTorch.
+"""``aslrec export``: a run directory -> a self-describing ONNX file, proven against PyTorch,
+or (``--format web``) a static folder that runs it in the browser.
 
 How the graph is made, and the parity rules an export must pass, are
 :mod:`aslrec.export.onnx_export`'s; this workflow reads the run, exports into a temporary
 folder, checks the result in ONNX Runtime and only then moves it into place, so a refused
-export writes nothing.
+export writes nothing. The web folder (:mod:`aslrec.export.web`) is assembled the same way:
+in a temporary folder beside ``--out``, renamed into place when complete.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -21,8 +24,9 @@ import numpy as np
 from aslrec.data.loaders import load_datasets
 from aslrec.data.preprocessing import PreprocessingSpec, arrays_for_model
 from aslrec.errors import ConfigError, ModelError
+from aslrec.export import web
+from aslrec.export.onnx_export import FORMATS as ONNX_FORMATS
 from aslrec.export.onnx_export import (
-    FORMATS,
     MIN_INT8_AGREEMENT,
     MIN_INT8_AGREEMENT_SYNTHETIC,
     MIN_TOP1_AGREEMENT,
@@ -44,6 +48,8 @@ from aslrec.runs.directory import RunDirectory
 from aslrec.runs.ensemble import is_ensemble
 from aslrec.version import __version__
 
+FORMATS = (*ONNX_FORMATS, "web")
+
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -59,6 +65,21 @@ class ExportResult:
             f"{self.path} ({self.size_bytes / 1e6:.1f} MB, {precision}, opset "
             f"{self.metadata.opset}, dynamic {axes}, {len(self.metadata.classes)} classes): "
             f"vs PyTorch {self.parity.summary()}"
+        )
+
+
+@dataclass(frozen=True)
+class WebExportResult:
+    path: Path
+    size_bytes: int
+    files: int
+    onnx: ExportResult
+
+    def summary_line(self) -> str:
+        return (
+            f"{self.path} ({self.size_bytes / 1e6:.1f} MB, {self.files} files; open it from any "
+            f"static host, e.g. `python -m http.server -d {self.path}`): model vs PyTorch "
+            f"{self.onnx.parity.summary()}"
         )
 
 
@@ -90,7 +111,10 @@ def export_run(
     unknown architecture, and when an fp32 export does not match PyTorch (nothing is written).
     """
     if fmt != "onnx":
-        raise ConfigError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+        hint = " (a web folder is export_web's)" if fmt == "web" else ""
+        raise ConfigError(
+            f"unknown export format {fmt!r} for an ONNX file{hint}; use one of {', '.join(FORMATS)}"
+        )
     if quantize is not None and quantize not in QUANTIZATIONS:
         raise ConfigError(
             f"unknown quantization {quantize!r}; use one of {', '.join(QUANTIZATIONS)}"
@@ -168,6 +192,50 @@ def export_run(
         os.chmod(final, 0o644)
         os.replace(final, target)
     return ExportResult(target, metadata, target.stat().st_size, parity)
+
+
+def export_web(
+    run_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    quantize: str | None = None,
+    check_data: Sequence[str | os.PathLike[str]] | None = None,
+) -> WebExportResult:
+    """``run_dir`` as a static folder ``out`` that recognises signs in the browser.
+
+    The model is exported and checked exactly as :func:`export_run` does; ``out`` must be
+    missing, empty or an earlier web export (which is replaced whole once the new one is
+    complete). Raises ConfigError when the page was not built (``make web``).
+    """
+    from aslrec.landmarks.hands import hand_landmarker_task
+
+    web.require_built_page()
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: --out must be a folder for --format web")
+    if out.is_dir() and any(out.iterdir()) and not web.is_web_export(out):
+        raise ConfigError(f"{out}: not empty and not an aslrec web export; give a new folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        onnx = export_run(
+            run_dir, tmp / web.MODEL_DIR / MODEL_FILENAME, quantize=quantize, check_data=check_data
+        )
+        web.assemble(tmp, onnx.metadata, hand_landmarker_task("full"))
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    files = sum(1 for p in out.rglob("*") if p.is_file())
+    onnx = replace(onnx, path=out / web.MODEL_DIR / MODEL_FILENAME)
+    return WebExportResult(out, web.folder_size(out), files, onnx)
 
 
 def _read_calibration(run_dir: Path) -> dict[str, Any] | None:

@@ -1,0 +1,113 @@
+"""``aslrec export RUN --format web``: one static folder that recognises signs in the browser.
+
+The folder holds the offline page (``web/src/offline.html`` as ``index.html`` and its modules),
+MediaPipe Tasks Vision (npm) with the hand model aslrec builds from its own MediaPipe wheel,
+ONNX Runtime Web (npm, WebAssembly), the exported ONNX model and ``model/aslrec.json``: class
+names, preprocessing spec, temperature and unknown threshold (from the ONNX metadata, i.e. the
+run's ``model_config.json`` and ``calibration.json``) and the streaming segmenter's settings.
+Every URL the page loads is relative to its folder, so any static host serves it and nothing
+is fetched from elsewhere.
+
+The files come from the page build of ``make web`` (``web/build.mjs``), which puts them in
+``aslrec/serving/static/``; that folder is located by path, not imported (serving sits above
+export in the layer contract). Only the SIMD build of MediaPipe's WebAssembly is copied (every
+browser with WebAssembly SIMD, i.e. all current ones; the non-SIMD fallback would add 12 MB).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from aslrec.atomic import write_text
+from aslrec.errors import ConfigError
+from aslrec.inference.onnx_backend import MODEL_FILENAME, OnnxMetadata
+from aslrec.inference.streaming import DEFAULT_THRESHOLD, SegmenterConfig, StreamingRecognizer
+
+BUILT_PAGE = Path(__file__).resolve().parents[1] / "serving" / "static"
+CONFIG_FILENAME = "aslrec.json"
+MODEL_DIR = "model"
+HAND_MODEL = "models/hand_landmarker.task"
+MODULES = ("offline.js", "tracking.js", "slots.js", "live.js", "model.js", "preprocess.js")
+COPIED: tuple[tuple[str, str], ...] = (
+    ("offline.html", "index.html"),
+    *((name, f"static/{name}") for name in (*MODULES, "style.css")),
+    *(
+        (f"mediapipe/tasks-vision/{name}", f"static/mediapipe/tasks-vision/{name}")
+        for name in (
+            "vision_bundle.mjs",
+            "wasm/vision_wasm_internal.js",
+            "wasm/vision_wasm_internal.wasm",
+        )
+    ),
+    *(
+        (f"ort/{name}", f"static/ort/{name}")
+        for name in (
+            "ort.wasm.min.mjs",
+            "ort-wasm-simd-threaded.mjs",
+            "ort-wasm-simd-threaded.wasm",
+        )
+    ),
+)
+"""(file of the page build, path in the exported folder)."""
+
+
+def require_built_page() -> None:
+    """A one-line ConfigError when ``make web`` has not built the files the folder needs."""
+    missing = [src for src, _ in COPIED if not (BUILT_PAGE / src).is_file()]
+    if missing:
+        raise ConfigError(
+            f"the browser page is not built ({BUILT_PAGE / missing[0]} is missing): run "
+            "`make web` (needs npm) first"
+        )
+
+
+def page_config(metadata: OnnxMetadata) -> dict[str, Any]:
+    """``model/aslrec.json``: what the page needs besides the graph, from the ONNX metadata.
+
+    The segmenter settings and repeat gap are Python's defaults (``aslrec live``), written here
+    so the page has no second copy of them.
+    """
+    calibration = metadata.calibration or {}
+    repeat_gap = inspect.signature(StreamingRecognizer).parameters["repeat_gap_s"].default
+    return {
+        "architecture": metadata.architecture,
+        "classes": metadata.classes,
+        "preprocessing": metadata.preprocessing,
+        "calibrated": bool(calibration),
+        "temperature": float(calibration.get("temperature", 1.0)),
+        "threshold": float(calibration.get("threshold", DEFAULT_THRESHOLD)),
+        "segmenter": asdict(SegmenterConfig()),
+        "repeat_gap_s": repeat_gap,
+        "model": f"{MODEL_DIR}/{MODEL_FILENAME}",
+        "quantization": metadata.quantization,
+        "version": metadata.version,
+    }
+
+
+def assemble(folder: Path, metadata: OnnxMetadata, hand_model: Path) -> None:
+    """Copy the page, MediaPipe, ONNX Runtime Web and the hand model into ``folder`` (which
+    already holds ``model/model.onnx``) and write ``model/aslrec.json``."""
+    require_built_page()
+    for src, dst in COPIED:
+        target = folder / dst
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(BUILT_PAGE / src, target)
+    (folder / HAND_MODEL).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(hand_model, folder / HAND_MODEL)
+    write_text(
+        folder / MODEL_DIR / CONFIG_FILENAME, json.dumps(page_config(metadata), indent=2) + "\n"
+    )
+
+
+def is_web_export(folder: Path) -> bool:
+    """Whether ``folder`` is a folder this module wrote (so a new export may replace it)."""
+    return (folder / MODEL_DIR / CONFIG_FILENAME).is_file() and (folder / "index.html").is_file()
+
+
+def folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
