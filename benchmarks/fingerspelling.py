@@ -1,0 +1,315 @@
+"""Fingerspelled words from photos of people the letter model never saw (issue #23).
+
+For each fold of :func:`benchmarks.rows.signers_cell` (fingerspelling16, 4 folds, 3 people held
+out in each) the fold's trained run decodes streams built from its held-out people's photos
+(``--people train``: from its training people instead, which is where the decoder's defaults
+were chosen; nothing is written then). A stream, at 30 fps, seeded per fold and person:
+
+- random words of ``benchmarks/data/words_1000.txt`` (1,000 common words without j or z);
+- each letter one of that person's photos of it, held 0.3-0.8 s with per-frame jitter (each
+  landmark 0.5% of the hand size, plus a random-walk drift of the whole hand);
+- between letters, 3-6 frames interpolated from the previous pose to the next; a double letter
+  is another photo of the letter slid sideways by 0.3-0.6 hand sizes; the first letter of a word
+  rises into place from half a hand size lower;
+- between words, the hand drops out of view for 0.3-0.6 s, or (half of the words) the last
+  letter is held 1.5-2.0 s longer (a pause with the hand in view).
+
+Scored per person and overall: CER = edit distance between the spelled and the true word
+sequences (joined by spaces, so a missed or extra word boundary is one error) / reference
+length; word accuracy = true words spelled exactly, in order (longest common subsequence of the
+word sequences) / true words, from the raw spellings and from the lexicon-snapped ones; the
+delay of each correctly emitted letter after its hold starts (the hand settles) and ends; and
+the decoder's compute per frame on one thread (landmarks in; tracking not included).
+
+    python -m benchmarks.fingerspelling [--words 40] [--people held-out|train] [--set k=v]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmarks._common import (
+    REPO,
+    SHARED_DATA,
+    command_line,
+    header,
+    load_note,
+    record_measurement,
+    write_section,
+)
+
+FS16 = SHARED_DATA / "fingerspelling16.npz"
+WORDS = REPO / "benchmarks" / "data" / "words_1000.txt"
+TITLE = "Fingerspelling from held-out signers (issue #23)"
+FPS = 30
+JITTER = 0.005  # per landmark and frame, in hand sizes
+DRIFT = 0.002  # random-walk step of the whole hand per frame, in hand sizes
+
+
+@dataclass
+class Hold:
+    letter: str
+    first: int
+    last: int
+
+
+@dataclass
+class Stream:
+    person: str
+    landmarks: np.ndarray  # (T, 2, 21, 3)
+    presence: np.ndarray  # (T, 2)
+    words: list[str]
+    holds: list[Hold]
+
+
+def hand_size(hand: np.ndarray) -> float:
+    return float(np.linalg.norm(np.ptp(hand[:, :2], axis=0)))
+
+
+def build_stream(
+    person: str, photos: dict[str, list[np.ndarray]], words: list[str], rng: np.random.Generator
+) -> Stream:
+    """One person's stream of ``words`` (rules: module docstring); ``photos[letter]`` are that
+    person's ``(21, 3)`` right hands."""
+    from aslrec.landmarks.clip import RIGHT
+
+    frames: list[np.ndarray | None] = [None] * 10
+    holds: list[Hold] = []
+    drift = np.zeros(3)
+
+    def add(hand: np.ndarray, size: float) -> None:
+        nonlocal drift
+        drift = drift + np.r_[rng.normal(0.0, DRIFT * size, 2), 0.0]
+        noise = np.c_[rng.normal(0.0, JITTER * size, (21, 2)), np.zeros(21)]
+        frames.append(hand + drift + noise)
+
+    for word in words:
+        pose: np.ndarray | None = None
+        for i, letter in enumerate(word):
+            choices = photos[letter]
+            target = choices[int(rng.integers(len(choices)))].copy()
+            size = hand_size(target)
+            if i and word[i - 1] == letter:  # slide sideways, towards the middle of the picture
+                side = -1.0 if target[:, 0].mean() > 0.5 else 1.0
+                target[:, 0] += side * rng.uniform(0.3, 0.6) * size
+            start = target + np.r_[0.0, 0.5 * size, 0.0] if pose is None else pose
+            steps = int(rng.integers(3, 7))
+            for k in range(1, steps + 1):
+                add(start + (target - start) * k / (steps + 1), size)
+            first = len(frames)
+            for _ in range(round(rng.uniform(0.3, 0.8) * FPS)):
+                add(target, size)
+            holds.append(Hold(letter, first, len(frames) - 1))
+            pose = target
+        if rng.random() < 0.5:
+            frames.extend([None] * round(rng.uniform(0.3, 0.6) * FPS))
+        else:
+            for _ in range(round(rng.uniform(1.5, 2.0) * FPS)):
+                add(pose, hand_size(pose))
+            holds[-1].last = len(frames) - 1
+    frames.extend([None] * 10)
+    landmarks = np.zeros((len(frames), 2, 21, 3), np.float32)
+    presence = np.zeros((len(frames), 2), bool)
+    for t, hand in enumerate(frames):
+        if hand is not None:
+            landmarks[t, RIGHT], presence[t, RIGHT] = hand, True
+    return Stream(person, landmarks, presence, words, holds)
+
+
+def common_words(reference: Sequence[str], spelled: Sequence[str]) -> int:
+    """Length of the longest common subsequence of two word sequences."""
+    row = [0] * (len(spelled) + 1)
+    for r in reference:
+        diagonal = 0
+        for j, s in enumerate(spelled, 1):
+            diagonal, row[j] = row[j], diagonal + 1 if r == s else max(row[j], row[j - 1])
+    return row[-1]
+
+
+@dataclass
+class Decoded:
+    person: str
+    reference: list[str]
+    raw: list[str]
+    snapped: list[str]
+    after_start_ms: list[float]
+    after_end_ms: list[float]
+    push_ms: list[float]
+    model_calls: int
+
+
+def decode(recognizer: object, stream: Stream, config: object, lexicon: list[str]) -> Decoded:
+    from aslrec.inference.fingerspelling import FingerspellingDecoder, Letter
+
+    decoder = FingerspellingDecoder(recognizer, config, lexicon)  # type: ignore[arg-type]
+    hold_at = np.full(len(stream.presence), -1)
+    for index, hold in enumerate(stream.holds):
+        hold_at[hold.first : hold.last + 1] = index
+    start_ms, end_ms, push_ms = [], [], []
+    for t in range(len(stream.presence)):
+        t0 = time.perf_counter()
+        events = decoder.push(stream.landmarks[t], stream.presence[t], t / FPS)
+        push_ms.append((time.perf_counter() - t0) * 1000.0)
+        for event in events:
+            if isinstance(event, Letter) and hold_at[t] >= 0:
+                hold = stream.holds[hold_at[t]]
+                if hold.letter == event.letter:
+                    start_ms.append((t - hold.first) * 1000.0 / FPS)
+                    end_ms.append((t - hold.last) * 1000.0 / FPS)
+    decoder.flush()
+    words = decoder.words
+    return Decoded(
+        stream.person,
+        stream.words,
+        [w.text for w in words],
+        [w.snapped or w.text for w in words],
+        start_ms,
+        end_ms,
+        push_ms,
+        decoder.model_calls,
+    )
+
+
+def scores(decoded: Sequence[Decoded]) -> dict[str, float]:
+    from aslrec.inference.fingerspelling import character_error_rate
+
+    references = [" ".join(d.reference) for d in decoded]
+    n = sum(len(d.reference) for d in decoded)
+    return {
+        "words": n,
+        "letters": sum(len(w) for d in decoded for w in d.reference),
+        "cer": character_error_rate(references, [" ".join(d.raw) for d in decoded]),
+        "word_raw": sum(common_words(d.reference, d.raw) for d in decoded) / n,
+        "word_lexicon": sum(common_words(d.reference, d.snapped) for d in decoded) / n,
+    }
+
+
+def config_from(pairs: Sequence[str]) -> object:
+    """The decoder's defaults with ``key=value`` overrides (``--set``)."""
+    from aslrec.inference.fingerspelling import SpellingConfig
+
+    config = SpellingConfig()
+    changes = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if not hasattr(config, key):
+            raise SystemExit(f"--set {pair}: SpellingConfig has no {key!r}")
+        changes[key] = type(getattr(config, key))(value)
+    return dataclasses.replace(config, **changes)
+
+
+def fold_run(fold: int) -> object:
+    """The fold's trained letter model (trained here first when its run is missing)."""
+    from aslrec.inference.recognizer import Recognizer
+    from benchmarks._cells import run_cells
+    from benchmarks.rows import signers_cell
+    from benchmarks.signers import run_signers_cell
+
+    cell = signers_cell(fold)
+    if not (cell.run_dir / "model_config.json").is_file():
+        print(f"fold {fold}: no trained run at {cell.run_dir}; training it (minutes)")
+        run_cells([cell], 1, run_signers_cell, rerun_stale=False)
+    return Recognizer.load(cell.run_dir)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import os
+
+    import torch
+
+    from aslrec.data.loaders import load_fingerspelling_npz
+    from aslrec.landmarks.clip import RIGHT
+    from aslrec.runs.directory import RunDirectory
+    from aslrec.workflows.spelling import read_lexicon
+    from benchmarks.rows import SIGNER_FOLDS, signers_cell
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--words", type=int, default=40, help="words per person")
+    parser.add_argument("--people", choices=("held-out", "train"), default="held-out")
+    parser.add_argument("--set", action="append", default=[], help="SpellingConfig key=value")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--folds", type=int, nargs="+", default=list(range(SIGNER_FOLDS)))
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    config = config_from(args.set)
+    lexicon = [w.upper() for w in read_lexicon(WORDS)]
+    photos: dict[str, dict[str, list[np.ndarray]]] = {}
+    for clip in load_fingerspelling_npz(FS16, frames=1):
+        if clip.presence[0, RIGHT]:
+            person = photos.setdefault(str(clip.signer), {})
+            person.setdefault(str(clip.label), []).append(clip.landmarks[0, RIGHT])
+    load_before = os.getloadavg()[0]
+    decoded: list[Decoded] = []
+    for fold in args.folds:
+        recognizer = fold_run(fold)
+        held_out = {
+            str(c.signer) for c in RunDirectory(signers_cell(fold).run_dir).held_out_clips()
+        }
+        people = sorted(held_out if args.people == "held-out" else set(photos) - held_out)
+        for index, person in enumerate(people):
+            rng = np.random.default_rng([args.seed, fold, index])
+            words = [lexicon[i] for i in rng.choice(len(lexicon), args.words, replace=False)]
+            stream = build_stream(person, photos[person], words, rng)
+            decoded.append(decode(recognizer, stream, config, lexicon))
+            s = scores(decoded[-1:])
+            print(
+                f"fold {fold} {person}: CER {s['cer']:.1%}, words {s['word_raw']:.0%} raw, "
+                f"{s['word_lexicon']:.0%} with the lexicon",
+                flush=True,
+            )
+    body = render(decoded, config, args, load_note(load_before, os.getloadavg()[0]))
+    print(body)
+    if args.people == "held-out" and not args.no_write:
+        record_measurement(TITLE)
+        write_section(TITLE, header(command_line()) + "\n" + body)
+
+
+def render(decoded: list[Decoded], config: object, args: argparse.Namespace, note: str) -> str:
+    rows = [
+        "| person | words | letters | CER | word acc. raw | word acc. lexicon |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d in decoded:
+        s = scores([d])
+        rows.append(
+            f"| {d.person} | {s['words']} | {s['letters']} | {s['cer']:.1%} | "
+            f"{s['word_raw']:.1%} | {s['word_lexicon']:.1%} |"
+        )
+    s = scores(decoded)
+    rows.append(
+        f"| **all {len(decoded)}** | {s['words']} | {s['letters']} | **{s['cer']:.1%}** | "
+        f"**{s['word_raw']:.1%}** | **{s['word_lexicon']:.1%}** |"
+    )
+    start = np.concatenate([d.after_start_ms for d in decoded])
+    end = np.concatenate([d.after_end_ms for d in decoded])
+    push = np.concatenate([d.push_ms for d in decoded])
+    frames = len(push)
+    calls = sum(d.model_calls for d in decoded)
+    return "\n".join(
+        [
+            f"Streams from the photos of {args.people} people ({args.words} words each, seed "
+            f"{args.seed}); decoder {config}.",
+            "",
+            *rows,
+            "",
+            f"Latency of the {len(start)} correctly emitted letters after the hand settles: "
+            f"median {np.median(start):.0f} ms, 90th percentile {np.percentile(start, 90):.0f} ms, "
+            f"max {start.max():.0f} ms; relative to the end of the hold: median "
+            f"{np.median(end):.0f} ms (negative = while the letter is still held).",
+            "",
+            f"Compute on one thread (landmarks in, tracking not included): {push.mean():.2f} ms "
+            f"per frame on average, 99th percentile {np.percentile(push, 99):.2f} ms, "
+            f"{calls / frames:.3f} model calls per frame ({frames} frames). {note}",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()

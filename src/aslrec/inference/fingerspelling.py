@@ -1,0 +1,339 @@
+"""Fingerspelling: a stream of hand landmark frames in, spelled letters and words out.
+
+A spelled word is one hand going from held letter to held letter, 0.2-0.8 s each, with no
+pause and no hand leaving between letters, so the sign segmenter of
+:mod:`aslrec.inference.streaming` (which closes a sign on a pause) cannot cut it. Instead
+:class:`FingerspellingDecoder` detects holds:
+
+- **Settled.** A frame is still when the hand's motion energy
+  (:func:`~aslrec.inference.streaming.motion_speed`, hand sizes per second) is below
+  ``settle_speed``; ``settle_frames`` still frames in a row are a hold. Moving frames clear the
+  window, so the model only ever sees the held pose, never the transition into it.
+- **One letter per hold.** While the hand is settled, the frames since it settled (at most
+  ``window``) are classified every ``every``-th frame by any :class:`Recognizer` whose classes
+  include single letters; only those columns are kept and renormalised (a 77-class model's
+  word classes cannot win in spelling mode). The first letter that is top-1 with at least
+  ``min_probability`` for ``hold_votes`` classifications in a row is emitted, with the mean of
+  those probabilities as its confidence; the rest of the hold emits nothing, so a long hold is
+  one letter.
+- **Double letters.** The same letter again needs a new hold *and* a motion of at least
+  ``move_speed`` since its first emission: the sideways slide or bounce of "LL". A hold broken
+  only by tremor (slower than ``move_speed``) cannot double a letter.
+- **Words.** A word closes when no hand has been seen for ``drop_s`` (the hand drops out of
+  view) or no letter came for ``pause_s`` while the hand stayed (a long pause). With a lexicon,
+  the closed word is snapped to the nearest lexicon word by edit distance when that distance is
+  at most ``max_edit_fraction`` of its length (at least 1); ties go to the earlier word (list a
+  lexicon most frequent first). The raw spelling is always kept next to it.
+
+J and Z are traced in the air, not held. The decoder has no motion model for them: with a model
+whose classes include them (trained on ``letters_static``, which records them frame by frame
+like the other letters), they are emitted like any letter when a settled window is classified
+as J or Z; with a model trained on the photo sets (no J, no Z) they cannot come out, a spelled J
+usually reads as I (its handshape) and a Z as nothing or a pointing letter, and only lexicon
+snapping can restore such a word. How well J and Z come out of real video is not measured.
+
+The defaults were chosen on streams built from the *training* people of each fold
+(``python -m benchmarks.fingerspelling --people train``); what they reach on held-out people is
+in ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from aslrec.errors import ConfigError
+from aslrec.inference.streaming import motion_speed
+from aslrec.landmarks.clip import COORDS, HANDS, POINTS, LandmarkClip
+
+if TYPE_CHECKING:
+    from aslrec.inference.recognizer import Recognizer
+
+LETTERS = frozenset(string.ascii_uppercase)
+_EPS = 1e-6  # slack in time comparisons (3 frames at 30 fps are 0.1 s)
+
+CloseReason = Literal["hand_dropped", "pause", "end_of_stream"]
+
+
+@dataclass(frozen=True)
+class SpellingConfig:
+    """Hold detection and word closing; durations in seconds, speeds in hand sizes per second.
+
+    ``settle_speed`` sits above the tremor of a held hand and below the slowest letter-to-letter
+    transitions; ``settle_frames=2`` + ``hold_votes=2`` emit a letter on the 3rd-4th frame of a
+    hold (about 0.1 s at 30 fps), well inside the shortest holds.
+    """
+
+    window: int = 8
+    every: int = 1
+    settle_speed: float = 0.5
+    settle_frames: int = 2
+    move_speed: float = 1.0
+    min_probability: float = 0.4
+    hold_votes: int = 2
+    drop_s: float = 0.1
+    pause_s: float = 1.2
+    max_edit_fraction: float = 0.34
+
+    def __post_init__(self) -> None:
+        for name in ("window", "every", "settle_frames", "hold_votes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if not 0 < self.settle_speed <= self.move_speed:
+            raise ConfigError("need 0 < settle_speed <= move_speed")
+        if not 0.0 <= self.min_probability <= 1.0:
+            raise ConfigError(f"min_probability must be in [0, 1], not {self.min_probability}")
+        for name in ("drop_s", "pause_s"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be a positive number of seconds, not {value}")
+        if not 0.0 <= self.max_edit_fraction < 1.0:
+            raise ConfigError(f"max_edit_fraction must be in [0, 1), not {self.max_edit_fraction}")
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One emitted letter: ``start_s`` when the hand settled on it, ``emitted_s`` the frame whose
+    processing emitted it."""
+
+    letter: str
+    confidence: float
+    start_s: float
+    emitted_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "letter": self.letter,
+            "confidence": round(self.confidence, 4),
+            "start_s": round(self.start_s, 3),
+            "emitted_s": round(self.emitted_s, 3),
+        }
+
+
+@dataclass
+class Word:
+    """A closed word: its letters, why it closed, and the lexicon word it snapped to, if any
+    (``distance`` = edits from the raw spelling)."""
+
+    letters: list[Letter]
+    closed_s: float
+    reason: CloseReason
+    snapped: str | None = None
+    distance: int | None = None
+
+    @property
+    def text(self) -> str:
+        """The raw spelling, letter by letter as decoded."""
+        return "".join(item.letter for item in self.letters)
+
+    @property
+    def start_s(self) -> float:
+        return self.letters[0].start_s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "word": self.text,
+            "snapped": self.snapped,
+            "distance": self.distance,
+            "letters": [item.to_dict() for item in self.letters],
+            "start_s": round(self.start_s, 3),
+            "closed_s": round(self.closed_s, 3),
+            "reason": self.reason,
+        }
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions, each cost 1)."""
+    if len(a) < len(b):
+        a, b = b, a
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        diagonal, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (ca != cb))
+    return row[-1]
+
+
+def character_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """CER over a corpus: total edit distance / total reference length (0 = perfect; can exceed
+    1 when the hypotheses insert letters)."""
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+    total = sum(len(r) for r in references)
+    if total == 0:
+        raise ValueError("the references hold no characters")
+    return sum(edit_distance(r, h) for r, h in zip(references, hypotheses, strict=True)) / total
+
+
+class Lexicon:
+    """Words to snap spellings to (upper-cased, first spelling of each kept, order = priority)."""
+
+    def __init__(self, words: Iterable[str], max_edit_fraction: float = 0.34) -> None:
+        self.words = list(dict.fromkeys(w.strip().upper() for w in words if w.strip()))
+        if not self.words:
+            raise ConfigError("the lexicon holds no words")
+        self.max_edit_fraction = max_edit_fraction
+
+    def snap(self, raw: str) -> tuple[str, int] | None:
+        """The nearest word and its distance, or None when every word is too far."""
+        bound = max(1, math.floor(self.max_edit_fraction * len(raw)))
+        best: tuple[str, int] | None = None
+        for word in self.words:
+            limit = bound if best is None else best[1] - 1
+            if abs(len(word) - len(raw)) > limit:
+                continue
+            d = edit_distance(raw, word)
+            if d <= limit:
+                best = (word, d)
+                if d == 0:
+                    break
+        return best
+
+
+class FingerspellingDecoder:
+    """Landmark frames in, :class:`Letter` s and closed :class:`Word` s out (rules: module
+    docstring). ``lexicon``: words to snap to (a :class:`Lexicon` or a list of words)."""
+
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        config: SpellingConfig | None = None,
+        lexicon: Lexicon | Iterable[str] | None = None,
+    ) -> None:
+        self.recognizer = recognizer
+        self.config = config or SpellingConfig()
+        columns = [i for i, c in enumerate(recognizer.classes) if c.upper() in LETTERS]
+        if not columns:
+            raise ConfigError(
+                "the model has no letter classes (A-Z); use one trained on letters, e.g. "
+                "fingerspelling16"
+            )
+        self._columns = np.asarray(columns)
+        self.letters = [recognizer.classes[i].upper() for i in columns]
+        if lexicon is None or isinstance(lexicon, Lexicon):
+            self.lexicon = lexicon
+        else:
+            self.lexicon = Lexicon(lexicon, self.config.max_edit_fraction)
+        self.words: list[Word] = []
+        self.model_calls = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream (closed words and counters are kept)."""
+        self._window: deque[tuple[np.ndarray, np.ndarray, float]] = deque(maxlen=self.config.window)
+        self._prev: tuple[np.ndarray, np.ndarray, float] | None = None
+        self._still = 0
+        self._hold_spent = False
+        self._moved = True
+        self._run: list[float] = []
+        self._run_letter: str | None = None
+        self._hold_start_s = 0.0
+        self._current: list[Letter] = []
+        self._last_hand_s = -math.inf
+        self._last_letter_s = -math.inf
+        self._last_ts: float | None = None
+
+    @property
+    def current(self) -> str:
+        """The letters of the word in progress."""
+        return "".join(item.letter for item in self._current)
+
+    def push(
+        self, landmarks: np.ndarray, presence: np.ndarray, timestamp_s: float
+    ) -> list[Letter | Word]:
+        """Add one frame ``(2, 21, 3)`` + ``(2,)``; returns the letters it emitted and the word
+        it closed, in order."""
+        cfg = self.config
+        lm = np.asarray(landmarks, dtype=np.float32).reshape(HANDS, POINTS, COORDS)
+        pr = np.asarray(presence, dtype=bool).reshape(HANDS)
+        ts = float(timestamp_s)
+        if self._last_ts is not None and ts <= self._last_ts:
+            raise ValueError(f"timestamps must increase: {ts} after {self._last_ts}")
+        self._last_ts = ts
+        speed = motion_speed(self._prev, lm, pr, ts)
+        self._prev = (lm, pr, ts) if pr.any() else None
+        if speed is None:  # no hand
+            self._break_hold()
+            if self._current and ts - self._last_hand_s >= cfg.drop_s - _EPS:
+                return [self._close(ts, "hand_dropped")]
+            return []
+        self._last_hand_s = ts
+        self._moved = self._moved or speed >= cfg.move_speed
+        if speed >= cfg.settle_speed:
+            self._break_hold()
+        else:
+            self._still += 1
+        if not self._window:
+            self._hold_start_s = ts
+        self._window.append((lm, pr, ts))
+        out: list[Letter | Word] = []
+        if self._current and ts - self._last_letter_s >= cfg.pause_s - _EPS:
+            out.append(self._close(ts, "pause"))
+        if (
+            not self._hold_spent
+            and self._still >= cfg.settle_frames
+            and (self._still - cfg.settle_frames) % cfg.every == 0
+        ):
+            letter = self._vote(ts)
+            if letter is not None:
+                out.append(letter)
+        return out
+
+    def flush(self) -> list[Word]:
+        """End of stream: close the word in progress, if any."""
+        if not self._current:
+            return []
+        return [self._close(self._last_ts or 0.0, "end_of_stream")]
+
+    def _break_hold(self) -> None:
+        self._still = 0
+        self._hold_spent = False
+        self._run, self._run_letter = [], None
+        self._window.clear()
+
+    def _vote(self, ts: float) -> Letter | None:
+        frames = list(self._window)
+        clip = LandmarkClip(
+            landmarks=np.stack([f[0] for f in frames]),
+            presence=np.stack([f[1] for f in frames]),
+            timestamps=np.array([f[2] for f in frames], dtype=np.float64),
+            source="<fingerspelling>",
+        )
+        probs = self.recognizer.probabilities([clip])[0][self._columns]
+        self.model_calls += 1
+        probs = probs / max(float(probs.sum()), 1e-12)
+        best = int(probs.argmax())
+        letter, p = self.letters[best], float(probs[best])
+        if p < self.config.min_probability:
+            self._run, self._run_letter = [], None
+            return None
+        if letter != self._run_letter:
+            self._run, self._run_letter = [], letter
+        self._run.append(p)
+        if len(self._run) < self.config.hold_votes:
+            return None
+        previous = self._current[-1].letter if self._current else None
+        if letter == previous and not self._moved:
+            return None  # the same letter again without a slide or bounce: a tremor
+        self._hold_spent, self._moved = True, False
+        emitted = Letter(letter, float(np.mean(self._run)), self._hold_start_s, ts)
+        self._current.append(emitted)
+        self._last_letter_s = ts
+        return emitted
+
+    def _close(self, ts: float, reason: CloseReason) -> Word:
+        word = Word(list(self._current), ts, reason)
+        if self.lexicon is not None:
+            snapped = self.lexicon.snap(word.text)
+            if snapped is not None:
+                word.snapped, word.distance = snapped
+        self._current = []
+        self._moved = True
+        self.words.append(word)
+        return word
