@@ -16,9 +16,12 @@ browser with WebAssembly SIMD, i.e. all current ones; the non-SIMD fallback woul
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import shutil
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -111,3 +114,34 @@ def is_web_export(folder: Path) -> bool:
 
 def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path, *, isolated: bool = False) -> Iterator[str]:
+    """Serve ``folder`` over HTTP on a free localhost port (a thread), yielding its URL: what
+    ``python -m http.server`` does, for tests and benchmarks. ``isolated`` adds the COOP/COEP
+    headers that make the page cross-origin isolated, which ONNX Runtime Web needs to use more
+    than one thread."""
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def end_headers(self) -> None:
+            if isolated:
+                self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+                self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+            super().end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

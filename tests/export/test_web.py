@@ -1,0 +1,213 @@
+"""``aslrec export --format web``: the folder, and its page in headless Chromium with no server.
+
+The exported folder is served by a plain static server (:func:`aslrec.export.web.serve_folder`,
+what ``python -m http.server`` does) and every request outside its origin is blocked and
+recorded: there must be none. In the page, real held-out clips fed as raw landmarks (the
+page's own preprocessing, then ONNX Runtime Web) must give Python's ONNX Runtime logits within
+1e-4 and the same top-1, and a real video dropped on the page must get the label `aslrec
+predict` gives it. Two models: the bundled one (read, never written) and a small run built here.
+
+Skipped when Chromium, Playwright or the built page (``make web``) is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from aslrec.export import web
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update",
+         "--disable-sync"]  # fmt: skip
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="Chromium not installed"),
+    pytest.mark.skipif(
+        not (web.BUILT_PAGE / "offline.html").is_file(), reason="page not built (make web)"
+    ),
+]
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+
+@pytest.fixture(scope="module")
+def bundled_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from aslrec.inference.recognizer import default_model_dir
+    from aslrec.workflows.export import export_web
+
+    out = tmp_path_factory.mktemp("web-bundled") / "site"
+    result = export_web(default_model_dir(), out)
+    print(result.summary_line())
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_folder(tmp_path_factory: pytest.TempPathFactory, make_run: Callable[[str], Path]) -> Path:
+    """A small isl-hybrid run (seeded weights, BatchNorm fitted on real clips) trained on the
+    chirality slots with the span sampling and the moving-hand rule, and its web export."""
+    from aslrec.workflows.export import export_web
+
+    run = tmp_path_factory.mktemp("web-run") / "run"
+    shutil.copytree(make_run("isl-hybrid"), run)
+    config = json.loads((run / "model_config.json").read_text())
+    config["preprocessing"].update(
+        frame_sampling="span", handedness="chirality", dominant_hand=True, dominance="moving"
+    )
+    (run / "model_config.json").write_text(json.dumps(config))
+    (run / "model.onnx").unlink(missing_ok=True)
+    out = run.parent / "site"
+    export_web(run, out)
+    return out
+
+
+@contextmanager
+def offline_page(folder: Path, query: str = "?camera=off", *flags: str) -> Iterator[Any]:
+    """The exported page, served statically, every request outside its origin blocked; yields
+    (page, blocked requests)."""
+    blocked: list[str] = []
+    with web.serve_folder(folder) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*FLAGS, *flags])
+        try:
+            context = browser.new_context()
+
+            def guard(route: Any) -> None:
+                if route.request.url.startswith(url + "/"):
+                    route.continue_()
+                else:
+                    blocked.append(route.request.url)
+                    route.abort()
+
+            context.route("**/*", guard)
+            page = context.new_page()
+            page.goto(f"{url}/{query}")
+            page.wait_for_function(
+                "() => window.aslrec && (window.aslrec.modelReady"
+                " || window.aslrec.status.includes('failed'))",
+                timeout=60_000,
+            )
+            assert page.evaluate("() => window.aslrec.modelReady"), page.inner_text("#message")
+            yield page, blocked
+        finally:
+            browser.close()
+
+
+def clip_json(clip: Any) -> dict[str, Any]:
+    return {
+        "frames": len(clip.landmarks),
+        "landmarks": clip.landmarks.ravel().tolist(),
+        "presence": clip.presence.astype(int).ravel().tolist(),
+    }
+
+
+def check_parity(page: Any, folder: Path, clips: list) -> float:
+    """Page logits of raw clips vs OnnxBackend on Python's preprocessing: max |diff|."""
+    from aslrec.data.preprocessing import arrays_for_model
+    from aslrec.inference.onnx_backend import OnnxBackend
+
+    backend = OnnxBackend.load(folder / "model" / "model.onnx")
+    x, mask = arrays_for_model(clips, backend.preprocessing)
+    expected = backend.logits(x, mask)
+    got = np.array(
+        page.evaluate("(clips) => window.aslrecApi.logits(clips)", [clip_json(c) for c in clips])
+    )
+    assert got.shape == expected.shape
+    diff = float(np.abs(got - expected).max())
+    assert diff <= 1e-4, diff
+    np.testing.assert_array_equal(got.argmax(1), expected.argmax(1))
+    return diff
+
+
+def spread(clips: list, count: int) -> list:
+    return [clips[i] for i in np.linspace(0, len(clips) - 1, count).round().astype(int)]
+
+
+def test_the_bundled_model_exports_a_folder_that_says_what_the_run_says(
+    bundled_folder: Path,
+) -> None:
+    from aslrec.inference.recognizer import default_model_dir
+
+    run = default_model_dir()
+    config = json.loads((bundled_folder / "model" / "aslrec.json").read_text())
+    trained = json.loads((run / "model_config.json").read_text())
+    calibration = json.loads((run / "calibration.json").read_text())
+    assert config["classes"] == trained["classes"]
+    assert config["preprocessing"] == trained["preprocessing"]
+    assert config["temperature"] == calibration["temperature"]
+    assert config["threshold"] == calibration["threshold"]
+    for _, dst in web.COPIED:
+        assert (bundled_folder / dst).is_file(), dst
+    size = web.folder_size(bundled_folder)
+    print(f"web folder: {size / 1e6:.1f} MB")
+    assert size < 45e6  # 38 MB today: MediaPipe's and ONNX Runtime's wasm are 13 + 14 MB
+
+
+def test_the_bundled_models_page_matches_python_on_held_out_clips_and_a_video(
+    bundled_folder: Path, shared_data: Path, videos: Path
+) -> None:
+    from aslrec.inference.recognizer import Recognizer, default_model_dir
+    from aslrec.runs.directory import RunDirectory
+
+    run = RunDirectory(default_model_dir())
+    held_out = run.held_out_clips([shared_data / Path(s).name for s in run.sources])
+    clips = spread(held_out, 150)
+    clips += [c.mirrored() for c in clips[::3]]
+    with offline_page(bundled_folder) as (page, blocked):
+        diff = check_parity(page, bundled_folder, clips)
+        page.set_input_files("#file", str(videos / "hello.mp4"))
+        page.wait_for_function("() => window.aslrec.file !== null", timeout=120_000)
+        result = page.evaluate("() => window.aslrec.file")
+        shown = page.inner_text("#fileresult")
+        errors = page.evaluate("() => window.aslrec.errors")
+    print(f"{len(clips)} held-out clips: max |logit diff| {diff:.2e}; hello.mp4: {result}")
+    assert blocked == [] and errors == []
+    python = Recognizer.load(default_model_dir(), backend="onnx").predict(videos / "hello.mp4")
+    assert result["handFrames"] > 0 and result["prediction"]["label"] == python.label
+    assert python.label in shown
+
+
+def test_a_small_runs_page_matches_python_and_transcribes_a_webcam(
+    small_folder: Path, wlasl_clips: list, tmp_path: Path, videos: Path
+) -> None:
+    import subprocess
+
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        pytest.skip("ffmpeg not installed")
+    camera = tmp_path / "hello.y4m"  # hello, then a second without hands (the sign ends)
+    graph = ("[0:v]scale=640:360,fps=30,setsar=1[a];color=c=gray:s=640x360:r=30:d=1,setsar=1[b];"
+             "[a][b]concat=n=2:v=1:a=0,format=yuv420p")  # fmt: skip
+    cmd = [ffmpeg, "-loglevel", "error", "-y", "-i", str(videos / "hello.mp4"), "-filter_complex"]
+    subprocess.run([*cmd, graph, str(camera)], check=True, timeout=60)
+    fake = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}"]  # fmt: skip
+    clips = spread(wlasl_clips, 100)
+    with offline_page(small_folder, "", *fake) as (page, blocked):
+        diff = check_parity(page, small_folder, clips)
+        page.wait_for_function("() => window.aslrec.events.length > 0", timeout=90_000, polling=250)
+        state = page.evaluate(
+            "() => { const s = window.aslrec; return {events: s.events, slotCounts: s.slotCounts,"
+            " trackMs: s.trackMs, modelMs: s.modelMs, errors: s.errors}; }"
+        )
+        words = page.locator("#transcript .word").all_inner_texts()
+    print(f"small run: max |logit diff| {diff:.2e}; live: {state}")
+    assert blocked == [] and state["errors"] == []
+    event = state["events"][0]
+    assert len(event["top_k"]) == 3 and 0 < event["probability"] <= 1
+    assert words and words[0] in [event["label"], "?"]
+    assert state["slotCounts"][1] > state["slotCounts"][0]  # hello is signed with the right hand
+
+
+def test_export_web_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    from aslrec.errors import ConfigError
+    from aslrec.workflows.export import export_web
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not an aslrec web export"):
+        export_web(tmp_path / "no-such-run", tmp_path)
