@@ -329,7 +329,9 @@ def export_command(
 @app.command()
 def transcribe(
     video: Annotated[Path, typer.Argument(help="A video file.")],
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one per sign.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines, one per sign (or spelled word).")
+    ] = False,
     as_srt: Annotated[bool, typer.Option("--srt", help="SubRip subtitles (.srt).")] = False,
     model: ModelOption = None,
     threshold: Annotated[
@@ -337,17 +339,50 @@ def transcribe(
     ] = None,
     unknown: Annotated[bool, typer.Option("--unknown", help="Also list unsure signs.")] = False,
     backend: BackendOption = "auto",
+    fingerspelling: Annotated[
+        bool,
+        typer.Option(
+            "--fingerspelling",
+            help="Spelled words, letter by letter with each letter's confidence (a model with "
+            "letter classes, e.g. the bundled one).",
+        ),
+    ] = False,
+    lexicon: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --fingerspelling: a word list (one word a line) to snap each spelled "
+            "word to; the raw spelling is kept beside it."
+        ),
+    ] = None,
 ) -> None:
-    """The signs in a long video with their time spans (text, JSON lines or subtitles)."""
+    """The signs in a long video with their time spans (text, JSON lines or subtitles), or with
+    --fingerspelling its spelled words."""
     from aslrec.inference.recognizer import Recognizer
-    from aslrec.workflows.live import to_jsonl, to_srt, to_text, transcribe_video
+    from aslrec.workflows.live import Transcript, to_jsonl, to_srt, to_text, transcribe_video
+    from aslrec.workflows.spelling import (
+        SpellingTranscript,
+        read_lexicon,
+        spell_video,
+        words_jsonl,
+        words_text,
+    )
 
     if as_json and as_srt:
         raise typer.BadParameter("choose one of --json and --srt")
+    if lexicon is not None and not fingerspelling:
+        raise typer.BadParameter("--lexicon needs --fingerspelling")
+    if fingerspelling and as_srt:
+        raise typer.BadParameter("--srt lists signs; with --fingerspelling use text or --json")
+    words = read_lexicon(lexicon) if lexicon is not None else None
+    result: Transcript | SpellingTranscript
     with Recognizer.load(model, backend=backend) as recognizer:
-        result = transcribe_video(recognizer, video, threshold=threshold, emit_unknown=unknown)
-    formatter = to_jsonl if as_json else to_srt if as_srt else to_text
-    sys.stdout.write(formatter(result.events))
+        if fingerspelling:
+            result = spell_video(recognizer, video, lexicon=words)
+            text = (words_jsonl if as_json else words_text)(result.words)
+        else:
+            result = transcribe_video(recognizer, video, threshold=threshold, emit_unknown=unknown)
+            text = (to_jsonl if as_json else to_srt if as_srt else to_text)(result.events)
+    sys.stdout.write(text)
     typer.echo(f"transcribe: {result.summary}", err=True)
     if result.error is not None:
         raise result.error

@@ -56,6 +56,7 @@ class SpellingTranscript:
     hand_frames: int
     error: AslrecError | None = None
 
+    @property
     def summary(self) -> str:
         letters = sum(len(w.letters) for w in self.words)
         hands = self.hand_frames / self.frames if self.frames else 0.0
