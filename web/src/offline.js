@@ -11,6 +11,7 @@ import { Drawing, addWord, eachFrame, showPrediction, startCamera, tasksTracker 
 import { HandSlotter, detection } from "./slots.js";
 import { Transcriber } from "./live.js";
 import { Model } from "./model.js";
+import { toModelInput } from "./preprocess.js";
 
 const NO_HANDS_AFTER_MS = 1500;
 const HANDEDNESS = "signer"; // the Tasks tracker labels the signer's own hands
@@ -227,9 +228,10 @@ async function main() {
   window.aslrecApi = {
     // clips: [{frames, landmarks: number[T*126], presence: number[T*2]}] -> logits rows
     logits: async (clips) => (await model.logits(clips.map(toClip))).map((row) => Array.from(row)),
-    // model inputs [{x: number[seq_len*126], mask: number[seq_len]}] -> logits rows (no preprocessing)
-    run: async (inputs) =>
-      (await model.run(inputs.map((i) => ({ x: Float32Array.from(i.x), mask: Float32Array.from(i.mask) })))).map((r) => Array.from(r)),
+    // the same clips preprocessed: [{x, mask}] (Float32Array), what run() takes
+    inputs: async (clips) => clips.map((c) => toModelInput(toClip(c), model.config.preprocessing)),
+    // model inputs [{x, mask}] -> logits rows (no preprocessing; for timing the model alone)
+    run: async (inputs) => (await model.run(inputs)).map((r) => Array.from(r)),
     recogniseVideo,
   };
   setStatus(`Ready: ${model.classes.length} signs known`);
