@@ -172,3 +172,19 @@ def test_serve_bad_limits_are_usage_errors(
     assert result.exit_code == ExitCode.USAGE
     assert message in " ".join(result.output.replace("│", " ").split()), result.output
     assert not serve_settings  # refused before the model is loaded
+
+
+def test_transcribe_fingerspelling_flags(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aslrec.cli import app
+
+    video = tmp_path / "spelled.mp4"
+    result = CliRunner().invoke(app, ["transcribe", str(video), "--lexicon", "words.txt"])
+    assert result.exit_code == 2 and "--lexicon needs --fingerspelling" in result.output
+    result = CliRunner().invoke(app, ["transcribe", str(video), "--fingerspelling", "--srt"])
+    assert result.exit_code == 2 and "with --fingerspelling use text or --json" in result.output
+    missing = tmp_path / "missing.txt"
+    result = run("transcribe", video, "--fingerspelling", "--lexicon", missing)
+    assert result.returncode == 1
+    assert result.stderr == f"error: {missing}: no such lexicon file\n"

@@ -319,9 +319,10 @@ class FingerspellingDecoder:
         if len(self._run) < self.config.hold_votes:
             return None
         previous = self._current[-1].letter if self._current else None
+        self._hold_spent = True
         if letter == previous and not self._moved:
             return None  # the same letter again without a slide or bounce: a tremor
-        self._hold_spent, self._moved = True, False
+        self._moved = False
         emitted = Letter(letter, float(np.mean(self._run)), self._hold_start_s, ts)
         self._current.append(emitted)
         self._last_letter_s = ts
