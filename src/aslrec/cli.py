@@ -403,11 +403,27 @@ def live(
         float | None, typer.Option(help="Unknown below this probability (default: calibrated).")
     ] = None,
     backend: BackendOption = "auto",
+    fingerspelling: Annotated[
+        bool,
+        typer.Option(
+            "--fingerspelling",
+            help="Spell letter by letter: letters appear as they are signed, a word closes when "
+            "the hand drops or pauses.",
+        ),
+    ] = False,
+    lexicon: Annotated[
+        Path | None,
+        typer.Option(help="With --fingerspelling: a word list (one word a line) to snap to."),
+    ] = None,
 ) -> None:
     """Recognise signs live from a camera: landmarks, top-3 bars and a running transcript."""
     from aslrec.inference.recognizer import Recognizer
     from aslrec.workflows.live import run_live
+    from aslrec.workflows.spelling import read_lexicon
 
+    if lexicon is not None and not fingerspelling:
+        raise typer.BadParameter("--lexicon needs --fingerspelling")
+    words = read_lexicon(lexicon) if lexicon is not None else None
     with Recognizer.load(model, backend=backend) as recognizer:
         result = run_live(
             recognizer,
@@ -416,6 +432,8 @@ def live(
             headless=headless,
             fast=fast,
             threshold=threshold,
+            fingerspelling=fingerspelling,
+            lexicon=words,
         )
     typer.echo(f"live: {result.summary}", err=True)
 

@@ -177,10 +177,12 @@ def test_model_without_letters_and_bad_config() -> None:
         SpellingConfig(settle_speed=2.0, move_speed=1.0)
 
 
-def test_transcribe_fingerspelling_on_a_video_of_photos(
-    shared_data: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("command", ["transcribe", "live"])
+def test_fingerspelling_commands_on_a_video_of_photos(
+    command: str, shared_data: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """Real pixels: user_3's photos of C, A, B written as a video, tracked and spelled."""
+    """Real pixels: user_3's photos of C, A, B written as a video, tracked and spelled by
+    ``transcribe`` and by ``live`` (headless: a JSON line per letter, then the word)."""
     import cv2
 
     from aslrec.cli import main
@@ -199,11 +201,17 @@ def test_transcribe_fingerspelling_on_a_video_of_photos(
     out.release()
     lexicon = tmp_path / "words.txt"
     lexicon.write_text("# two words\ndog\ncat\n")
-    argv = ["aslrec", "transcribe", str(video), "--fingerspelling", "--lexicon", str(lexicon)]
-    with mock.patch.object(sys, "argv", [*argv, "--json"]), pytest.raises(SystemExit) as exit_:
+    source = [str(video), "--json"] if command == "transcribe" else ["--video", str(video)]
+    argv = ["aslrec", command, *source, "--fingerspelling", "--lexicon", str(lexicon)]
+    if command == "live":
+        argv += ["--fast", "--headless"]
+    with mock.patch.object(sys, "argv", argv), pytest.raises(SystemExit) as exit_:
         main()  # typer exits 0 after the command
     assert exit_.value.code == 0
-    (line,) = capfd.readouterr().out.splitlines()
+    *letters, line = capfd.readouterr().out.splitlines()
+    assert [json.loads(x)["letter"] for x in letters] == (
+        [] if command == "transcribe" else list("CAB")
+    )
     word = json.loads(line)
     assert (word["word"], word["snapped"]) == ("CAB", "CAT")
     assert [item["letter"] for item in word["letters"]] == list("CAB")

@@ -6,7 +6,10 @@
 - :func:`run_live` plays a camera (or a video as if it were one: in real time, dropping frames
   when processing falls behind, or as fast as possible with ``fast=True``) through the
   recogniser, printing events as JSON lines (``headless``) or showing an OpenCV window with the
-  hand landmarks, the current top-3 with bars and the running transcript.
+  hand landmarks, the current top-3 with bars and the running transcript. With
+  ``fingerspelling=True`` the tracked frames go to the
+  :class:`~aslrec.inference.fingerspelling.FingerspellingDecoder` instead: each letter and each
+  closed word is a JSON line, and the window shows the words so far and the word in progress.
 
 Bad input never hangs: a camera that cannot be opened or stops delivering frames, an unreadable
 or truncated video are :class:`~aslrec.errors.DataError` s with one-line messages (events
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from aslrec.errors import AslrecError, DataError, NoHandsError
+from aslrec.inference.fingerspelling import FingerspellingDecoder, Letter, Word
 from aslrec.inference.streaming import FramePump, SegmenterConfig, SignEvent, StreamingRecognizer
 from aslrec.workflows.output import track_progress
 
@@ -197,6 +201,7 @@ class LiveResult:
     hand_frames: int
     dropped: int
     stopped_by_user: bool = False
+    words: list[Word] = field(default_factory=list)
 
 
 def check_display() -> None:
@@ -218,9 +223,12 @@ def run_live(
     threshold: float | None = None,
     out: TextIO | None = None,
     on_event: Callable[[SignEvent], None] | None = None,
+    fingerspelling: bool = False,
+    lexicon: list[str] | None = None,
 ) -> LiveResult:
     """Run the live recogniser until the video ends, the camera fails, or the user quits (q/Esc
-    in the window, Ctrl-C). Events go to ``out`` as JSON lines when ``headless``."""
+    in the window, Ctrl-C). Events go to ``out`` as JSON lines when ``headless``;
+    ``fingerspelling``: letters and words instead of signs (``lexicon``: words to snap to)."""
     if camera is not None and video is not None:
         raise DataError("give either --camera or --video, not both")
     if not headless:
@@ -229,23 +237,33 @@ def run_live(
     pump = open_source(camera, video, fast=fast)
     stopped = False
     error: AslrecError | None = None
+    speller = FingerspellingDecoder(recognizer, lexicon=lexicon) if fingerspelling else None
     with StreamingRecognizer(recognizer, config=config, threshold=threshold) as stream:
 
-        def emit(events: list[SignEvent]) -> None:
+        def emit(events: list[SignEvent] | list[Letter | Word]) -> None:
             for event in events:
                 if headless:
                     out.write(json.dumps(event.to_dict()) + "\n")
                     out.flush()
-                if on_event is not None:
+                if on_event is not None and isinstance(event, SignEvent):
                     on_event(event)
+
+        def spell(rgb: np.ndarray, ts: float) -> list[Letter | Word]:
+            """Track one frame as :meth:`StreamingRecognizer.push_frame` does, then spell it."""
+            assert speller is not None
+            landmarks, presence = stream.tracker.process(rgb, ts)
+            stream.last_landmarks = (landmarks, presence)
+            stream.stats.frames += 1
+            stream.stats.hand_frames += bool(presence.any())
+            return speller.push(landmarks, presence, ts)
 
         view = None if headless else _Window()
         stream.warm_up()  # before the first frame is due
         try:
             for rgb, ts in pump:
-                emit(stream.push_frame(rgb, ts))
+                emit(stream.push_frame(rgb, ts) if speller is None else spell(rgb, ts))
                 stream.stats.dropped = pump.dropped
-                if view is not None and not view.show(rgb, stream):
+                if view is not None and not view.show(rgb, stream, speller):
                     stopped = True
                     break
         except DataError as exc:
@@ -256,13 +274,18 @@ def run_live(
             pump.stop()
             if view is not None:
                 view.close()
-        emit(stream.flush())
+        emit(stream.flush() if speller is None else speller.flush())
         stream.stats.dropped = pump.dropped
         stats = stream.stats
+        summary = stats.summary()
+        if speller is not None:
+            letters = sum(len(w.letters) for w in speller.words)
+            summary = f"{stats.frames} frames, {len(speller.words)} words, {letters} letters"
         result = LiveResult(
-            list(stream.events), stats.summary(), stats.frames, stats.hand_frames, pump.dropped
+            list(stream.events), summary, stats.frames, stats.hand_frames, pump.dropped
         )
         result.stopped_by_user = stopped
+        result.words = list(speller.words) if speller is not None else []
     if error is not None:
         raise error
     return result
@@ -347,7 +370,12 @@ class _Window:
         self._last = time.monotonic()
         self._fps = 0.0
 
-    def show(self, rgb: np.ndarray, stream: StreamingRecognizer) -> bool:
+    def show(
+        self,
+        rgb: np.ndarray,
+        stream: StreamingRecognizer,
+        speller: FingerspellingDecoder | None = None,
+    ) -> bool:
         """Draw one frame; False when the user asked to quit."""
         import cv2
 
@@ -366,7 +394,11 @@ class _Window:
         self._last = now
         status = f"{self._fps:4.1f} fps  dropped {stream.stats.dropped}"
         title = "signing..." if stream.segmenter.in_sign else ""
-        draw_overlay(bgr, top, stream.transcript(), status, title=title)
+        transcript = stream.transcript()
+        if speller is not None:  # spelled words (snapped where the lexicon has one), then this one
+            transcript = [w.snapped or w.text for w in speller.words] + [speller.current + "_"]
+            title = "spelling"
+        draw_overlay(bgr, top, transcript, status, title=title)
         return show_window(bgr)
 
     def close(self) -> None:
