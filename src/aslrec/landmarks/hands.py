@@ -54,7 +54,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numpy as np
 
@@ -490,7 +490,29 @@ class TrackerOptions:
                 raise ConfigError(f"{name} must be between 0 and 1, not {value}")
 
 
-class HandTracker:
+class MediaPipeSession:
+    """What every MediaPipe tracker shares: one native graph (``_impl``) that must be closed,
+    as a context manager, and closed at garbage collection too (a graph holds threads)."""
+
+    _impl: Any = None
+
+    def close(self) -> None:
+        if self._impl is not None:
+            self._impl.close()
+            self._impl = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at shutdown mediapipe may already be gone
+            self.close()
+
+
+class HandTracker(MediaPipeSession):
     """MediaPipe hands on a stream of RGB frames -> ``(2, 21, 3)`` landmarks per frame.
 
     Default: the Tasks backend with the full landmark model (``backend="tasks",
@@ -528,7 +550,7 @@ class HandTracker:
     ) -> None:
         self.options = options or TrackerOptions()
         self._task_dir = task_dir
-        self._impl: Any = None
+        self._impl = None
         self._last_ms = -1
         self.slotter = HandSlotter(self.options.max_hands)
         self._open()
@@ -575,21 +597,6 @@ class HandTracker:
         self.close()
         self.slotter.reset()
         self._open()
-
-    def close(self) -> None:
-        if self._impl is not None:
-            self._impl.close()
-            self._impl = None
-
-    def __enter__(self) -> HandTracker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # at shutdown mediapipe may already be gone
-            self.close()
 
     # -- per frame -----------------------------------------------------------------------
     def detect(self, rgb: np.ndarray, timestamp_s: float) -> list[HandDetection]:

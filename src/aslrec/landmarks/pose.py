@@ -21,15 +21,13 @@ MediaPipe is imported lazily, as in :mod:`aslrec.landmarks.hands`.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from aslrec.errors import ConfigError, ModelError
 from aslrec.landmarks.clip import POSE_COORDS, POSE_INDICES, POSE_POINTS
-from aslrec.landmarks.hands import mediapipe_modules_dir
+from aslrec.landmarks.hands import MediaPipeSession, mediapipe_modules_dir
 from aslrec.landmarks.video import _downscale
 
 _POSE_FILES = ("pose_detection/pose_detection.tflite", "pose_landmark/pose_landmark_full.tflite")
@@ -67,7 +65,7 @@ class PoseOptions:
                 raise ConfigError(f"{name} must be between 0 and 1, not {value}")
 
 
-class PoseTracker:
+class PoseTracker(MediaPipeSession):
     """MediaPipe pose on a stream of RGB frames -> float32 ``(11, 4)`` per frame.
 
     Each row is one :data:`~aslrec.landmarks.clip.POSE_INDICES` landmark as (x, y, z,
@@ -78,7 +76,7 @@ class PoseTracker:
 
     def __init__(self, options: PoseOptions | None = None) -> None:
         self.options = options or PoseOptions()
-        self._impl: Any = None
+        self._impl = None
         self._seen = 0
         self._last = np.zeros((POSE_POINTS, POSE_COORDS), dtype=np.float32)
         self._open()
@@ -106,21 +104,6 @@ class PoseTracker:
         """Forget the tracked person: call between videos."""
         self.close()
         self._open()
-
-    def close(self) -> None:
-        if self._impl is not None:
-            self._impl.close()
-            self._impl = None
-
-    def __enter__(self) -> PoseTracker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # at shutdown mediapipe may already be gone
-            self.close()
 
     def process(self, rgb: np.ndarray) -> np.ndarray:
         """The pose of one RGB uint8 ``(H, W, 3)`` frame (held from an earlier frame when
