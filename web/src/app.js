@@ -16,6 +16,8 @@
 // below makes the same per-frame mapping, only to colour the drawing.
 
 import { Drawing, addWord, eachFrame, handsTracker, showPrediction, startCamera, tasksTracker } from "./tracking.js";
+// label -> slot per handedness convention, so the drawing needs no round trip to the server
+import { LABEL_SLOTS } from "./slots.js";
 
 const SEND_FPS = 30; // the server accepts up to 60 frames/s per socket
 const NO_HANDS_AFTER_MS = 1500;
@@ -53,10 +55,6 @@ const KEY = params.get("key");
 const ENGINE = params.get("engine") === "hands" ? "hands" : "tasks";
 const HANDEDNESS = ENGINE === "hands" ? "selfie" : "signer";
 state.engine = ENGINE;
-
-// A copy of aslrec.landmarks.hands.LABEL_SLOTS (label -> slot per handedness convention),
-// kept here so the drawing needs no round trip; tests/serving/test_page.py checks it is equal.
-const LABEL_SLOTS = { selfie: { Left: 1, Right: 0 }, signer: { Left: 0, Right: 1 } };
 
 function slotOf(hand) {
   return LABEL_SLOTS[HANDEDNESS][hand.label === "Right" ? "Right" : "Left"];

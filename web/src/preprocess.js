@@ -123,7 +123,9 @@ export function slotsByChirality(clip, margin = CHIRALITY_MARGIN) {
   return swap ? swapSlots(clip, false) : clip;
 }
 
-/** Present coordinates into [-1, 1], absent hands exactly zero (normalise), in float32. */
+/** Present coordinates into [-1, 1], absent hands exactly zero (normalise), in float32.
+ * "body" is "frame" here: the page tracks no body, and Python's body normalisation falls back
+ * to frame normalisation for a clip without pose (the model then runs without body context). */
 export function normalise(clip, mode = "frame") {
   const f = Math.fround;
   const out = new Float32Array(clip.landmarks.length);
@@ -134,7 +136,7 @@ export function normalise(clip, mode = "frame") {
   if (!present.length) return { ...clip, landmarks: out };
   const lm = clip.landmarks;
   const clamp = (v) => Math.min(1, Math.max(-1, v));
-  if (mode === "frame") {
+  if (mode === "frame" || mode === "body") {
     for (const at of present) {
       for (let k = 0; k < HAND; k++) {
         const v = lm[at + k];
@@ -164,7 +166,7 @@ export function normalise(clip, mode = "frame") {
       }
     }
   } else {
-    throw new Error(`normalisation must be 'frame' or 'clip', not ${mode}`);
+    throw new Error(`normalisation must be 'frame', 'clip' or 'body', not ${mode}`);
   }
   return { ...clip, landmarks: out };
 }

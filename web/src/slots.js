@@ -5,7 +5,7 @@
 // each track voting for a side by its handedness scores (HandLinker), slots resolved from the
 // votes (resolve_slots). `assign` slots a frame causally (live); `assignVideo` slots a whole
 // video by each track's final vote (a dropped file, as extraction does). Same thresholds as
-// Python; tests/export/test_web_page.py checks LABEL_SLOTS against Python's table.
+// Python; tests/serving/test_page.py checks LABEL_SLOTS against Python's table.
 
 import { HANDS, POINTS, COORDS, LEFT, RIGHT } from "./preprocess.js";
 
