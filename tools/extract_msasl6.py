@@ -8,13 +8,14 @@ Steps (re-runnable; an interrupted run resumes, finished clips are skipped):
 2. Write the kept windows as a plain video index, ``data/msasl6/windows.csv``
    (:mod:`aslrec.data.video_index`; ``aslrec extract`` can read the same format), so the
    segmentation inputs are on record next to the clips.
-3. Extract it with aslrec's tracker (default :class:`TrackerOptions`) into ``data/msasl6``
-   (:func:`aslrec.workflows.extract.run_extraction`): each clip is the sign the streaming
-   segmenter finds in its window, labelled, with signer = group = ``msasl<signer_id>``.
+3. Extract it with aslrec's tracker (default :class:`TrackerOptions`) and the body
+   (:class:`~aslrec.landmarks.pose.PoseTracker`, for body-relative hand positions) into
+   ``data/msasl6`` (:func:`aslrec.workflows.extract.run_extraction`): each clip is the sign the
+   streaming segmenter finds in its window, labelled, with signer = group = ``msasl<signer_id>``.
 
 Usage::
 
-    python -m tools.extract_msasl6              # about 2.5 min on one core
+    python -m tools.extract_msasl6              # about 4 min on one core
     python -m tools.extract_msasl6 --redo       # extract every clip again (e.g. new tracker)
 """
 
@@ -52,7 +53,9 @@ def main() -> None:
             )
     index = args.out / "windows.csv"
     write_video_index(index, [w.job() for w in windows if w.kept])
-    summary = run_extraction([], args.out, index=index, workers=args.workers, resume=not args.redo)
+    summary = run_extraction(
+        [], args.out, index=index, workers=args.workers, resume=not args.redo, body=True
+    )
     summary.print()
 
 
