@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from aslrec.data.masking import compact_valid_frames, prefix_mask
+from aslrec.models.embedding import EmbeddingModel
 from aslrec.models.features import LandmarkFeatures
 from aslrec.models.registry import register_model
 
@@ -149,8 +150,9 @@ def masked_pool(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     return torch.cat([mean, torch.nan_to_num(maximum, neginf=0.0)], dim=-1)
 
 
-class HybridSignModel(nn.Module):
-    """``forward(landmarks (B,T,2,21,3), mask (B,T)) -> logits``, any ``T``."""
+class HybridSignModel(EmbeddingModel):
+    """``forward(landmarks (B,T,2,21,3), mask (B,T)) -> logits``, any ``T``; the embedding is the
+    pooled ``2 * dim`` vector the head reads."""
 
     def __init__(
         self,
@@ -186,7 +188,7 @@ class HybridSignModel(nn.Module):
         self.positions = nn.Parameter(torch.zeros(1, max_frames, dim)) if transformer_only else None
         self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(2 * dim, num_classes))
 
-    def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def embed(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         # Valid frames first, the rest zeroed: velocities, convolutions and attention then see
         # only real frames, whatever padding or holes the input had.
         landmarks, lengths = compact_valid_frames(landmarks, mask)
@@ -197,7 +199,10 @@ class HybridSignModel(nn.Module):
             x = x + self.positions[:, : x.shape[1]]
         for block in self.blocks:
             x = block(x, valid)
-        return self.head(masked_pool(x, valid))
+        return masked_pool(x, valid)
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(features)
 
 
 @register_model("isl-hybrid")

@@ -39,6 +39,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from aslrec.data.masking import compact_valid_frames, prefix_mask
+from aslrec.models.embedding import EmbeddingModel
 from aslrec.models.registry import register_model
 
 
@@ -79,8 +80,9 @@ class FrameAttention(nn.Module):
         return torch.einsum("bt,btd->bd", weights, x)
 
 
-class ImprovedASLModel(nn.Module):
-    """The seed card's classifier: ``forward(landmarks (B,30,2,21,3), mask (B,30)) -> logits``."""
+class ImprovedASLModel(EmbeddingModel):
+    """The seed card's classifier: ``forward(landmarks (B,30,2,21,3), mask (B,30)) -> logits``;
+    the embedding is the head's last hidden layer (256 after ReLU), what its final Linear reads."""
 
     def __init__(
         self,
@@ -117,7 +119,7 @@ class ImprovedASLModel(nn.Module):
         layers.append(nn.Linear(width, num_classes))
         self.head = nn.Sequential(*layers)
 
-    def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def embed(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         batch, frames = landmarks.shape[:2]
         x, lengths = compact_valid_frames(landmarks.reshape(batch, frames, -1), mask)
         # A clip with no valid frame still gets one (all-zero) frame, so packing and softmax
@@ -129,7 +131,10 @@ class ImprovedASLModel(nn.Module):
         packed = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=frames)
-        return self.head(self.attention(out, valid))
+        return self.head[:-1](self.attention(out, valid))
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head[-1](features)
 
 
 @register_model("seed")

@@ -20,11 +20,13 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from aslrec.data.masking import compact_valid_frames
+from aslrec.models.embedding import EmbeddingModel
 from aslrec.models.registry import register_model
 
 
-class BaselineLSTM(nn.Module):
-    """``forward(landmarks (B,T,2,21,3), mask (B,T)) -> logits``; padded frames ignored."""
+class BaselineLSTM(EmbeddingModel):
+    """``forward(landmarks (B,T,2,21,3), mask (B,T)) -> logits``; padded frames ignored; the
+    embedding is the head's hidden layer (after ReLU)."""
 
     def __init__(
         self,
@@ -47,14 +49,17 @@ class BaselineLSTM(nn.Module):
             nn.Linear(head_hidden, num_classes),
         )
 
-    def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def embed(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         batch, frames = landmarks.shape[:2]
         x, lengths = compact_valid_frames(landmarks.reshape(batch, frames, -1), mask)
         packed = pack_padded_sequence(
             self.norm(x), lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
         )
         _, (hidden, _) = self.lstm(packed)
-        return self.head(hidden[-1])
+        return self.head[:-1](hidden[-1])
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head[-1](features)
 
 
 @register_model("seed-baseline")

@@ -32,11 +32,25 @@ class MirrorAveraged(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def embed_and_logits(
+        self, landmarks: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The wrapped model's embedding and logits, each averaged over the two views in eval
+        mode (so a prototype head on the embedding is mirror-invariant too)."""
         if self.training:
             flip = torch.rand(landmarks.shape[0], device=landmarks.device) < 0.5
             views = torch.where(flip[:, None, None, None, None], mirror_batch(landmarks), landmarks)
-            return self.model(views, mask)
-        both = self.model(torch.cat([landmarks, mirror_batch(landmarks)]), torch.cat([mask, mask]))
-        original, mirrored = both.chunk(2)
-        return (original + mirrored) / 2
+            return self.model.embed_and_logits(views, mask)
+        features, logits = self.model.embed_and_logits(
+            torch.cat([landmarks, mirror_batch(landmarks)]), torch.cat([mask, mask])
+        )
+        return _view_mean(features), _view_mean(logits)
+
+    def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.embed_and_logits(landmarks, mask)[1]
+
+
+def _view_mean(both: torch.Tensor) -> torch.Tensor:
+    """The mean of a batch's first half (the inputs) and second half (their mirrors)."""
+    original, mirrored = both.chunk(2)
+    return (original + mirrored) / 2

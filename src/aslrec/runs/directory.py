@@ -85,19 +85,37 @@ class RunDirectory:
         except AslrecError as exc:
             raise ModelError(f"{self.path}: cannot read its training config ({exc})") from None
 
+    @property
+    def added_signs(self) -> list[dict[str, Any]]:
+        """Signs added from examples (``aslrec add-sign``), in class order after the trained
+        ones: each ``{"label", "examples", "sources"}``; empty for a trained run."""
+        return list(self.config.get("added_signs", {}).get("signs", []))
+
     @cached_property
     def model(self) -> nn.Module:
-        """The trained model in eval mode (weights from safetensors, else weights-only .pth)."""
+        """The trained model in eval mode (weights from safetensors, else weights-only .pth),
+        wrapped in a :class:`~aslrec.models.prototypes.PrototypeHead` when signs were added."""
+        from aslrec.models.prototypes import PrototypeHead
         from aslrec.models.registry import create_model
 
+        added = len(self.added_signs)
         try:
             model = create_model(
-                self.architecture, num_classes=len(self.classes), **self.model_kwargs
+                self.architecture, num_classes=len(self.classes) - added, **self.model_kwargs
             )
         except ConfigError as exc:
             raise ModelError(f"{self.path}: {exc}") from None
+        state = artifacts.load_state_dict(self.path)
+        if added:
+            prototypes = state.get("prototypes")
+            if prototypes is None or prototypes.ndim != 2 or len(prototypes) != added:
+                raise ModelError(
+                    f"{self.path}: the manifest lists {added} added signs, but the weights hold "
+                    f"no matching prototypes"
+                )
+            model = PrototypeHead.like(model, *prototypes.shape)
         try:
-            model.load_state_dict(artifacts.load_state_dict(self.path))
+            model.load_state_dict(state)
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()[0]
             raise ModelError(
@@ -108,7 +126,13 @@ class RunDirectory:
     def held_out_clips(
         self, data: Sequence[str | os.PathLike[str]] | None = None
     ) -> list[LandmarkClip]:
-        """The clips training held out: ``data`` (default: the recorded training data) split
+        """The clips training held out (see :meth:`split_clips`)."""
+        return self.split_clips(data)[1]
+
+    def split_clips(
+        self, data: Sequence[str | os.PathLike[str]] | None = None
+    ) -> tuple[list[LandmarkClip], list[LandmarkClip]]:
+        """``(trained on, held out)``: ``data`` (default: the recorded training data) split
         by the run's :class:`SplitSpec`. Refuses data that is not what the run trained on
         (another clip count), since its fold would then be someone else's training clips."""
         from aslrec.data.loaders import load_datasets
@@ -128,8 +152,8 @@ class RunDirectory:
                 f"{sources[0]}: {len(clips)} clips, but the run trained on {expected}; pass the "
                 "run's own --data so its held-out fold can be reproduced"
             )
-        _, held_out = self.split.train_held_out(clips)
-        return [clips[i] for i in held_out]
+        train, held_out = self.split.train_held_out(clips)
+        return [clips[i] for i in train], [clips[i] for i in held_out]
 
     def label_indices(self, clips: Sequence[LandmarkClip]) -> np.ndarray:
         """Class indices of ``clips``' labels; DataError naming a label the model does not know."""
