@@ -502,6 +502,60 @@ def calibrate(
         raise typer.Exit(ExitCode.TARGET_NOT_REACHED)
 
 
+@app.command("add-sign")
+def add_sign_command(
+    label: Annotated[str | None, typer.Argument(help="The new sign's label.")] = None,
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Examples: videos, image folders, landmark files or data sets."),
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Run directory to add to (default: bundled).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="New run directory to write.")
+    ] = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--data", "-d", help="The run's training data (default: as recorded)."),
+    ] = None,
+    list_added: Annotated[
+        bool, typer.Option("--list", help="List the model's added signs and their examples.")
+    ] = False,
+) -> None:
+    """Add a sign from a few examples to a copy of a run, without retraining."""
+    from aslrec.inference.recognizer import default_model_dir
+    from aslrec.workflows.add_sign import add_sign, list_added_signs
+
+    model_dir = model or default_model_dir()
+    if list_added:
+        for line in list_added_signs(model_dir) or [f"{model_dir}: no added signs"]:
+            typer.echo(line)
+        return
+    if label is None or not inputs or out is None:
+        raise typer.BadParameter("give LABEL, at least one example and --out (or --list)")
+    change = add_sign(model_dir, label, inputs, out, data=data or None)
+    for line in change.lines():
+        typer.echo(line, err=line.startswith("warning"))
+
+
+@app.command("remove-sign")
+def remove_sign_command(
+    label: Annotated[str, typer.Argument(help="An added sign's label.")],
+    model: Annotated[Path, typer.Option(help="Run directory with added signs.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="New run directory to write.")],
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--data", "-d", help="The run's training data (default: as recorded)."),
+    ] = None,
+) -> None:
+    """Remove a sign added by `aslrec add-sign`, into a new run directory."""
+    from aslrec.workflows.add_sign import remove_sign
+
+    for line in remove_sign(model, label, out, data=data or None).lines():
+        typer.echo(line)
+
+
 def _shown_default(setting: Setting) -> str:
     """A setting's default with its unit, for ``--help`` (bytes also in MiB when whole)."""
     if setting.default is None:
