@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from aslrec.runs.calibration import Calibration, read_calibration, write_calibration
+from aslrec.workflows.export import export_run
 
 CLASSES = ["book", "drink", "yes"]
 KWARGS = {"dim": 32, "stages": 1, "conv_per_stage": 1, "mirror_invariant": True}
@@ -18,7 +19,8 @@ KWARGS = {"dim": 32, "stages": 1, "conv_per_stage": 1, "mirror_invariant": True}
 
 @pytest.fixture(scope="module")
 def tiny_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A calibrated isl-hybrid run with random weights that records MP_Data and its split."""
+    """A calibrated, exported isl-hybrid run with random weights that records MP_Data and its
+    split."""
     import torch
 
     from aslrec.data.labels import LabelEncoder
@@ -43,6 +45,7 @@ def tiny_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
         },
     )
     write_calibration(run_dir, Calibration(temperature=1.5, threshold=0.2, target_accuracy=0.5))
+    export_run(run_dir)
     return run_dir
 
 
@@ -90,6 +93,7 @@ def test_add_list_remove(
     assert code == 0, err
     assert "nearest known signs to 'bird'" in out and "4 classes" in out
     assert "calibration: refitted on 5 held-out clips" in out
+    assert "model.onnx re-exported" in out
     assert sorted(p.name for p in tiny_run.iterdir()) == before  # the old run untouched
 
     clips = load_dataset(examples)
@@ -97,6 +101,9 @@ def test_add_list_remove(
     assert new.classes == [*CLASSES, "bird"]
     assert np.array_equal(new.logits(clips)[:, :3], old.logits(clips))
     assert read_calibration(extended).temperature != 1.5
+    onnx = Recognizer.load(extended, backend="onnx")
+    assert onnx.classes == new.classes
+    assert np.abs(onnx.logits(clips) - new.logits(clips)).max() < 1e-4
 
     code, out, _ = cli(monkeypatch, capsys, "add-sign", "--list", "--model", extended)
     assert code == 0 and out.startswith("bird: 4 examples (") and "#" in out

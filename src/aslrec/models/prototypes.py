@@ -47,8 +47,12 @@ class PrototypeHead(nn.Module):
         self, landmarks: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         features, logits = self.model.embed_and_logits(landmarks, mask)
+        return features, self.extend(features, logits)
+
+    def extend(self, features: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """The wrapped model's ``logits`` with the added classes' cosine logits appended."""
         added = self.scale * (normalised(features) @ self.prototypes.T) + self.bias
-        return features, torch.cat([logits, added], dim=-1)
+        return torch.cat([logits, added], dim=-1)
 
     def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.embed_and_logits(landmarks, mask)[1]

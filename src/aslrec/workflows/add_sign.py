@@ -30,6 +30,7 @@ from aslrec.data.labels import LabelEncoder
 from aslrec.data.loaders import load_dataset
 from aslrec.data.preprocessing import arrays_for_model
 from aslrec.errors import AslrecError, ConfigError, DataError, ModelError
+from aslrec.inference.onnx_backend import MODEL_FILENAME
 from aslrec.inference.recognizer import Recognizer
 from aslrec.landmarks.clip import LandmarkClip
 from aslrec.landmarks.extract import collect_inputs
@@ -38,6 +39,7 @@ from aslrec.runs import artifacts
 from aslrec.runs.calibration import CALIBRATION_FILE, read_calibration
 from aslrec.runs.directory import RunDirectory
 from aslrec.runs.ensemble import is_ensemble
+from aslrec.workflows.export import export_run
 
 if TYPE_CHECKING:
     import torch
@@ -77,7 +79,7 @@ class SignChange:
 
 
 @dataclass
-class _Reference:
+class Reference:
     """The old classes as the encoder sees them: prototypes from their training clips, the
     fitted scale, and what counts as "alike" among them (for the add-time warnings)."""
 
@@ -123,7 +125,7 @@ def add_sign(
     examples = _load_examples(recognizer, label, inputs)
     base, head = _unwrapped(recognizer.backend.model)  # type: ignore[attr-defined]
     train_clips, _ = run.split_clips(data)
-    reference = _reference(run, base, train_clips)
+    reference = old_class_reference(run, base, train_clips)
     x, mask = arrays_for_model(examples, run.preprocessing)
     embeddings, _ = embed_arrays(base, x, mask)
     new = prototype(embeddings)[None]
@@ -275,7 +277,9 @@ def _tracked(recognizer: Recognizer, video: Path) -> LandmarkClip:
     return clip
 
 
-def _reference(run: RunDirectory, base: nn.Module, train_clips: list[LandmarkClip]) -> _Reference:
+def old_class_reference(
+    run: RunDirectory, base: nn.Module, train_clips: list[LandmarkClip]
+) -> Reference:
     """Embed a seeded draw of the old classes' training clips; fit the scale on them."""
     import torch
 
@@ -303,7 +307,7 @@ def _reference(run: RunDirectory, base: nn.Module, train_clips: list[LandmarkCli
     prototypes = class_prototypes(embeddings, labels, len(old))
     mutual = [mutual_similarity(embeddings[labels == c]) for c in range(len(old))]
     pairs = prototypes @ prototypes.T - 2 * torch.eye(len(old))
-    return _Reference(
+    return Reference(
         prototypes,
         fit.scale,
         fit.bias,
@@ -315,7 +319,7 @@ def _reference(run: RunDirectory, base: nn.Module, train_clips: list[LandmarkCli
 
 
 def _warnings(
-    nearest: list[tuple[str, float]], mutual: float | None, reference: _Reference, k: int
+    nearest: list[tuple[str, float]], mutual: float | None, reference: Reference, k: int
 ) -> list[str]:
     out = []
     if mutual is not None and mutual < reference.low_mutual:
@@ -342,7 +346,8 @@ def _write_run(
     data: Sequence[str | os.PathLike[str]] | None,
 ) -> str:
     """Build the new run in a temporary folder beside ``out``, recalibrate it (or keep the old
-    calibration), then rename it into place; returns what happened to the calibration."""
+    calibration), export it again if the old run had an ONNX file (the old one would be
+    stale), then rename it into place; returns what happened to calibration and ONNX."""
     config = {k: v for k, v in run.config.items() if k != "added_signs"}
     config |= {"classes": classes, "num_classes": len(classes), "derived_from": run.path.name}
     if added:
@@ -359,6 +364,9 @@ def _write_run(
             if (run.path / name).is_file():
                 shutil.copy2(run.path / name, tmp / name)
         note = _recalibrate(run, tmp, data)
+        if (run.path / MODEL_FILENAME).is_file():  # a torch-free install runs the ONNX file
+            export_run(tmp)
+            note += f"; {MODEL_FILENAME} re-exported (parity checked)"
         os.chmod(tmp, 0o755)
         if out.exists():
             raise ConfigError(f"{out}: --out appeared while writing; nothing replaced")
