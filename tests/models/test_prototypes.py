@@ -39,7 +39,8 @@ def extended(name: str, kwargs: dict, classes: int = 4, added: int = 2) -> Proto
     torch.manual_seed(0)
     base = create_model(name, num_classes=classes, **kwargs).eval()
     features, _ = base.embed_and_logits(*inputs())
-    return PrototypeHead(base, features[:added].detach(), scale=7.5, bias=-2.0).eval()
+    targets = list(range(classes, classes + added))
+    return PrototypeHead(base, features[:added].detach(), targets, classes, 7.5, -2.0).eval()
 
 
 @pytest.mark.parametrize(("name", "kwargs"), ARCHITECTURES)
@@ -55,6 +56,24 @@ def test_old_logits_exact_new_ones_cosine(name: str, kwargs: dict) -> None:
     cosine = normalised(features) @ normalised(features[:2]).T
     assert torch.allclose(logits[:, 4:], 7.5 * cosine - 2.0, atol=1e-5)
     assert torch.allclose(logits[[0, 1], [4, 5]], torch.tensor([5.5, 5.5]), atol=1e-5)
+
+
+def test_prototypes_of_a_trained_class_can_only_raise_it() -> None:
+    """Personalisation: a prototype for trained class 1 and two for added class 4."""
+    torch.manual_seed(0)
+    base = create_model("isl-hybrid", num_classes=4, **SMALL).eval()
+    landmarks, mask = inputs()
+    with torch.inference_mode():
+        features, old = base.embed_and_logits(landmarks, mask)
+        model = PrototypeHead(base, features[:3], [1, 4, 4], 4, 7.5, -2.0)
+        logits = model(landmarks, mask)
+    cosine = 7.5 * (normalised(features) @ normalised(features[:3]).T) - 2.0
+    assert logits.shape == (5, 5)
+    assert torch.equal(logits[:, [0, 2, 3]], old[:, [0, 2, 3]])
+    assert torch.equal(logits[:, 1], torch.maximum(old[:, 1], cosine[:, 0]))
+    assert torch.equal(logits[:, 4], torch.maximum(cosine[:, 1], cosine[:, 2]))
+    with pytest.raises(ValueError, match="without a prototype"):
+        PrototypeHead(base, features[:1], [5], 4, 1.0, 0.0)
 
 
 def test_mirror_invariant_base_keeps_added_logits_invariant() -> None:
@@ -95,7 +114,7 @@ def write_extended_run(run_dir: Path, model: PrototypeHead, kwargs: dict) -> Pat
             "model_kwargs": kwargs,
             "classes": classes,
             "preprocessing": PreprocessingSpec().to_dict(),
-            "added_signs": {"signs": signs, "scale": 7.5, "bias": -2.0},
+            "added_signs": {"base_classes": 4, "signs": signs, "scale": 7.5, "bias": -2.0},
         },
     )
     return run_dir

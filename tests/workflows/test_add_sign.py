@@ -135,21 +135,39 @@ def test_one_line_errors(
         monkeypatch, capsys, "remove-sign", "bird", "--model", tiny_run, "--out", tmp_path / "x"
     )
     assert code == 1 and err.count("\n") == 1
-    assert "'bird' is not a sign" in err and "only added signs can be removed" in err
+    assert "'bird' is not a sign" in err and "only added signs and examples can be removed" in err
     code, _, err = cli(
         monkeypatch, capsys, "remove-sign", "yes", "--model", tiny_run, "--out", tmp_path / "x"
     )
-    assert code == 1 and "'yes' is a trained sign" in err
-    code, _, err = cli(
-        monkeypatch,
-        capsys,
-        "add-sign",
-        "yes",
-        examples,
-        "--model",
-        tiny_run,
-        "--out",
-        tmp_path / "y",
-    )
-    assert code == 1 and err.count("\n") == 1 and "personalisation" in err
-    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    assert code == 1 and "'yes' is a trained sign without added examples" in err
+    args = ("add-sign", "yes", examples, "--model", tiny_run, "--out", tmp_path / "x")
+    code, _, err = cli(monkeypatch, capsys, *args)
+    assert code == 1 and err.count("\n") == 1 and "no clip labelled 'yes'" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_examples_of_a_trained_sign_personalise_it(
+    tiny_run: Path, examples: Path, tmp_path: Path
+) -> None:
+    """Someone's own `yes` (here: other clips labelled so) adds a prototype to the trained
+    sign: its logit can only rise, the others stay, and removing it restores the run."""
+    from dataclasses import replace
+
+    from aslrec.data.loaders import load_dataset
+    from aslrec.data.store import ClipStore
+    from aslrec.inference.recognizer import Recognizer
+    from aslrec.workflows.add_sign import add_sign, remove_sign
+
+    clips = [replace(c, label="yes") for c in load_dataset(examples)]
+    ClipStore(tmp_path / "yes", create=True).add_all((f"{i}", c) for i, c in enumerate(clips))
+    change = add_sign(tiny_run, "yes", [tmp_path / "yes"], tmp_path / "mine")
+    assert change.classes == 3 and change.own_similarity is not None
+    assert all(label != "yes" for label, _ in change.nearest)
+    old = Recognizer.load(tiny_run).logits(clips)
+    mine = Recognizer.load(tmp_path / "mine")
+    assert mine.classes == CLASSES
+    logits = mine.logits(clips)
+    assert np.array_equal(logits[:, :2], old[:, :2]) and (logits[:, 2] >= old[:, 2]).all()
+    assert (logits[:, 2] > old[:, 2]).any()
+    remove_sign(tmp_path / "mine", "yes", tmp_path / "back")
+    assert np.array_equal(Recognizer.load(tmp_path / "back").logits(clips), old)

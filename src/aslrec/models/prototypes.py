@@ -5,7 +5,10 @@
 logits exactly, and each added class gets ``scale * cos(embedding, prototype) + bias``, its
 prototype being the normalised mean of its examples' normalised embeddings
 (:meth:`~aslrec.models.embedding.EmbeddingModel.embed`). Prototypes, scale and bias are buffers,
-so they travel in ``model.safetensors`` with the weights and through ONNX export.
+so they travel in ``model.safetensors`` with the weights and through ONNX export (which class
+each prototype scores is the manifest's ``added_signs``). Examples of a sign the model already
+knows add a prototype for that sign (personalisation): its logit becomes the larger of the
+classifier's and the prototype's, so a user's own style can only raise that sign's score.
 
 Why a fitted scale and bias: a cosine lies in [-1, 1] while logits span tens, so raw cosines
 would never win (or always win) against the old classes. :func:`fit_scale` puts the cosine
@@ -27,21 +30,46 @@ from torch import nn
 
 
 class PrototypeHead(nn.Module):
-    """``model``'s logits for its own classes, then one cosine logit per prototype."""
+    """``model``'s logits for its ``base_classes`` classes and for added ones, from prototypes.
+
+    Prototype ``p`` scores class ``targets[p]``: an added class (index ``>= base_classes``,
+    each with at least one prototype) gets the best of its prototypes' cosine logits; a trained
+    class with prototypes of its own (a user's examples of a known sign, personalisation) gets
+    the best of its classifier logit and theirs. Every other logit is the classifier's,
+    bit for bit (a maximum with minus infinity).
+    """
 
     def __init__(
-        self, model: nn.Module, prototypes: torch.Tensor, scale: float, bias: float
+        self,
+        model: nn.Module,
+        prototypes: torch.Tensor,
+        targets: list[int],
+        base_classes: int,
+        scale: float,
+        bias: float,
     ) -> None:
         super().__init__()
+        if len(targets) != len(prototypes) or not targets:
+            raise ValueError(f"{len(prototypes)} prototypes for {len(targets)} targets")
+        total = max(base_classes, max(targets) + 1)
+        if set(range(base_classes, total)) - set(targets):
+            raise ValueError(f"an added class without a prototype in {targets}")
         self.model = model
+        self.base_classes = base_classes
+        self.targets = list(targets)
         self.register_buffer("prototypes", normalised(prototypes.detach().float()))
         self.register_buffer("scale", torch.tensor(float(scale)))
         self.register_buffer("bias", torch.tensor(float(bias)))
+        scores = torch.zeros(len(targets), total, dtype=torch.bool)
+        scores[torch.arange(len(targets)), torch.tensor(targets)] = True
+        self.register_buffer("scores", scores, persistent=False)
 
     @classmethod
-    def like(cls, model: nn.Module, num_prototypes: int, dim: int) -> PrototypeHead:
+    def like(
+        cls, model: nn.Module, targets: list[int], base_classes: int, dim: int
+    ) -> PrototypeHead:
         """An empty head of the right shapes, for ``load_state_dict``."""
-        return cls(model, torch.zeros(num_prototypes, dim), 1.0, 0.0)
+        return cls(model, torch.zeros(len(targets), dim), targets, base_classes, 1.0, 0.0)
 
     def embed_and_logits(
         self, landmarks: torch.Tensor, mask: torch.Tensor
@@ -50,9 +78,12 @@ class PrototypeHead(nn.Module):
         return features, self.extend(features, logits)
 
     def extend(self, features: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """The wrapped model's ``logits`` with the added classes' cosine logits appended."""
-        added = self.scale * (normalised(features) @ self.prototypes.T) + self.bias
-        return torch.cat([logits, added], dim=-1)
+        """The wrapped model's ``logits`` with the prototypes' cosine logits merged in."""
+        cosine = self.scale * (normalised(features) @ self.prototypes.T) + self.bias
+        best = cosine[:, :, None].masked_fill(~self.scores, float("-inf")).amax(dim=1)
+        added = self.scores.shape[1] - logits.shape[1]
+        padded = nn.functional.pad(logits, (0, added), value=float("-inf"))
+        return torch.maximum(padded, best)
 
     def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.embed_and_logits(landmarks, mask)[1]

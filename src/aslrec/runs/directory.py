@@ -87,9 +87,15 @@ class RunDirectory:
 
     @property
     def added_signs(self) -> list[dict[str, Any]]:
-        """Signs added from examples (``aslrec add-sign``), in class order after the trained
-        ones: each ``{"label", "examples", "sources"}``; empty for a trained run."""
+        """Prototypes added from examples (``aslrec add-sign``), in weight order: each
+        ``{"label", "examples", "sources"}``, a new sign or a trained one (a user's examples of
+        it); empty for a trained run."""
         return list(self.config.get("added_signs", {}).get("signs", []))
+
+    @property
+    def base_classes(self) -> int:
+        """How many of :attr:`classes` the trained classifier has (the rest were added)."""
+        return int(self.config.get("added_signs", {}).get("base_classes", len(self.classes)))
 
     @cached_property
     def model(self) -> nn.Module:
@@ -98,22 +104,31 @@ class RunDirectory:
         from aslrec.models.prototypes import PrototypeHead
         from aslrec.models.registry import create_model
 
-        added = len(self.added_signs)
         try:
             model = create_model(
-                self.architecture, num_classes=len(self.classes) - added, **self.model_kwargs
+                self.architecture, num_classes=self.base_classes, **self.model_kwargs
             )
         except ConfigError as exc:
             raise ModelError(f"{self.path}: {exc}") from None
         state = artifacts.load_state_dict(self.path)
-        if added:
+        if self.added_signs:
+            index = {name: i for i, name in enumerate(self.classes)}
+            targets = [index.get(str(s["label"]), -1) for s in self.added_signs]
             prototypes = state.get("prototypes")
-            if prototypes is None or prototypes.ndim != 2 or len(prototypes) != added:
+            if (
+                -1 in targets
+                or prototypes is None
+                or prototypes.ndim != 2
+                or len(prototypes) != len(targets)
+            ):
                 raise ModelError(
-                    f"{self.path}: the manifest lists {added} added signs, but the weights hold "
-                    f"no matching prototypes"
+                    f"{self.path}: the manifest's {len(targets)} added signs do not match its "
+                    "classes and the prototypes in its weights"
                 )
-            model = PrototypeHead.like(model, *prototypes.shape)
+            try:
+                model = PrototypeHead.like(model, targets, self.base_classes, prototypes.shape[1])
+            except ValueError as exc:
+                raise ModelError(f"{self.path}: {exc}") from None
         try:
             model.load_state_dict(state)
         except RuntimeError as exc:

@@ -1,5 +1,7 @@
 """``aslrec add-sign`` / ``remove-sign``: a new model directory with a sign added from a few
-examples (or an added one removed), the old directory untouched, nothing retrained.
+examples (or an added one removed), the old directory untouched, nothing retrained. Examples
+of a sign the model already knows add a prototype for it (personalisation: a user's own style
+of the sign), removed again the same way.
 
 The examples are embedded by the run's own encoder and averaged into a class prototype beside
 the trained classifier (:class:`~aslrec.models.prototypes.PrototypeHead`); the scale that puts
@@ -66,12 +68,19 @@ class SignChange:
     nearest: list[tuple[str, float]] = field(default_factory=list)
     mutual_similarity: float | None = None
     warnings: list[str] = field(default_factory=list)
+    own_similarity: float | None = None
+    """For examples of a trained sign: their prototype's cosine to the sign's own."""
 
     def lines(self) -> list[str]:
         out = [f"wrote {self.out} ({self.classes} classes) in {self.seconds:.1f} s"]
         if self.nearest:
             near = ", ".join(f"{label} {sim:.2f}" for label, sim in self.nearest)
             out.append(f"nearest known signs to {self.label!r} (prototype cosine): {near}")
+        if self.own_similarity is not None:
+            out.append(
+                f"examples of the trained sign {self.label!r}: similarity to its own training "
+                f"clips {self.own_similarity:.2f} (an extra prototype for it)"
+            )
         if self.mutual_similarity is not None:
             out.append(f"examples' mutual similarity: {self.mutual_similarity:.2f}")
         out.append(self.calibration)
@@ -102,12 +111,13 @@ def add_sign(
     *,
     data: Sequence[str | os.PathLike[str]] | None = None,
 ) -> SignChange:
-    """Write ``out``: ``model_dir`` with ``label`` added from the examples in ``inputs``
-    (videos, image folders, landmark files or data sets; a data set's clips labelled
-    ``label`` or unlabelled). ``data`` defaults to the run's recorded training data."""
+    """Write ``out``: ``model_dir`` with a prototype of ``label`` from the examples in
+    ``inputs`` (videos, image folders, landmark files or data sets; a data set's clips labelled
+    ``label`` or unlabelled): a new sign, or more of one the model knows (personalisation).
+    ``data`` defaults to the run's recorded training data."""
     import torch
 
-    from aslrec.models.prototypes import PrototypeHead, embed_arrays, mutual_similarity, prototype
+    from aslrec.models.prototypes import embed_arrays, mutual_similarity, prototype
 
     start = time.perf_counter()
     out = _check_out(out)
@@ -116,12 +126,6 @@ def add_sign(
     label = label.strip()
     if not label:
         raise ConfigError("the sign's label is empty")
-    if label in run.classes:
-        kind = "an added sign" if label in _added_labels(run) else "one of its trained signs"
-        raise ConfigError(
-            f"{label!r} is already {kind} of {run.path}; adding examples to a known sign "
-            "(personalisation) is not supported yet"
-        )
     examples = _load_examples(recognizer, label, inputs)
     base, head = _unwrapped(recognizer.backend.model)  # type: ignore[attr-defined]
     train_clips, _ = run.split_clips(data)
@@ -130,16 +134,16 @@ def add_sign(
     embeddings, _ = embed_arrays(base, x, mask)
     new = prototype(embeddings)[None]
     if head is None:
-        model = PrototypeHead(base, new, reference.scale, reference.bias)
+        prototypes, scale, bias = new, reference.scale, reference.bias
     else:  # earlier signs keep their logits: same scale, prototypes appended
-        model = PrototypeHead(base, torch.cat([head.prototypes, new]), *_scale_bias(head))
-    scale, bias = _scale_bias(model)
+        prototypes, (scale, bias) = torch.cat([head.prototypes, new]), _scale_bias(head)
+    trained = run.classes[: run.base_classes]
     similarity = (reference.prototypes @ new[0]).tolist()
-    order = np.argsort(similarity)[::-1][:NEAREST_SHOWN]
-    old_classes = run.classes[: len(run.classes) - len(run.added_signs)]
-    nearest = [(old_classes[i], float(similarity[i])) for i in order]
+    order = [i for i in np.argsort(similarity)[::-1] if trained[i] != label][:NEAREST_SHOWN]
+    nearest = [(trained[i], float(similarity[i])) for i in order]
     mutual = mutual_similarity(embeddings) if len(examples) > 1 else None
     warnings = _warnings(nearest, mutual, reference, len(examples))
+    own = similarity[trained.index(label)] if label in trained else None
     sign = {
         "label": label,
         "examples": len(examples),
@@ -147,6 +151,7 @@ def add_sign(
         "added": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     added = {
+        "base_classes": run.base_classes,
         "signs": [*run.added_signs, sign],
         "scale": scale,
         "bias": bias,
@@ -157,16 +162,19 @@ def add_sign(
             "r2": round(reference.r2, 4),
         },
     }
-    calibration = _write_run(run, model, [*run.classes, label], added, out, data)
+    classes = run.classes if label in run.classes else [*run.classes, label]
+    model = _head(run, base, prototypes, added, classes)
+    calibration = _write_run(run, model, classes, added, out, data)
     return SignChange(
         out,
         label,
-        len(run.classes) + 1,
+        len(classes),
         time.perf_counter() - start,
         calibration,
-        nearest,
-        mutual,
-        warnings,
+        nearest=nearest,
+        mutual_similarity=mutual,
+        warnings=warnings,
+        own_similarity=own,
     )
 
 
@@ -177,32 +185,43 @@ def remove_sign(
     *,
     data: Sequence[str | os.PathLike[str]] | None = None,
 ) -> SignChange:
-    """Write ``out``: ``model_dir`` without the added sign ``label`` (trained signs stay)."""
-    from aslrec.models.prototypes import PrototypeHead
-
+    """Write ``out``: ``model_dir`` without the prototypes of ``label``: an added sign goes,
+    a trained sign loses the examples added to it and keeps its classifier."""
     start = time.perf_counter()
     out = _check_out(out)
     run = RunDirectory(model_dir)
     added = _added_labels(run)
     if label not in added:
-        what = "a trained sign" if label in run.classes else "not a sign"
-        listed = ", ".join(added) or "none"
+        what = "a trained sign without added examples" if label in run.classes else "not a sign"
+        listed = ", ".join(dict.fromkeys(added)) or "none"
         raise ConfigError(
-            f"{label!r} is {what} of {run.path}; only added signs can be removed (added: {listed})"
+            f"{label!r} is {what} of {run.path}; only added signs and examples can be removed "
+            f"(added: {listed})"
         )
     base, head = _unwrapped(run.model)
     keep = [i for i, name in enumerate(added) if name != label]
+    trained = run.classes[: run.base_classes]
+    classes = run.classes if label in trained else [c for c in run.classes if c != label]
     model: nn.Module = base
     manifest_added = None
     if keep and head is not None:
-        model = PrototypeHead(base, head.prototypes[keep], *_scale_bias(head))
-        manifest_added = {
-            **run.config["added_signs"],
-            "signs": [run.added_signs[i] for i in keep],
-        }
-    classes = [name for name in run.classes if name != label]
+        manifest_added = {**run.config["added_signs"], "signs": [run.added_signs[i] for i in keep]}
+        model = _head(run, base, head.prototypes[keep], manifest_added, classes)
     calibration = _write_run(run, model, classes, manifest_added, out, data)
     return SignChange(out, label, len(classes), time.perf_counter() - start, calibration)
+
+
+def _head(
+    run: RunDirectory,
+    base: nn.Module,
+    prototypes: torch.Tensor,
+    added: dict[str, Any],
+    classes: list[str],
+) -> PrototypeHead:
+    from aslrec.models.prototypes import PrototypeHead
+
+    targets = [classes.index(s["label"]) for s in added["signs"]]
+    return PrototypeHead(base, prototypes, targets, run.base_classes, added["scale"], added["bias"])
 
 
 def list_added_signs(model_dir: str | os.PathLike[str]) -> list[str]:
@@ -290,7 +309,7 @@ def old_class_reference(
         mutual_similarity,
     )
 
-    old = run.classes[: len(run.classes) - len(run.added_signs)]
+    old = run.classes[: run.base_classes]
     index = {name: i for i, name in enumerate(old)}
     rng = np.random.default_rng(0)
     chosen: list[LandmarkClip] = []
