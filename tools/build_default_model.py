@@ -63,12 +63,14 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 ASSETS = REPO / "src" / "aslrec" / "assets"
 # fingerspelling16 brings letters from 12 more people (issue #22: the letters of one signer did
-# not carry to new people).
+# not carry to new people); msasl6 (landmarks extracted by aslrec from MS-ASL's YouTube videos,
+# committed in data/msasl6) 27 more signers and the card's words eat, teacher and happy.
 DATA = (
-    "wlasl50_mp.npz",
-    "gislr_hello_thankyou.npz",
-    "letters_static.npz",
-    "fingerspelling16.npz",
+    SHARED / "wlasl50_mp.npz",
+    SHARED / "gislr_hello_thankyou.npz",
+    SHARED / "letters_static.npz",
+    SHARED / "fingerspelling16.npz",
+    REPO / "data" / "msasl6",
 )
 # The card's links to the generated benchmark sections (relative to the card's folder).
 RESULTS_LINK = "../../../../benchmarks/RESULTS.md"
@@ -109,7 +111,7 @@ def main() -> None:
     from aslrec.workflows.train import train
 
     overrides = dict(parse_override(item) for item in args.set)
-    data = [SHARED / name for name in DATA]
+    data = list(DATA)
     for run_dir, preset_name in zip(run_dirs, presets, strict=True):
         # The seed card picks its epoch on the held-out fold; that would make the card's held-out
         # numbers optimistic, so such presets use an inner split here.
@@ -261,14 +263,19 @@ ARCHITECTURE_NOTES = {
 def handedness_note(config: dict[str, Any]) -> str:
     from aslrec.data.preprocessing import PreprocessingSpec
 
-    if PreprocessingSpec.from_dict(config["preprocessing"]).handedness != "chirality":
-        return "Hands are taken in the slots their source gave them."
-    return (
+    slots = (
         "Hands are put in the slot their 3D shape says (a right hand's palm normal and finger "
-        "bend point the same way) when the evidence is clear, whatever the tracker labelled; a "
-        "mirrored two-handed clip can still read differently from the original "
-        f"([hands the right way round]({HANDEDNESS_LINK}))."
+        "bend point the same way) when the evidence is clear, whatever the tracker labelled"
+        if PreprocessingSpec.from_dict(config["preprocessing"]).handedness == "chirality"
+        else "Hands are taken in the slots their source gave them"
     )
+    mirror = (
+        "; the model averages its logits over each clip and its mirror image, so a clip and "
+        "its mirror (a left-handed signer, a selfie view) get exactly the same answer"
+        if config.get("model_kwargs", {}).get("mirror_invariant")
+        else "; a mirrored two-handed clip can read differently from the original"
+    )
+    return f"{slots}{mirror} ([hands the right way round]({HANDEDNESS_LINK}))."
 
 
 def dominant_hand_note(preprocessing: PreprocessingSpec) -> str:
@@ -305,6 +312,7 @@ def write_model_card(target: Path, heldout: Sequence[LandmarkClip]) -> None:
     """MODEL_CARD.md: members, data, split, held-out metrics per source, cross-validation tables
     from the benchmark cache, real videos, limits."""
 
+    from aslrec.data.loaders import load_dataset
     from aslrec.data.preprocessing import PreprocessingSpec
     from aslrec.evaluation.metrics import classification_report
     from aslrec.inference.recognizer import Recognizer
@@ -321,8 +329,10 @@ def write_model_card(target: Path, heldout: Sequence[LandmarkClip]) -> None:
     probs = recognizer.probabilities(heldout)
     report = classification_report(truth, probs, recognizer.classes)
     rows = []
-    for name in DATA:
-        part = [i for i, c in enumerate(heldout) if c.source.startswith(str(SHARED / name))]
+    for path in DATA:
+        sources = {c.source for c in load_dataset(path)}
+        part = [i for i, c in enumerate(heldout) if c.source in sources]
+        name = path.name
         sub = classification_report(truth[part], probs[part], recognizer.classes)
         rows.append(f"| {name} | {len(part)} | {sub.top1:.1%} | {sub.top5:.1%} |")
     members = [
