@@ -114,4 +114,5 @@ def test_bundled_calibration_stores_no_build_machine_paths() -> None:
         "gislr_hello_thankyou.npz",
         "letters_static.npz",
         "fingerspelling16.npz",
+        "msasl6",
     ]
