@@ -189,7 +189,10 @@ def test_bad_run_directory_is_a_clear_error(
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"fmt": "tflite"}, "unknown export format 'tflite'; use one of onnx"),
+        (
+            {"fmt": "tflite"},
+            "unknown export format 'tflite' for an ONNX file; use one of onnx, web",
+        ),
         ({"quantize": "int4"}, "unknown quantization 'int4'; use one of int8"),
     ],
 )
