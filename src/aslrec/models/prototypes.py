@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from aslrec.models.logits import in_batches
+
 
 class PrototypeHead(nn.Module):
     """``model``'s logits for its ``base_classes`` classes and for added ones, from prototypes.
@@ -132,12 +134,7 @@ def embed_arrays(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(embeddings, logits)`` of preprocessed clips in eval mode, ``batch`` clips at a time."""
     model.eval()
-    parts = []
-    with torch.inference_mode():
-        for start in range(0, len(x), batch):
-            xb = torch.from_numpy(np.ascontiguousarray(x[start : start + batch]))
-            mb = torch.from_numpy(np.ascontiguousarray(mask[start : start + batch]))
-            parts.append(model.embed_and_logits(xb, mb))
+    parts = in_batches(model.embed_and_logits, x, mask, batch)
     return torch.cat([f for f, _ in parts]), torch.cat([z for _, z in parts])
 
 
