@@ -236,12 +236,23 @@ def fold_errors_result(fold: int) -> Cached:
     )
 
 
+# The rows the GISLR error list was measured from (their runs were on the machine then). A row
+# added later is not in it: listing its misses beside theirs would need all their runs again.
+GISLR_ERROR_ROWS = (
+    "seed",
+    "best",
+    "best-fast, fixed schedule",
+    "best-fast distilled, fixed schedule",
+    HAND_DROPOUT,
+    MOVING_DOMINANCE,
+)
+
+
 def gislr_error_rows() -> list[str]:
-    """The trained rows with every main GISLR fold cached: the rows the GISLR error list
-    covers (it grows as rows are added)."""
+    """The rows of :data:`GISLR_ERROR_ROWS` with every main GISLR fold cached."""
     return [
         n
-        for n in TRAINED
+        for n in GISLR_ERROR_ROWS
         if all(trained_cell(n, "gislr", f).cached.path.is_file() for f in range(FOLDS))
     ]
 
