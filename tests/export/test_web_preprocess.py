@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from aslrec.data import preprocessing as pp
-from aslrec.data.preprocessing import PreprocessingSpec, to_model_input
+from aslrec.data.preprocessing import PreprocessingSpec, arrays_for_model
 from aslrec.landmarks.clip import LandmarkClip
 
 NODE = shutil.which("node")
@@ -111,15 +111,7 @@ def test_the_pages_preprocessing_equals_pythons_on_real_clips(
     offset, worst, mirrored_dominant = 0, 0.0, 0
     for spec in SPECS:
         for clip in clips:
-            x, mask = to_model_input(
-                clip,
-                spec.seq_len,
-                spec.frame_sampling,
-                dominant_hand=spec.dominant_hand,
-                normalisation=spec.normalisation,
-                dominance=spec.dominance,
-                handedness=spec.handedness,
-            )
+            x, mask = (a[0] for a in arrays_for_model([clip], spec))
             js_x = flat[offset : offset + x.size].reshape(x.shape)
             offset += x.size
             js_mask = flat[offset : offset + mask.size]
