@@ -39,8 +39,10 @@ on its held-out fold (554 clips) it scored 96.6% top-1, the same recipe without 
 (both with the preset's earlier frame-count rule for the dominant hand; retrained with the
 ``moving`` rule, the distilled model scores 96.9%); in 5-fold CV on WLASL-50 alone the two
 recipes are level (benchmarks/RESULTS.md, "Model comparison (issue #10)"). The shipped model
-now (``--run-dir runs/default-v4 --preset best-fast --set handedness=chirality``) has no
-teachers yet: teachers trained on the new data would take three more training runs.
+now (``--run-dir runs/default-v5 --preset best-fast --set handedness=chirality --set
+mirror_invariant=true --threads 2``: about 15 minutes alone on 2 cores, far longer when other
+jobs share them) has no teachers yet: teachers trained on the new data would take three more
+training runs.
 """
 
 from __future__ import annotations
