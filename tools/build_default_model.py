@@ -381,8 +381,10 @@ Union of the shared real landmark sets, labels in the seed card's spellings wher
 (`thankyou` -> `thank_you`), kept otherwise: WLASL-50 (50 words, many signers, MediaPipe
 Holistic), GISLR hello/thank_you (21 participants, Holistic), fingerspelled letters A-Z (one
 signer, MediaPipe Hands, windows of 30 consecutive frames, un-mirrored: the recording is a
-selfie view) and fingerspelling16 (photos of 12 people holding 24 letters, each held for 30
-frames). {config["data"]["num_clips"]} clips.
+selfie view), fingerspelling16 (photos of 12 people holding 24 letters, each held for 30
+frames) and msasl6 (aslrec's own extraction of 46 MS-ASL YouTube videos of 27 signers, each cut
+to its sign: eat, teacher, hello, nice, happy, no; MS-ASL merges EAT and FOOD, kept as the
+card's `eat`). {config["data"]["num_clips"]} clips.
 
 ## Split and training
 Fold {config["split"]["fold"]} of a {config["split"]["folds"]}-fold stratified split (seed
