@@ -19,12 +19,19 @@ from benchmarks.processes import alive, descendants
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc for children")
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as a terminal gives it, even if the test runner ignores SIGINT
+    (an ignored signal is inherited through exec, and Python then keeps ignoring it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_extraction(videos: Path, out: Path) -> tuple[subprocess.Popen[str], set[int]]:
     """`aslrec extract --workers 2` on the 8 real videos, once 2 clips are stored."""
     process = subprocess.Popen(
         [sys.executable, "-m", "aslrec.cli", "extract", str(videos), "--out", str(out),
          "--workers", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint,
     )  # fmt: skip
     deadline = time.monotonic() + 240
     while len(list((out / "clips").glob("[!.]*.npz"))) < 2:

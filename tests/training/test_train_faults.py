@@ -114,6 +114,12 @@ def test_broken_last_checkpoint_is_one_line(
     assert "weights_only=False" not in message
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as a terminal gives it, even if the test runner ignores SIGINT
+    (an ignored signal is inherited through exec, and Python then keeps ignoring it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_during_training_exits_130_with_one_line(mp_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     command = ["train", "--data", mp_data, "--out", out, "--epochs", 500, "--patience", 500]
@@ -122,6 +128,7 @@ def test_sigint_during_training_exits_130_with_one_line(mp_data: Path, tmp_path:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 120
     while not (out / CHECKPOINT_DIR / PLAN).is_file() and time.monotonic() < deadline:
