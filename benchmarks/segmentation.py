@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aslrec.inference.fingerspelling import edit_distance
 from benchmarks._common import SHARED_DATA, command_line, header, load_note, write_section
 from benchmarks.streams import (
     Stream,
@@ -86,15 +87,6 @@ def match(
         used_f.add(j)
         out.append((i, j, value))
     return out
-
-
-def edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
-    d = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, d[0] = d[0], i
-        for j, y in enumerate(b, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (x != y))
-    return d[-1]
 
 
 # --------------------------------------------------------------------------------------------

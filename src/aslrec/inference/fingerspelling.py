@@ -148,8 +148,9 @@ class Word:
         }
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions, each cost 1)."""
+def edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions, each cost 1) between two
+    strings, or two sequences of words (the streaming benchmark's word error rate)."""
     if len(a) < len(b):
         a, b = b, a
     row = list(range(len(b) + 1))
