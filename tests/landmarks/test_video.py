@@ -45,6 +45,15 @@ def test_max_side_downscales_keeping_aspect(videos: Path) -> None:
     assert small.shape == (256, 256, 3)  # never upscaled
 
 
+def test_mirror_flips_every_frame_left_right(videos: Path) -> None:
+    plain, mirrored = (FrameSource(videos / "table.mp4", mirror=m) for m in (False, True))
+    pairs = list(zip(plain, mirrored, strict=True))
+    assert len(pairs) == 70
+    for (rgb, ts), (flipped, flipped_ts) in pairs:
+        assert ts == flipped_ts and flipped.flags.c_contiguous
+        np.testing.assert_array_equal(flipped, rgb[:, ::-1])
+
+
 def test_probe(videos: Path) -> None:
     info = probe(videos / "table.mp4")
     assert (info.kind, info.fps, info.frame_count, info.width, info.height) == (

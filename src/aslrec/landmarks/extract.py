@@ -71,10 +71,11 @@ def extract_untrimmed(
     signer: str | None,
     progress: FrameProgress | None = None,
     body: Body = False,
+    mirror: bool = False,
 ) -> tuple[LandmarkClip, VideoStats]:
     """Every frame of ``path``, hands or not, with its stats; a video without hands is not an
     error here (callers decide: :func:`extract_video_with_stats` raises, extraction runs
-    report it)."""
+    report it). ``mirror``: track the frames flipped left-right (the clip is of that view)."""
     start = time.perf_counter()
     active = HandTracker(options) if tracker is None else tracker
     pose_tracker = _pose_tracker(body, active.options.mirrored)
@@ -90,7 +91,7 @@ def extract_untrimmed(
             yield rgb, ts
 
     try:
-        with FrameSource(path, max_side=max_side) as source:
+        with FrameSource(path, max_side=max_side, mirror=mirror) as source:
             frames = source if progress is None else progress(source)
             if pose_tracker is not None:
                 frames = with_pose(frames, pose_tracker)
@@ -143,8 +144,10 @@ def extract_video_with_stats(
     trim: bool = True,
     progress: FrameProgress | None = None,
     body: Body = False,
+    mirror: bool = False,
 ) -> tuple[LandmarkClip, VideoStats]:
-    """:func:`extract_video`, also returning frame counts and timing (of the untrimmed video)."""
+    """:func:`extract_video`, also returning frame counts and timing (of the untrimmed video);
+    ``mirror`` as for :func:`extract_untrimmed`."""
     clip, stats = extract_untrimmed(
         path,
         options=options,
@@ -154,6 +157,7 @@ def extract_video_with_stats(
         signer=signer,
         progress=progress,
         body=body,
+        mirror=mirror,
     )
     if stats.hand_frames == 0:
         raise NoHandsError(f"{path}: no hands found in {stats.frames} frames")

@@ -214,15 +214,22 @@ class FrameSource:
     single frame decodes. A video that decodes fewer frames than its header's estimate is not
     an error: :attr:`decoded_frames` says how many there were.
 
+    ``mirror=True`` yields every frame flipped left-right: the video as a selfie camera would
+    show it, so a recognizer can track both views (MediaPipe's landmarks of a flipped frame
+    are not the exact mirror of its landmarks of the frame).
+
     Use as a context manager (or call :meth:`close`) to release the decoder early.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, max_side: int | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, max_side: int | None = None, mirror: bool = False
+    ) -> None:
         self._cap: object | None = None
         self.path = Path(path)
         if max_side is not None and max_side < 16:
             raise ValueError(f"max_side must be at least 16 pixels, not {max_side}")
         self.max_side = max_side
+        self.mirror = mirror
         self._images: list[Path] = []
         self._used = False
         self.decoded_frames = 0
@@ -316,12 +323,15 @@ class FrameSource:
         else:
             yield from self._iter_video()
 
-    def _iter_images(self) -> Iterator[tuple[np.ndarray, float]]:
+    def _rgb(self, bgr: np.ndarray) -> np.ndarray:
         import cv2
 
+        rgb = cv2.cvtColor(_downscale(bgr, self.max_side), cv2.COLOR_BGR2RGB)
+        return cv2.flip(rgb, 1) if self.mirror else rgb
+
+    def _iter_images(self) -> Iterator[tuple[np.ndarray, float]]:
         for i, path in enumerate(self._images):
-            bgr = self._read_image(path)
-            rgb = cv2.cvtColor(_downscale(bgr, self.max_side), cv2.COLOR_BGR2RGB)
+            rgb = self._rgb(self._read_image(path))
             self.decoded_frames += 1
             yield rgb, i / self.info.fps
 
@@ -345,8 +355,7 @@ class FrameSource:
                     ts = decoded * period if decoded * period > last_ts else last_ts + period
                 last_ts = ts
                 self.decoded_frames += 1
-                rgb = cv2.cvtColor(_downscale(bgr, self.max_side), cv2.COLOR_BGR2RGB)
-                yield rgb, float(ts)
+                yield self._rgb(bgr), float(ts)
         finally:
             self.close()
         if self._truncation is not None:
