@@ -228,9 +228,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     import torch
 
     from aslrec.data.loaders import load_fingerspelling_npz
+    from aslrec.inference.fingerspelling import read_lexicon
     from aslrec.landmarks.clip import RIGHT
     from aslrec.runs.directory import RunDirectory
-    from aslrec.workflows.spelling import read_lexicon
     from benchmarks.rows import SIGNER_FOLDS, signers_cell
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

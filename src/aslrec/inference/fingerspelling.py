@@ -40,15 +40,17 @@ in ``benchmarks/RESULTS.md``.
 from __future__ import annotations
 
 import math
+import os
 import string
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from aslrec.errors import ConfigError
+from aslrec.errors import ConfigError, DataError
 from aslrec.inference.streaming import motion_speed
 from aslrec.landmarks.clip import COORDS, HANDS, POINTS, LandmarkClip
 
@@ -195,6 +197,27 @@ class Lexicon:
                 if d == 0:
                     break
         return best
+
+
+def read_lexicon(path: str | os.PathLike[str]) -> list[str]:
+    """The words of a lexicon file, in file order (the order breaks snapping ties)."""
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DataError(f"{p}: no such lexicon file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{p}: cannot read the lexicon ({type(exc).__name__})") from None
+    words = []
+    for number, line in enumerate(lines, 1):
+        word = line.split("#", 1)[0].strip()
+        if word and not set(word.upper()) <= LETTERS:
+            raise DataError(f"{p}:{number}: {word!r} is not a word of the letters A-Z")
+        if word:
+            words.append(word)
+    if not words:
+        raise DataError(f"{p}: the lexicon holds no words")
+    return words
 
 
 class FingerspellingDecoder:

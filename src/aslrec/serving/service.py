@@ -24,6 +24,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from aslrec.errors import AslrecError, NoHandsError
+from aslrec.inference.fingerspelling import Lexicon, read_lexicon
 from aslrec.inference.recognizer import Prediction, Recognizer
 from aslrec.landmarks.clip import LandmarkClip
 from aslrec.serving.errors import ApiError
@@ -46,6 +47,7 @@ class Service:
     ) -> None:
         self.recognizer = recognizer
         self.settings = settings
+        self.lexicon = Lexicon(read_lexicon(settings.lexicon)) if settings.lexicon else None
         self.model_name = model_name
         self.backend = backend
         self.in_flight = 0

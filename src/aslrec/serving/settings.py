@@ -138,6 +138,9 @@ class ServiceSettings:
         api_key: when set, every ``/v1`` route but ``/v1/health`` needs it in the
             ``X-API-Key`` header (or, for the WebSocket, where browsers cannot set headers, the
             ``api_key`` query parameter). ``from_env`` reads ``ASLREC_API_KEY``.
+        lexicon: a word list file (one word a line, ``#`` comments) for ``/v1/stream?mode=
+            fingerspelling``: each closed word is also sent snapped to its nearest word. Read
+            once when the app is made, so a bad file stops ``aslrec serve`` before it listens.
     """
 
     max_upload_bytes: int = _setting(50 * MIB, "Largest video upload; 413 beyond.", "bytes")
@@ -180,6 +183,11 @@ class ServiceSettings:
     )
     api_key: str | None = _setting(
         None, "Require this key in X-API-Key (none: open).", minimum=None
+    )
+    lexicon: str | None = _setting(
+        None,
+        "Word list (one a line) the stream's fingerspelling mode snaps spelled words to.",
+        minimum=None,
     )
     stream: StreamSettings = field(default_factory=StreamSettings)
 

@@ -14,9 +14,11 @@ mirror (the page sends the camera's un-mirrored frames and mirrors only what it 
 ``"Left"`` is the signer's own right hand, slot 1); ``"signer"`` for labels that already name
 the signer's hand (MediaPipe Tasks on un-mirrored video). Coordinates are never flipped.
 
-Then :class:`~aslrec.inference.streaming.StreamingRecognizer` (issue #6) segments and classifies.
+Then, in ``mode="signs"`` (the default), :class:`~aslrec.inference.streaming.StreamingRecognizer`
+(issue #6) segments and classifies; in ``mode="fingerspelling"``,
+:class:`~aslrec.inference.fingerspelling.FingerspellingDecoder` (issue #23) spells.
 
-Messages out (JSON objects, ``type`` first):
+Messages out in ``signs`` mode (JSON objects, ``type`` first):
 
 - ``event``: a sign ended: ``start_s``, ``end_s``, ``label`` (``"unknown"`` below the model's
   threshold, only sent when the socket asked for ``unknown=true``), ``probability``,
@@ -25,6 +27,17 @@ Messages out (JSON objects, ``type`` first):
   frames come slower): ``t``, ``in_sign``, the provisional
   ``label`` / ``probability`` / ``top_k`` of the sign in progress (null when none), and
   ``presence`` [left, right] of the latest frame (which slots the hands went to).
+
+In ``fingerspelling`` mode, as soon as the decoder decides them:
+
+- ``letter``: ``letter``, ``confidence``, ``start_s`` (the hand settled on it), ``emitted_s``
+  (the frame that decided it: a frame's letters come in the replies to that frame).
+- ``word``: a word closed (the hand dropped, a pause, or ``flush``): ``word`` (the raw
+  spelling), ``snapped`` / ``distance`` (the lexicon's nearest word, null without a lexicon or
+  when every word is too far), ``letters`` (as in ``letter``), ``start_s``, ``closed_s``,
+  ``reason``.
+- ``partial`` (same rate as above): ``t``, ``spelling`` (the letters of the word in progress),
+  ``presence``.
 """
 
 from __future__ import annotations
@@ -32,14 +45,23 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from aslrec.inference.fingerspelling import (
+    FingerspellingDecoder,
+    Letter,
+    Lexicon,
+    SpellingConfig,
+)
 from aslrec.inference.recognizer import Prediction, Recognizer
 from aslrec.inference.streaming import SegmenterConfig, SignEvent, StreamingRecognizer
 from aslrec.landmarks.hands import HandDetection, HandSlotter
 from aslrec.serving.schemas import FrameMessage
+
+Mode = Literal["signs", "fingerspelling"]
+MODES: tuple[Mode, ...] = ("signs", "fingerspelling")
 
 
 class StreamInputError(ValueError):
@@ -48,13 +70,16 @@ class StreamInputError(ValueError):
 
 @dataclass(frozen=True)
 class StreamOptions:
-    """Per-socket choices: event labels, progress rate and the segmenter's settings."""
+    """Per-socket choices: what the stream decodes (``mode``), event labels, progress rate, the
+    segmenter's settings (signs) and the decoder's (fingerspelling)."""
 
+    mode: Mode = "signs"
     top_k: int = 3
     emit_unknown: bool = False
     partial_every_s: float = 0.25
     provisional_every_s: float = 0.2
     segmenter: SegmenterConfig | None = None
+    spelling: SpellingConfig | None = None
 
 
 def _finite(pairs: list[tuple[str, float]]) -> bool:
@@ -62,17 +87,30 @@ def _finite(pairs: list[tuple[str, float]]) -> bool:
 
 
 class StreamSession:
-    """The state of one socket. Not thread-safe: call it from one thread at a time."""
+    """The state of one socket. Not thread-safe: call it from one thread at a time.
 
-    def __init__(self, recognizer: Recognizer, options: StreamOptions | None = None) -> None:
+    ``lexicon`` (fingerspelling mode) is shared by all sockets: it is only read. A recogniser
+    without letter classes cannot spell: ``ConfigError`` here, before any frame.
+    """
+
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        options: StreamOptions | None = None,
+        lexicon: Lexicon | None = None,
+    ) -> None:
         self.recognizer = recognizer
         self.options = options or StreamOptions()
+        self.lexicon = lexicon
         self.slotter = HandSlotter()
         self.frames = 0
         self.events = 0
         self._t0 = time.monotonic()
         self._last_t: float | None = None
         self._last_partial_t = -math.inf
+        self.speller: FingerspellingDecoder | None = None
+        if self.options.mode == "fingerspelling":
+            self.speller = FingerspellingDecoder(recognizer, self.options.spelling, lexicon)
         self._stream = self._new_stream()
 
     def _new_stream(self) -> StreamingRecognizer:
@@ -111,13 +149,23 @@ class StreamSession:
                 presence = np.abs(landmarks).sum(axis=(1, 2)) > 0
         self._last_t = t
         self.frames += 1
-        out = self._events(self._stream.push_landmarks(landmarks, presence, t))
+        if self.speller is not None:
+            out = self._spelled(self.speller.push(landmarks, presence, t))
+        else:
+            out = self._events(self._stream.push_landmarks(landmarks, presence, t))
         if t - self._last_partial_t >= self.options.partial_every_s:
             self._last_partial_t = t
             out.append(self._partial(t, presence))
         return out
 
     def _partial(self, t: float, presence: np.ndarray) -> dict[str, Any]:
+        if self.speller is not None:
+            return {
+                "type": "partial",
+                "t": round(t, 3),
+                "spelling": self.speller.current,
+                "presence": [bool(p) for p in presence],
+            }
         guess: Prediction | None = self._stream.provisional(self.options.provisional_every_s)
         if guess is not None and not _finite(guess.top_k):
             guess = None
@@ -140,12 +188,27 @@ class StreamSession:
             out.append({"type": "event", **event.to_dict(), "known": event.known})
         return out
 
+    def _spelled(self, events: list[Any]) -> list[dict[str, Any]]:
+        """Letter and word messages; the decoder's list of closed words is emptied, so a socket
+        open for hours keeps no history."""
+        self.events += len(events)
+        assert self.speller is not None
+        self.speller.words.clear()
+        return [
+            {"type": "letter" if isinstance(event, Letter) else "word", **event.to_dict()}
+            for event in events
+        ]
+
     def flush(self) -> list[dict[str, Any]]:
-        """Finish the sign in progress now (end of stream)."""
+        """Finish the sign (or close the spelled word) in progress now (end of stream)."""
+        if self.speller is not None:
+            return self._spelled(list(self.speller.flush()))
         return self._events(self._stream.flush())
 
     def reset(self) -> None:
         """Forget everything so far; times may start again from 0."""
+        if self.speller is not None:
+            self.speller.reset()
         self._stream.close()
         self._stream = self._new_stream()
         self.slotter.reset()

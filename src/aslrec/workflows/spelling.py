@@ -15,37 +15,18 @@ from typing import TYPE_CHECKING
 
 from aslrec.errors import AslrecError, DataError, NoHandsError
 from aslrec.inference.fingerspelling import (
-    LETTERS,
     FingerspellingDecoder,
     Lexicon,
     SpellingConfig,
     Word,
+    read_lexicon,
 )
 from aslrec.workflows.output import track_progress
 
 if TYPE_CHECKING:
     from aslrec.inference.recognizer import Recognizer
 
-
-def read_lexicon(path: str | os.PathLike[str]) -> list[str]:
-    """The words of a lexicon file, in file order (the order breaks snapping ties)."""
-    p = Path(path)
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise DataError(f"{p}: no such lexicon file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{p}: cannot read the lexicon ({type(exc).__name__})") from None
-    words = []
-    for number, line in enumerate(lines, 1):
-        word = line.split("#", 1)[0].strip()
-        if word and not set(word.upper()) <= LETTERS:
-            raise DataError(f"{p}:{number}: {word!r} is not a word of the letters A-Z")
-        if word:
-            words.append(word)
-    if not words:
-        raise DataError(f"{p}: the lexicon holds no words")
-    return words
+__all__ = ["SpellingTranscript", "read_lexicon", "spell_video", "words_jsonl", "words_text"]
 
 
 @dataclass

@@ -12,9 +12,12 @@ Protocol (JSON text messages; the session logic and the message shapes are in
   ``max_stream_fps`` are dropped, at most one warning a second) and ``error`` (``code`` and
   ``message``; an invalid message is answered and skipped, the socket stays open).
 
-Query parameters: ``unknown=true`` also sends events below the model's threshold (labelled
-``unknown``); ``top_k`` (labels per event); ``api_key`` when the service has one (browsers
-cannot set headers on a WebSocket; ``X-API-Key`` works too).
+Query parameters: ``mode`` (``signs``, the default, or ``fingerspelling``: ``letter`` and
+``word`` messages instead of ``event``; an unknown mode, or ``fingerspelling`` with a model
+that has no letter classes, is answered by an ``error`` message and closes the socket with
+1008); ``unknown=true`` also sends events below the model's threshold (labelled ``unknown``);
+``top_k`` (labels per event); ``api_key`` when the service has one (browsers cannot set headers
+on a WebSocket; ``X-API-Key`` works too).
 
 Closing codes: 1008 for a wrong API key or more than ``max_bad_messages`` invalid messages,
 1009 for a message over ``max_message_bytes``, 1011 for a server bug (logged).
@@ -36,13 +39,13 @@ from fastapi import APIRouter, WebSocket
 from pydantic import TypeAdapter, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from aslrec.errors import AslrecError
+from aslrec.errors import AslrecError, ConfigError
 from aslrec.serving.errors import validation_error
 from aslrec.serving.logs import access_log, client_address
 from aslrec.serving.schemas import ClientMessage, ControlMessage, FrameMessage
 from aslrec.serving.security import API_KEY_HEADER, key_matches, unauthorized
 from aslrec.serving.service import Service, ServiceDep
-from aslrec.serving.stream import StreamInputError, StreamOptions, StreamSession
+from aslrec.serving.stream import MODES, Mode, StreamInputError, StreamOptions, StreamSession
 
 log = logging.getLogger("aslrec.serving")
 router = APIRouter()
@@ -54,10 +57,12 @@ OpenAPI has no operations for WebSockets, so this one is described here: landmar
 sign events out, as JSON text messages.
 
 - **Query parameters**: `api_key` (when the service has one: browsers cannot set headers on a
-  WebSocket; `X-API-Key` works too), `unknown=true` (also send events below the model's
-  threshold, labelled `unknown`), `top_k` (labels per event, default 3).
-- **On connect** the server sends `{"type": "ready", "labels", "max_fps", "top_k",
-  "threshold", "slots"}`.
+  WebSocket; `X-API-Key` works too), `mode` (`signs`, default, or `fingerspelling`),
+  `unknown=true` (also send events below the model's threshold, labelled `unknown`), `top_k`
+  (labels per event, default 3).
+- **On connect** the server sends `{"type": "ready", "mode", "labels", "max_fps", "top_k",
+  "threshold", "slots"}`, plus `letters` and `lexicon` (its word count, or null) in
+  fingerspelling mode.
 - **Client messages**: `{"type": "frame", "t"?, "landmarks", "presence"?}` (one frame's hands
   in aslrec's slots: 0 = the signer's left, 1 = the signer's right, 21 x 3 each) or
   `{"type": "frame", "t"?, "hands": [{"label", "score", "landmarks"}], "handedness"}`
@@ -65,7 +70,12 @@ sign events out, as JSON text messages.
   in progress: answered by its events, then `{"type": "flushed"}`); `{"type": "reset"}`
   (answered `{"type": "reset"}`).
 - **Server messages**: `event` (a finished sign: `label`, `probability`, `top_k`, `start_s`,
-  `end_s`, `known`), `partial` (the sign in progress, provisional), `warning`
+  `end_s`, `known`), `partial` (the sign in progress, provisional; in fingerspelling mode
+  `spelling`, the letters of the word in progress), `letter` (fingerspelling: `letter`,
+  `confidence`, `start_s`, `emitted_s`, sent in the replies to the frame that decided it),
+  `word` (fingerspelling, a word closed: `word` = the raw spelling, `snapped` and `distance`
+  when the server has a lexicon (`aslrec serve --lexicon`), `letters`, `start_s`, `closed_s`,
+  `reason`: `hand_dropped`, `pause` or `end_of_stream` after a flush), `warning`
   (`rate_limited`: frames beyond `max_fps` are dropped) and `error` (`code`, `message`: an
   invalid message is answered and skipped, the socket stays open).
 - **Closing codes**: 1008 for a wrong API key (after an `unauthorized` error message) or too
@@ -104,19 +114,22 @@ class TokenBucket:
 class StreamConnection:
     """One accepted socket: its session, its limits and its counters."""
 
-    def __init__(self, ws: WebSocket, service: Service, *, unknown: bool, top_k: int) -> None:
+    def __init__(
+        self, ws: WebSocket, service: Service, *, mode: Mode, unknown: bool, top_k: int
+    ) -> None:
         settings = service.settings
         self.ws = ws
         self.service = service
         self.settings = settings
         self.options = StreamOptions(
+            mode=mode,
             top_k=max(1, min(top_k, settings.max_top_k)),
             emit_unknown=unknown,
             partial_every_s=settings.stream.partial_every_s,
             provisional_every_s=settings.stream.provisional_every_s,
             segmenter=settings.stream.segmenter,
         )
-        self.session = StreamSession(service.recognizer, self.options)
+        self.session = StreamSession(service.recognizer, self.options, service.lexicon)
         self.bucket = TokenBucket(settings.max_stream_fps)
         self.dropped = 0
         self.bad = 0
@@ -124,16 +137,20 @@ class StreamConnection:
 
     async def run(self) -> tuple[int, str]:
         """Serve until the client leaves or a limit closes the socket: (close code, outcome)."""
-        await self.ws.send_json(
-            {
-                "type": "ready",
-                "labels": list(self.service.recognizer.classes),
-                "max_fps": self.settings.max_stream_fps,
-                "top_k": self.options.top_k,
-                "threshold": self.session.stream.threshold,
-                "slots": ["signer_left", "signer_right"],
-            }
-        )
+        ready: dict[str, Any] = {
+            "type": "ready",
+            "mode": self.options.mode,
+            "labels": list(self.service.recognizer.classes),
+            "max_fps": self.settings.max_stream_fps,
+            "top_k": self.options.top_k,
+            "threshold": self.session.stream.threshold,
+            "slots": ["signer_left", "signer_right"],
+        }
+        if self.session.speller is not None:
+            ready["letters"] = self.session.speller.letters
+            lexicon = self.service.lexicon
+            ready["lexicon"] = len(lexicon.words) if lexicon is not None else None
+        await self.ws.send_json(ready)
         try:
             while True:
                 message = await self.ws.receive()
@@ -222,6 +239,7 @@ async def stream(
     ws: WebSocket,
     service: ServiceDep,
     api_key: str | None = None,
+    mode: str = "signs",
     unknown: bool = False,
     top_k: int = 3,
 ) -> None:
@@ -234,7 +252,15 @@ async def stream(
         await ws.close(code=1008, reason="unauthorized")
         _log(ws, start, "unauthorized", 1008, {})
         return
-    connection = StreamConnection(ws, service, unknown=unknown, top_k=top_k)
+    try:
+        if mode not in MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        connection = StreamConnection(ws, service, mode=mode, unknown=unknown, top_k=top_k)
+    except ConfigError as exc:
+        await ws.send_json({"type": "error", "code": "invalid_input", "message": f"mode: {exc}"})
+        await ws.close(code=1008, reason="invalid options")
+        _log(ws, start, "invalid_options", 1008, {})
+        return
     code, outcome = 1011, "internal_error"
     service.in_flight += 1
     try:
