@@ -54,6 +54,14 @@ TtaOption = Annotated[
         help="Average over test-time augmentation views (default: what the model says).",
     ),
 ]
+BothViewsOption = Annotated[
+    bool,
+    typer.Option(
+        "--both-views/--single-view",
+        help="Track a video as recorded and flipped left-right and average the two, so a video "
+        "and its mirror image get the same answer (twice the tracking time).",
+    ),
+]
 
 
 @app.command()
@@ -239,6 +247,7 @@ def predict(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, one row per clip.")] = False,
     backend: BackendOption = "auto",
     tta: TtaOption = None,
+    both_views: BothViewsOption = True,
 ) -> None:
     """Recognise the sign in a video (or every clip in a folder / landmark file).
 
@@ -251,7 +260,7 @@ def predict(
 
     if top_k < 1:
         raise typer.BadParameter("--top-k must be at least 1")
-    with Recognizer.load(model, backend=backend, tta=tta) as recognizer:
+    with Recognizer.load(model, backend=backend, tta=tta, both_views=both_views) as recognizer:
         rows = predict_inputs(recognizer, source, top_k)
     code = print_predictions(rows, fmt="json" if as_json else "csv" if as_csv else "text")
     raise typer.Exit(code)
@@ -269,13 +278,14 @@ def demo(
         Path | None,
         typer.Option(help="Where --video's picture goes (default VIDEO-preview.png, here)."),
     ] = None,
+    both_views: BothViewsOption = True,
 ) -> None:
     """Recognise the bundled demo clips with the bundled model and show them next to the truth."""
     from aslrec.inference.recognizer import Recognizer
     from aslrec.workflows.output import print_demo, print_predictions
     from aslrec.workflows.predict import demo_data_dir, demo_video, predict_inputs
 
-    with Recognizer.load(model, backend=backend) as recognizer:
+    with Recognizer.load(model, backend=backend, both_views=both_views) as recognizer:
         if video is None:
             print_demo(predict_inputs(recognizer, demo_data_dir(), top_k=3))
             return

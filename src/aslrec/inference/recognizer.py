@@ -7,6 +7,7 @@ after install, offline.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aslrec.data.preprocessing import BodyFrame, arrays_for_model
-from aslrec.errors import DataError
+from aslrec.errors import DataError, NoHandsError
 from aslrec.inference.backends import ClassifierBackend, load_backend
 from aslrec.inference.tta import views
 from aslrec.landmarks.clip import LandmarkClip
@@ -87,6 +88,13 @@ class Recognizer:
     ensemble directory, :mod:`aslrec.runs.ensemble`) their logits are averaged, and with
     ``tta`` each member's logits are first averaged over the fixed views of
     :mod:`aslrec.inference.tta`.
+
+    With ``both_views`` a video is tracked twice, as recorded and flipped left-right (the
+    second clip mirrored back), and the logits of the two clips averaged. MediaPipe's
+    landmarks of a flipped video are not the mirror of its landmarks, so a mirror-invariant
+    model alone answered a real video and its flip alike only 85% of the time (RESULTS.md,
+    "Hands the right way round"); tracking both views gives the same pair of clips for either
+    video, hence the same answer, at twice the tracking cost.
     """
 
     def __init__(
@@ -95,11 +103,13 @@ class Recognizer:
         *,
         tta: bool = False,
         tracker_options: Any | None = None,
+        both_views: bool = False,
     ) -> None:
         self.members = list(backends) if isinstance(backends, Sequence) else [backends]
         check_same_classes([m.classes for m in self.members], range(len(self.members)))
         self.backend = self.members[0]
         self.tta = tta
+        self.both_views = both_views
         self.tracker_options = tracker_options
         self._tracker: Any | None = None
         # the model's calibration (aslrec.inference.calibration), set by load()
@@ -114,6 +124,7 @@ class Recognizer:
         backend: str = "auto",
         tta: bool | None = None,
         tracker_options: Any | None = None,
+        both_views: bool = False,
     ) -> Recognizer:
         """Load a run or ensemble directory, or an exported ``.onnx`` file (default: the bundled
         model), with ``backend`` (``auto``: :func:`~aslrec.inference.backends.resolve_backend`).
@@ -134,7 +145,9 @@ class Recognizer:
         else:
             backends, use_tta = [load_backend(path, backend)], bool(tta)
             calibration = backends[0].calibration
-        recognizer = cls(backends, tta=use_tta, tracker_options=tracker_options)
+        recognizer = cls(
+            backends, tta=use_tta, tracker_options=tracker_options, both_views=both_views
+        )
         if calibration is not None:
             recognizer.temperature = calibration.temperature
             recognizer.threshold = calibration.threshold
@@ -144,9 +157,15 @@ class Recognizer:
     def classes(self) -> list[str]:
         return self.backend.classes
 
-    def logits(self, clips: Sequence[LandmarkClip]) -> np.ndarray:
-        """``(N, C)`` logits averaged over members (and TTA views), before calibration."""
+    def logits(
+        self, clips: Sequence[LandmarkClip], retracked: Sequence[LandmarkClip] | None = None
+    ) -> np.ndarray:
+        """``(N, C)`` logits averaged over members (and TTA views), before calibration;
+        ``retracked``: the same clips tracked again on the flipped video and mirrored back,
+        one more view of each (see ``both_views``)."""
         clip_views = views(list(clips), self.tta)
+        if retracked is not None:
+            clip_views += views(list(retracked), self.tta)
         # All views of all clips go through each member as one batch: at batch 1 inference is
         # dispatch-bound, so six TTA views cost 2.2-2.9x one pass instead of 6x (seed and
         # isl-hybrid, torch and ONNX Runtime, one thread).
@@ -159,9 +178,11 @@ class Recognizer:
         ]
         return np.mean(outputs, axis=0)
 
-    def probabilities(self, clips: Sequence[LandmarkClip]) -> np.ndarray:
-        """``(N, C)`` calibrated softmax probabilities."""
-        return softmax(self.logits(clips), self.temperature)
+    def probabilities(
+        self, clips: Sequence[LandmarkClip], retracked: Sequence[LandmarkClip] | None = None
+    ) -> np.ndarray:
+        """``(N, C)`` calibrated softmax probabilities (``retracked`` as for :meth:`logits`)."""
+        return softmax(self.logits(clips, retracked), self.temperature)
 
     def predict_clips(
         self,
@@ -169,12 +190,13 @@ class Recognizer:
         top_k: int = 5,
         hand_rates: Sequence[float] | None = None,
         frame_counts: Sequence[int] | None = None,
+        retracked: Sequence[LandmarkClip] | None = None,
     ) -> list[Prediction]:
         """Top-k of each clip. ``frames`` and ``hand_rate`` describe the input as given: a clip's
         own frames, unless ``frame_counts``/``hand_rates`` give those of the video it was cut
         from (every decoded frame, hands or not, as ``aslrec serve`` reports them), so the two
-        numbers always count the same frames."""
-        probs = self.probabilities(clips)
+        numbers always count the same frames. ``retracked`` as for :meth:`logits`."""
+        probs = self.probabilities(clips, retracked)
         k = max(1, min(top_k, probs.shape[1]))
         uses_body = any(m.preprocessing.normalisation == "body" for m in self.members)
         out = []
@@ -196,15 +218,38 @@ class Recognizer:
         return out
 
     def extract(
-        self, path: Path, progress: FrameProgress | None = None
+        self, path: Path, progress: FrameProgress | None = None, *, mirror: bool = False
     ) -> tuple[LandmarkClip, VideoStats]:
-        """The sign span of a video or image folder, and the stats of all its frames."""
+        """The sign span of a video or image folder, and the stats of all its frames
+        (``mirror``: of the frames flipped left-right, the clip mirrored back, so it is a
+        second tracking of the same view)."""
         from aslrec.landmarks.extract import extract_video_with_stats
         from aslrec.landmarks.hands import HandTracker
 
         if self._tracker is None:
             self._tracker = HandTracker(self.tracker_options)
-        return extract_video_with_stats(path, tracker=self._tracker, progress=progress)
+        clip, stats = extract_video_with_stats(
+            path, tracker=self._tracker, progress=progress, mirror=mirror
+        )
+        return (clip.mirrored() if mirror else clip), stats
+
+    def predict_video(
+        self, path: Path, top_k: int = 5, progress: FrameProgress | None = None
+    ) -> tuple[Prediction, LandmarkClip]:
+        """The top-k of a video or image folder, and its clip as recorded (for previews).
+
+        With ``both_views`` the flipped frames are tracked too; when the flipped view shows no
+        hand at all the clip as recorded answers alone.
+        """
+        clip, stats = self.extract(path, progress)
+        retracked = None
+        if self.both_views:
+            with contextlib.suppress(NoHandsError):
+                retracked = [self.extract(path, progress, mirror=True)[0]]
+        prediction = self.predict_clips(
+            [clip], top_k, [stats.hand_rate], [stats.frames], retracked
+        )[0]
+        return prediction, clip
 
     def predict(
         self,
@@ -226,8 +271,7 @@ class Recognizer:
             if len(clips) != 1:
                 raise DataError(f"{path}: holds {len(clips)} clips; use predict_all")
             return self.predict_clips(clips, top_k)[0]
-        clip, stats = self.extract(path, progress)
-        return self.predict_clips([clip], top_k, [stats.hand_rate], [stats.frames])[0]
+        return self.predict_video(path, top_k, progress)[0]
 
     @staticmethod
     def load_landmarks(path: Path) -> list[LandmarkClip]:

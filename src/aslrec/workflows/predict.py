@@ -66,12 +66,11 @@ def demo_video(
 ) -> tuple[Prediction, Path]:
     """``aslrec demo --video``: the top-k of ``video`` and a picture of what was tracked.
 
-    The video is tracked once; the preview is the frame of the sign with the most hand
-    landmarks (the middle one of ties), with the hands drawn as the tracker placed them and
-    the recognised sign written on it, so a user can see whether the hands were found at all.
+    The preview is the frame of the sign with the most hand landmarks (the middle one of
+    ties), with the hands drawn as the tracker placed them in the video as recorded and the
+    recognised sign written on it, so a user can see whether the hands were found at all.
     """
-    clip, stats = recognizer.extract(Path(video))
-    prediction = recognizer.predict_clips([clip], top_k, [stats.hand_rate], [stats.frames])[0]
+    prediction, clip = recognizer.predict_video(Path(video), top_k)
     return prediction, save_preview(Path(video), clip, preview, prediction)
 
 
