@@ -37,6 +37,7 @@ import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -52,6 +53,9 @@ from aslrec.landmarks.clip import (
     RIGHT,
     LandmarkClip,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PathLike = str | os.PathLike[str]
 
@@ -422,14 +426,9 @@ def _gislr_parquet_hands(f: Path) -> np.ndarray:
     return out
 
 
-def load_gislr_csv(path: PathLike) -> list[LandmarkClip]:
-    """Load the original Kaggle GISLR layout: ``train.csv`` plus one parquet per sequence.
-
-    ``path`` is the ``train.csv`` file or the folder holding it; parquet paths in the csv are
-    relative to the csv's folder. Only hand rows are used; the result equals
-    :func:`load_gislr_npz` for the same ``sequence_id`` (same frames, same NaN = absent rule),
-    so either form of the data set can be used interchangeably.
-    """
+def gislr_csv_table(path: PathLike) -> tuple[Path, pd.DataFrame]:
+    """``train.csv`` of the GISLR layout (``path`` is the file or its folder), read and checked
+    without opening a parquet file: the csv's path and its rows (all columns as strings)."""
     import pandas as pd  # deferred: pandas/pyarrow take a while to import
 
     p = Path(path)
@@ -445,20 +444,33 @@ def load_gislr_csv(path: PathLike) -> list[LandmarkClip]:
             f"{csv}: missing column(s) {', '.join(missing)} "
             f"(expected {', '.join(_GISLR_CSV_COLUMNS)})"
         )
-    clips: list[LandmarkClip] = []
-    for row in table.itertuples(index=False):
-        f = csv.parent / str(row.path)
-        clips.append(
-            LandmarkClip.from_array(
-                _gislr_parquet_hands(f),
-                missing="nan",
-                label=str(row.sign),
-                signer=str(row.participant_id),
-                group=f"gislr:{row.sequence_id}",
-                source=str(f),
-            )
-        )
-    return _non_empty(csv, clips)
+    return csv, table
+
+
+def gislr_clip(csv: Path, row: Mapping[str, str]) -> LandmarkClip:
+    """The clip of one ``train.csv`` row: its parquet file (relative to the csv's folder)."""
+    f = csv.parent / str(row["path"])
+    return LandmarkClip.from_array(
+        _gislr_parquet_hands(f),
+        missing="nan",
+        label=str(row["sign"]),
+        signer=str(row["participant_id"]),
+        group=f"gislr:{row['sequence_id']}",
+        source=str(f),
+    )
+
+
+def load_gislr_csv(path: PathLike) -> list[LandmarkClip]:
+    """Load the original Kaggle GISLR layout: ``train.csv`` plus one parquet per sequence.
+
+    ``path`` is the ``train.csv`` file or the folder holding it; parquet paths in the csv are
+    relative to the csv's folder. Only hand rows are used; the result equals
+    :func:`load_gislr_npz` for the same ``sequence_id`` (same frames, same NaN = absent rule),
+    so either form of the data set can be used interchangeably. Training can also read it
+    file by file (:class:`aslrec.data.shards.GislrFiles`), for sets that do not fit in memory.
+    """
+    csv, table = gislr_csv_table(path)
+    return _non_empty(csv, [gislr_clip(csv, row) for row in table.to_dict("records")])
 
 
 # --------------------------------------------------------------------------- letters npz
@@ -640,6 +652,10 @@ def load_dataset(path: PathLike) -> list[LandmarkClip]:
     if p.is_dir():
         if is_store(p):
             return load_store(p)
+        from aslrec.data import shards  # imports this module
+
+        if shards.is_shard_set(p):
+            return _non_empty(p, shards.load_shards(p))
         if (p / GISLR_CSV).is_file():
             return load_gislr_csv(p)
         if _is_mp_data_dir(p):

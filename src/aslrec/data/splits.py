@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,16 +31,29 @@ INNER_FOLDS = 8
 
 def clip_groups(clips: Sequence[LandmarkClip], strategy: SplitStrategy) -> np.ndarray:
     """The group id of each clip under ``strategy``."""
+    return group_ids(
+        [c.group for c in clips], [c.signer for c in clips], strategy, lambda i: clips[i].source
+    )
+
+
+def group_ids(
+    groups: Sequence[str | None],
+    signers: Sequence[str | None],
+    strategy: SplitStrategy,
+    source: Callable[[int], str],
+) -> np.ndarray:
+    """:func:`clip_groups` from the clips' ``group`` and ``signer`` fields alone (a streamed
+    data set's table); ``source(i)`` names clip ``i`` in an error."""
     if strategy == "stratified":
-        return np.array([c.group or f"clip:{i}" for i, c in enumerate(clips)])
+        return np.array([g or f"clip:{i}" for i, g in enumerate(groups)])
     if strategy == "signer":
-        unknown = [c.source for c in clips if c.signer is None]
+        unknown = [i for i, s in enumerate(signers) if s is None]
         if unknown:
             raise DataError(
-                f"{unknown[0]}: no signer id, so --split signer is impossible for this data "
-                f"({len(unknown)} clips without one); use --split stratified"
+                f"{source(unknown[0])}: no signer id, so --split signer is impossible for this "
+                f"data ({len(unknown)} clips without one); use --split stratified"
             )
-        return np.array([f"signer:{c.signer}" for c in clips])
+        return np.array([f"signer:{s}" for s in signers])
     raise ConfigError(f"unknown split strategy {strategy!r}; use 'stratified' or 'signer'")
 
 
@@ -134,14 +147,47 @@ def split_indices(
     other 7/8; with ``"fixed"`` nothing is chosen (empty selection); with ``"val-fold"``
     selection uses the held-out fold itself.
     """
-    train_idx, heldout_idx = split.train_held_out(clips)
+    return split_fields(
+        [c.label or "" for c in clips],
+        [c.group for c in clips],
+        [c.signer for c in clips],
+        split,
+        selection,
+        lambda i: clips[i].source,
+    )
+
+
+def split_fields(
+    labels: Sequence[str],
+    groups: Sequence[str | None],
+    signers: Sequence[str | None],
+    split: SplitSpec,
+    selection: Selection,
+    source: Callable[[int], str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`split_indices` from the clips' label, group and signer fields alone: how a
+    streamed data set holds out a fold without reading its landmarks (same folds)."""
+
+    def folds(subset: np.ndarray, spec: SplitSpec) -> tuple[np.ndarray, np.ndarray]:
+        ids = group_ids(
+            [groups[i] for i in subset],
+            [signers[i] for i in subset],
+            spec.strategy,
+            lambda i: source(int(subset[i])),
+        )
+        train, held = make_folds([labels[i] for i in subset], ids, spec.folds, spec.seed)[
+            spec.fold
+        ]
+        return subset[train], subset[held]
+
+    train_idx, heldout_idx = folds(np.arange(len(labels)), split)
     if selection == "fixed":
         return train_idx, heldout_idx, heldout_idx[:0]
     if selection != "inner":
         return train_idx, heldout_idx, heldout_idx
     inner = dataclasses.replace(split, folds=INNER_FOLDS, fold=0, seed=split.seed + 1)
-    fit, select = inner.train_held_out([clips[i] for i in train_idx])
-    return train_idx[fit], heldout_idx, train_idx[select]
+    fit, select = folds(train_idx, inner)
+    return fit, heldout_idx, select
 
 
 def limit_per_class(
