@@ -4,16 +4,20 @@ The architecture of the 1st-place Kaggle "Isolated Sign Language Recognition" so
 (hoyso48, 2023), scaled to our data: a linear stem over :class:`LandmarkFeatures`, then stages
 of [Conv1D block x 3 with efficient channel attention (ECA), Transformer block], and masked
 max + mean pooling over valid frames. Convolutions capture local motion cheaply, attention the
-whole sign; both see only valid frames, so it works on clips of any length.
+whole sign; both see only valid frames, so it works on clips of any length. ``head="cosine"``
+makes the last layer a :class:`~aslrec.models.embedding.CosineClassifier` (signs added from a
+few examples then score on the trained classes' scale).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from torch import nn
 
 from aslrec.data.masking import compact_valid_frames, prefix_mask
-from aslrec.models.embedding import EmbeddingModel
+from aslrec.models.embedding import CosineClassifier, EmbeddingModel
 from aslrec.models.features import LandmarkFeatures
 from aslrec.models.registry import register_model
 
@@ -170,6 +174,7 @@ class HybridSignModel(EmbeddingModel):
         distances: bool = True,
         transformer_only: bool = False,
         max_frames: int = 256,
+        head: Literal["linear", "cosine"] = "linear",
     ) -> None:
         super().__init__()
         self.features = LandmarkFeatures(use_z=use_z, velocities=velocities, distances=distances)
@@ -186,7 +191,10 @@ class HybridSignModel(EmbeddingModel):
             blocks.append(TransformerBlock(dim, heads, drop=dropout, drop_path=drop_path))
         self.blocks = nn.ModuleList(blocks)
         self.positions = nn.Parameter(torch.zeros(1, max_frames, dim)) if transformer_only else None
-        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(2 * dim, num_classes))
+        if head not in ("linear", "cosine"):
+            raise ValueError(f"head must be 'linear' or 'cosine', not {head!r}")
+        last = (nn.Linear if head == "linear" else CosineClassifier)(2 * dim, num_classes)
+        self.head = nn.Sequential(nn.Dropout(head_dropout), last)
 
     def embed(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         # Valid frames first, the rest zeroed: velocities, convolutions and attention then see
