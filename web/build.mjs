@@ -1,6 +1,6 @@
 // Copies the pages and the MediaPipe (Tasks Vision and Hands) / Swagger UI / ONNX Runtime Web files they need
 // into aslrec's package (src/aslrec/serving/static/, git-ignored): `aslrec serve` serves them (no CDN at run
-// time), and `aslrec export --format web` copies the offline page (offline.html) and its files from there.
+// time), and `aslrec export --format web` copies the same page (index.html) and the files it needs from there.
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,9 +39,9 @@ for (const [from, to, keep] of parts) {
     copied.push(join(to, name).slice(out.length + 1));
   }
 }
-for (const needed of ["index.html", "app.js", "mediapipe/hands/hands.js", "mediapipe/hands/hands_solution_simd_wasm_bin.wasm",
+for (const needed of ["index.html", "page.js", "server.js", "local.js", "fingerspelling.js", "mediapipe/hands/hands.js", "mediapipe/hands/hands_solution_simd_wasm_bin.wasm",
   "mediapipe/tasks-vision/vision_bundle.mjs", "mediapipe/tasks-vision/wasm/vision_wasm_internal.wasm", "swagger-ui/swagger-ui-bundle.js",
-  "offline.html", "offline.js", "preprocess.js", "ort/ort.wasm.min.mjs", "ort/ort-wasm-simd-threaded.wasm"]) {
+  "preprocess.js", "ort/ort.wasm.min.mjs", "ort/ort-wasm-simd-threaded.wasm"]) {
   if (!copied.includes(needed)) {
     console.error(`build incomplete: ${needed} was not copied`);
     process.exit(1);

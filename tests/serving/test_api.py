@@ -382,7 +382,7 @@ def test_page_and_docs_when_built(client: TestClient) -> None:
     if not (page_module.STATIC_DIR / "index.html").is_file():
         pytest.skip("browser page not built (make web)")
     page = client.get("/")
-    assert page.status_code == 200 and "static/app.js" in page.text
+    assert page.status_code == 200 and "static/page.js" in page.text
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", page.text)  # nothing from elsewhere
     for wasm_path in (
         "/static/mediapipe/tasks-vision/wasm/vision_wasm_internal.wasm",

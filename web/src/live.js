@@ -15,7 +15,7 @@ const EPS = 1e-6;
 const HAND = POINTS * COORDS;
 
 /** Motion energy between two frames (motion_speed): hand sizes per second, inf on a change. */
-function motionSpeed(prev, frame) {
+export function motionSpeed(prev, frame) {
   if (!frame.presence.some(Boolean)) return null;
   if (!prev) return Infinity;
   if (prev.presence[0] !== frame.presence[0] || prev.presence[1] !== frame.presence[1]) return Infinity;

@@ -18,17 +18,16 @@ export class Model {
     this.seqLen = config.preprocessing.seq_len;
   }
 
-  /** Load the model; `threads` 0 lets ONNX Runtime choose. */
-  static async load({ threads = 1 } = {}) {
+  /** Load the model of `config` (model/aslrec.json); `threads` 0 lets ONNX Runtime choose;
+   * `optimization`: ONNX Runtime's graph optimisation level ("all", "extended", "basic",
+   * "disabled"). */
+  static async load(config, { threads = 1, optimization = "all" } = {}) {
     const ort = await import(here("static/ort/ort.wasm.min.mjs"));
     ort.env.wasm.wasmPaths = here("static/ort/");
     ort.env.wasm.numThreads = threads;
-    const response = await fetch(here("model/aslrec.json"));
-    if (!response.ok) throw new Error(`model/aslrec.json: HTTP ${response.status}`);
-    const config = await response.json();
-    const session = await ort.InferenceSession.create(here("model/model.onnx"), {
+    const session = await ort.InferenceSession.create(here(config.model), {
       executionProviders: ["wasm"],
-      graphOptimizationLevel: "all",
+      graphOptimizationLevel: optimization,
     });
     return new Model(ort, session, config);
   }

@@ -1,17 +1,21 @@
 """``aslrec export RUN --format web``: one static folder that recognises signs in the browser.
 
-The folder holds the offline page (``web/src/offline.html`` as ``index.html`` and its modules),
+The folder holds the page (``web/src/index.html``, the one ``aslrec serve`` serves, which runs
+the model in the page when it finds ``model/aslrec.json`` beside it) and its modules,
 MediaPipe Tasks Vision (npm) with the hand model aslrec builds from its own MediaPipe wheel,
 ONNX Runtime Web (npm, WebAssembly), the exported ONNX model and ``model/aslrec.json``: class
 names, preprocessing spec, temperature and unknown threshold (from the ONNX metadata, i.e. the
-run's ``model_config.json`` and ``calibration.json``) and the streaming segmenter's settings.
+run's ``model_config.json`` and ``calibration.json``), the streaming segmenter's and the
+fingerspelling decoder's settings.
 Every URL the page loads is relative to its folder, so any static host serves it and nothing
 is fetched from elsewhere.
 
 The files come from the page build of ``make web`` (``web/build.mjs``), which puts them in
 ``aslrec/serving/static/``; that folder is located by path, not imported (serving sits above
 export in the layer contract). Only the SIMD build of MediaPipe's WebAssembly is copied (every
-browser with WebAssembly SIMD, i.e. all current ones; the non-SIMD fallback would add 12 MB).
+browser with WebAssembly SIMD, i.e. all current ones; the non-SIMD fallback would add 9.4 MB).
+MediaPipe Tasks Vision is 0.10.21, the release of the Python wheel that tracks videos for
+``aslrec predict`` (and 3.4 MB smaller than its 1.1.0).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 
 from aslrec.atomic import write_text
 from aslrec.errors import ConfigError
+from aslrec.inference.fingerspelling import SpellingConfig
 from aslrec.inference.onnx_backend import MODEL_FILENAME, OnnxMetadata
 from aslrec.inference.streaming import DEFAULT_THRESHOLD, SegmenterConfig, StreamingRecognizer
 
@@ -35,9 +40,18 @@ BUILT_PAGE = Path(__file__).resolve().parents[1] / "serving" / "static"
 CONFIG_FILENAME = "aslrec.json"
 MODEL_DIR = "model"
 HAND_MODEL = "models/hand_landmarker.task"
-MODULES = ("offline.js", "tracking.js", "slots.js", "live.js", "model.js", "preprocess.js")
+MODULES = (
+    "page.js",
+    "local.js",
+    "tracking.js",
+    "slots.js",
+    "live.js",
+    "fingerspelling.js",
+    "model.js",
+    "preprocess.js",
+)
 COPIED: tuple[tuple[str, str], ...] = (
-    ("offline.html", "index.html"),
+    ("index.html", "index.html"),
     *((name, f"static/{name}") for name in (*MODULES, "style.css")),
     *(
         (f"mediapipe/tasks-vision/{name}", f"static/mediapipe/tasks-vision/{name}")
@@ -72,8 +86,8 @@ def require_built_page() -> None:
 def page_config(metadata: OnnxMetadata) -> dict[str, Any]:
     """``model/aslrec.json``: what the page needs besides the graph, from the ONNX metadata.
 
-    The segmenter settings and repeat gap are Python's defaults (``aslrec live``), written here
-    so the page has no second copy of them.
+    The segmenter, fingerspelling and repeat-gap settings are Python's defaults (``aslrec
+    live``), written here so the page has no second copy of them.
     """
     calibration = metadata.calibration or {}
     repeat_gap = inspect.signature(StreamingRecognizer).parameters["repeat_gap_s"].default
@@ -85,6 +99,7 @@ def page_config(metadata: OnnxMetadata) -> dict[str, Any]:
         "temperature": float(calibration.get("temperature", 1.0)),
         "threshold": float(calibration.get("threshold", DEFAULT_THRESHOLD)),
         "segmenter": asdict(SegmenterConfig()),
+        "fingerspelling": asdict(SpellingConfig()),
         "repeat_gap_s": repeat_gap,
         "model": f"{MODEL_DIR}/{MODEL_FILENAME}",
         "quantization": metadata.quantization,

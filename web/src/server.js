@@ -1,79 +1,32 @@
-// aslrec's browser page: webcam -> hand tracking in this browser -> landmarks over a WebSocket
-// to aslrec serve (/v1/stream) -> current sign and transcript. The video never leaves the page.
+// The page's server mode (served by `aslrec serve`): hand tracking in this browser ->
+// landmarks over a WebSocket (/v1/stream) -> current sign and transcript. A dropped video is
+// tracked here and its landmarks (not the video) are sent to POST /v1/predict.
 //
-// Two trackers, both from npm and served by aslrec itself (no CDN), in tracking.js (shared with
-// the page of `aslrec export --format web`): "tasks" (default, MediaPipe Tasks Vision on the CPU,
-// with the hand model aslrec builds from its own MediaPipe wheel, GET /models/hand_landmarker.task;
-// ~80 ms a frame in headless Chromium without a GPU) and "hands" (?engine=hands, the
-// @mediapipe/hands solution on WebGL, ~2 s a frame in software).
+// Two trackers (tracking.js): "tasks" (default, MediaPipe Tasks Vision on the CPU with the hand
+// model of aslrec's own MediaPipe wheel, GET /models/hand_landmarker.task) and "hands"
+// (?engine=hands, the @mediapipe/hands solution on WebGL, ~2 s a frame in software).
 //
 // Hand slots. Tasks labels each hand as the signer's own ("Right" = the signer's right hand,
-// handedness "signer"); the Hands solution labels as if the image were a mirror, so its "Left"
-// is the signer's right (handedness "selfie"). Both trackers get the camera's frames
-// un-mirrored (the page mirrors only what it draws), the page sends the raw labels with their
-// handedness mode, and the server assigns aslrec's slots (0 = signer's left, 1 = signer's
-// right) with the Python tracker's own pipeline (aslrec.landmarks.hands.HandSlotter). slotOf()
-// below makes the same per-frame mapping, only to colour the drawing.
+// handedness "signer"); the Hands solution labels as if the image were a mirror (handedness
+// "selfie"). Both trackers get the camera's frames un-mirrored (the page mirrors only what it
+// draws), the page sends the raw labels with their handedness mode, and the server assigns
+// aslrec's slots (0 = signer's left, 1 = signer's right) with the Python tracker's own pipeline
+// (aslrec.landmarks.hands.HandSlotter). slotOf() makes the same per-frame mapping, only to
+// colour the drawing.
 
-import { Drawing, addWord, eachFrame, handsTracker, showPrediction, startCamera, tasksTracker } from "./tracking.js";
-// label -> slot per handedness convention, so the drawing needs no round trip to the server
+import { addWord, eachFrame, handsTracker, startCamera, tasksTracker } from "./tracking.js";
 import { LABEL_SLOTS } from "./slots.js";
+import { $, NO_HANDS_AFTER_MS, busyWithFile, drawing, params, setStatus, show, showMessage, state, timedTracking, video } from "./page.js";
 
 const SEND_FPS = 30; // the server accepts up to 60 frames/s per socket
-const NO_HANDS_AFTER_MS = 1500;
 const MAX_BUFFERED = 256 * 1024;
-// Everything the page knows, also for tests and debugging (window.aslrec).
-const state = {
-  status: "starting",
-  key: null, // "missing" | "wrong" once the server refused this page's ?key= (or its absence)
-  camera: null, // "ok" | "denied" | "missing" | "error"
-  engine: null, // "tasks" | "hands"
-  tracking: false,
-  connected: false,
-  labels: [],
-  results: 0,
-  handFrames: 0,
-  handsNow: 0, // hands in the latest tracked frame
-  framesSent: 0,
-  notSent: 0,
-  partials: 0,
-  trackMs: null, // mean time of one MediaPipe Hands call (ms)
-  prediction: null, // {label, probability, top_k, final}
-  events: [],
-  slotCounts: [0, 0], // frames in which the server put a hand in slot 0 / slot 1
-  warnings: [],
-  errors: [],
-};
-window.aslrec = state;
-
-const $ = (id) => document.getElementById(id);
-const video = $("video");
-const drawing = new Drawing($("canvas"));
-
-const params = new URLSearchParams(window.location.search);
 const KEY = params.get("key");
 const ENGINE = params.get("engine") === "hands" ? "hands" : "tasks";
 const HANDEDNESS = ENGINE === "hands" ? "selfie" : "signer";
 state.engine = ENGINE;
 
-function slotOf(hand) {
-  return LABEL_SLOTS[HANDEDNESS][hand.label === "Right" ? "Right" : "Left"];
-}
-
-function setStatus(text, bad = false) {
-  if (state.key) return; // nothing works without the key: its message stays
-  state.status = text;
-  const el = $("status");
-  el.textContent = text;
-  el.classList.toggle("bad", bad);
-}
-
-function showMessage(text) {
-  if (state.key) return; // the key's message stays
-  const el = $("message");
-  el.textContent = text;
-  el.hidden = !text;
-}
+const slotOf = (hand) => LABEL_SLOTS[HANDEDNESS][hand.label === "Right" ? "Right" : "Left"];
+const keyHeaders = () => (KEY ? { "X-API-Key": KEY } : {});
 
 // -------------------------------------------------------------------------------- API key
 // A server started with --api-key refuses the socket without it. Browsers cannot set headers
@@ -93,9 +46,7 @@ function keyRefused() {
 // a proxy error) is left to the socket's retries
 async function keyAccepted() {
   try {
-    const response = await fetch(new URL("v1/labels", window.location.href), {
-      headers: KEY ? { "X-API-Key": KEY } : {},
-    });
+    const response = await fetch(new URL("v1/labels", window.location.href), { headers: keyHeaders() });
     if (response.status === 401) {
       keyRefused();
       return false;
@@ -188,26 +139,13 @@ function send(message) {
   state.framesSent += 1;
 }
 
-// ----------------------------------------------------------------------------------- display
-function show(pred) {
-  state.prediction = pred;
-  showPrediction(pred);
-}
-
-$("clear").addEventListener("click", () => {
-  $("transcript").replaceChildren();
-  state.events = [];
-});
-
 // ------------------------------------------------------------------------------- tracking
 const t0 = performance.now();
 let lastT = -1;
 let lastSentMs = -Infinity;
 let lastHandMs = performance.now();
 
-function round(v) {
-  return Math.round(v * 1e5) / 1e5;
-}
+const round = (v) => Math.round(v * 1e5) / 1e5;
 
 // hands: [{label: "Left" | "Right", score, points: [{x, y, z}] x 21}]
 function onHands(hands) {
@@ -237,10 +175,6 @@ function onHands(hands) {
   });
 }
 
-function timed(ms) {
-  state.trackMs = state.trackMs === null ? ms : 0.8 * state.trackMs + 0.2 * ms;
-}
-
 // Each tracker: async () => (async () => void), the per-frame step.
 async function tasksStep() {
   const track = await tasksTracker({ delegate: params.get("delegate") === "GPU" ? "GPU" : "CPU" });
@@ -248,7 +182,7 @@ async function tasksStep() {
     const started = performance.now();
     drawing.frame(video, video.videoWidth, video.videoHeight); // drawn and tracked in the same task: the same frame
     const hands = track(video, started);
-    timed(performance.now() - started);
+    timedTracking(performance.now() - started);
     onHands(hands);
   };
 }
@@ -258,15 +192,33 @@ async function handsStep() {
   return async () => {
     const started = performance.now();
     const { frame, hands } = (await track(video)) || { frame: null, hands: [] };
-    timed(performance.now() - started);
+    timedTracking(performance.now() - started);
     drawing.frame(frame || video, video.videoWidth, video.videoHeight);
     onHands(hands);
   };
 }
 
-async function main() {
-  if (!(await keyAccepted())) return;
-  connect();
+/** A clip {frames, landmarks, presence} (slotted in the page) classified by POST /v1/predict. */
+async function classify(clip) {
+  const frame = 2 * 21 * 3;
+  const landmarks = [];
+  const presence = [];
+  for (let i = 0; i < clip.frames; i++) {
+    const flat = Array.from(clip.landmarks.subarray(i * frame, (i + 1) * frame), round);
+    landmarks.push([0, 1].map((h) => Array.from({ length: 21 }, (_, p) => flat.slice(h * 63 + p * 3, h * 63 + p * 3 + 3))));
+    presence.push([Boolean(clip.presence[2 * i]), Boolean(clip.presence[2 * i + 1])]);
+  }
+  const response = await fetch(new URL("v1/predict?top_k=3", window.location.href), {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...keyHeaders() },
+    body: JSON.stringify({ landmarks, presence }),
+  });
+  const body = await response.json();
+  if (!response.ok) throw new Error(`the server answered ${response.status}: ${(body.error || {}).message}`);
+  return { label: body.label, probability: body.probability, top_k: body.predictions };
+}
+
+async function live() {
   const camera = await startCamera(video);
   state.camera = camera.camera;
   if (camera.camera !== "ok") {
@@ -275,20 +227,16 @@ async function main() {
     return;
   }
   setStatus("Loading hand tracking…");
-  let step;
-  try {
-    step = await (ENGINE === "hands" ? handsStep() : tasksStep());
-  } catch (err) {
-    showMessage(
-      `Hand tracking failed to start (${err && err.message ? err.message : err}). ` +
-        "If the page was not built, run `make web` and restart aslrec serve.",
-    );
-    setStatus("Hand tracking failed", true);
-    return;
-  }
+  const step = await (ENGINE === "hands" ? handsStep() : tasksStep());
   state.tracking = true;
   if (state.connected) setStatus(`Connected: ${state.labels.length} signs known`);
-  eachFrame(video, step, (err) => state.errors.push({ code: "tracking", message: String(err) }));
+  eachFrame(video, async () => {
+    if (!busyWithFile()) await step(); // a dropped file has the tracker's attention
+  }, (err) => state.errors.push({ code: "tracking", message: String(err) }));
 }
 
-main();
+export async function prepare() {
+  if (!(await keyAccepted())) return null;
+  connect();
+  return { classify, live };
+}

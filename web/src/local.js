@@ -1,0 +1,170 @@
+// The page's local mode (a folder written by `aslrec export --format web`): aslrec with no
+// server. Webcam -> MediaPipe hand tracking (tracking.js) -> slots (slots.js) -> sign
+// segmentation and the transcript (live.js), or letters and words in fingerspelling mode
+// (fingerspelling.js, when the model has the letters A-Z) -> preprocessing (preprocess.js) and
+// the ONNX model in ONNX Runtime Web (model.js), all from files of its own folder.
+//
+// window.aslrecApi: the model as functions (logits of landmark clips, a video file's
+// prediction), for tests and benchmarks.
+
+import { addWord, eachFrame, startCamera, tasksTracker } from "./tracking.js";
+import { HandSlotter, detection } from "./slots.js";
+import { Transcriber, framesToClip } from "./live.js";
+import { Speller, letterColumns } from "./fingerspelling.js";
+import { Model } from "./model.js";
+import { toModelInput } from "./preprocess.js";
+import {
+  $, HANDEDNESS, NO_HANDS_AFTER_MS, busyWithFile, drawing, params, setStatus, show, showMessage, state,
+  timedModel, timedTracking, video,
+} from "./page.js";
+
+let model = null;
+
+async function predict(clip) {
+  const started = performance.now();
+  const prediction = await model.predict(clip, 3);
+  timedModel(performance.now() - started);
+  return prediction;
+}
+
+/** Calibrated probabilities over all classes of frames [{landmarks, presence, t}] as one clip. */
+async function probabilities(frames) {
+  const started = performance.now();
+  const [row] = await model.logits([framesToClip(frames)]);
+  timedModel(performance.now() - started);
+  return model.probabilities(row);
+}
+
+/** The slot a drawn hand was put in: the slot holding its wrist. */
+function slotOfDrawn(hand, frame) {
+  const x = Math.fround(hand.points[0].x);
+  const y = Math.fround(hand.points[0].y);
+  for (let slot = 0; slot < 2; slot++) {
+    const at = slot * 63;
+    if (frame.presence[slot] && frame.landmarks[at] === x && frame.landmarks[at + 1] === y) return slot;
+  }
+  return hand.label === "Right" ? 1 : 0;
+}
+
+/** How long the user waited: from the sign's end (its last frame, t0-based) to the next paint. */
+function timeToPaint(label, endMs) {
+  requestAnimationFrame(() => state.latencies.push({ label, ms: performance.now() - endMs }));
+}
+
+function showLetters(items, speller) {
+  for (const item of items) {
+    if (item.type === "letter") state.letters.push(item);
+    else {
+      state.words.push(item);
+      addWord({ label: item.word, probability: Math.min(...item.letters.map((l) => l.confidence)),
+        start_s: item.letters[0].start_s, end_s: item.closed_s });
+    }
+  }
+  if (items.length) {
+    const last = state.letters[state.letters.length - 1];
+    show({ label: speller.current || "–", probability: last ? last.confidence : 0, top_k: [], final: true });
+  }
+}
+
+async function live() {
+  const camera = await startCamera(video);
+  state.camera = camera.camera;
+  if (camera.camera !== "ok") {
+    showMessage(camera.message);
+    return;
+  }
+  const track = await tasksTracker();
+  const slotter = new HandSlotter();
+  const cfg = model.config;
+  const transcriber = new Transcriber({
+    segmenter: cfg.segmenter,
+    threshold: cfg.threshold,
+    repeatGapS: cfg.repeat_gap_s,
+    minHandFrames: cfg.segmenter.min_hand_frames,
+    classify: predict,
+  });
+  const speller = letterColumns(model.classes).length && cfg.fingerspelling
+    ? new Speller(cfg.fingerspelling, model.classes, probabilities)
+    : null;
+  if (speller) {
+    $("spelling").hidden = false;
+    $("spell").checked = state.spelling;
+    $("spell").addEventListener("change", (ev) => {
+      state.spelling = ev.target.checked;
+      speller.reset();
+    });
+  }
+  state.tracking = true;
+  const t0 = performance.now();
+  let lastT = -1;
+  let lastHandMs = performance.now();
+  eachFrame(
+    video,
+    async () => {
+      if (busyWithFile()) return;
+      const started = performance.now();
+      drawing.frame(video, video.videoWidth, video.videoHeight);
+      const hands = track(video, started);
+      timedTracking(performance.now() - started);
+      let t = (started - t0) / 1000;
+      if (t <= lastT) t = lastT + 0.001;
+      lastT = t;
+      const frame = slotter.assign(hands.slice(0, 2).map((h) => detection(h, HANDEDNESS)), t);
+      state.results += 1;
+      state.handsNow = hands.length;
+      frame.presence.forEach((seen, slot) => {
+        if (seen) state.slotCounts[slot] += 1;
+      });
+      drawing.hands(hands.slice(0, 2), (hand) => slotOfDrawn(hand, frame));
+      if (hands.length) {
+        state.handFrames += 1;
+        lastHandMs = started;
+      }
+      $("nohands").hidden = started - lastHandMs < NO_HANDS_AFTER_MS;
+      const sample = { landmarks: frame.landmarks, presence: frame.presence, t };
+      if (speller && state.spelling) {
+        showLetters(await speller.push(sample), speller);
+        return;
+      }
+      for (const event of await transcriber.push(sample)) {
+        state.events.push(event);
+        addWord(event);
+        show({ ...event, final: true });
+        timeToPaint(event.label, t0 + event.end_s * 1000);
+      }
+      const provisional = await transcriber.provisional(t);
+      if (provisional) show({ ...provisional, final: false });
+    },
+    (err) => state.errors.push({ code: "live", message: String(err) }),
+  );
+}
+
+const toClip = (c) => ({ frames: c.frames, landmarks: Float32Array.from(c.landmarks), presence: Uint8Array.from(c.presence) });
+
+export async function prepare(config) {
+  setStatus("Loading the model…");
+  try {
+    model = await Model.load(config, {
+      threads: Number(params.get("threads") || 1),
+      optimization: params.get("optimization") || "all",
+    });
+  } catch (err) {
+    setStatus("The model failed to load", true);
+    showMessage(`The model failed to load (${err && err.message ? err.message : err}).`);
+    return null;
+  }
+  state.labels = model.classes;
+  state.threshold = model.config.threshold;
+  state.spelling = params.get("mode") === "fingerspelling";
+  state.modelReady = true;
+  setStatus(`Ready: ${model.classes.length} signs known`);
+  const api = {
+    // clips: [{frames, landmarks: number[T*126], presence: number[T*2]}] -> logits rows
+    logits: async (clips) => (await model.logits(clips.map(toClip))).map((row) => Array.from(row)),
+    // the same clips preprocessed: [{x, mask}] (Float32Array), what run() takes
+    inputs: async (clips) => clips.map((c) => toModelInput(toClip(c), model.config.preprocessing)),
+    // model inputs [{x, mask}] -> logits rows (no preprocessing; for timing the model alone)
+    run: async (inputs) => (await model.run(inputs)).map((r) => Array.from(r)),
+  };
+  return { classify: predict, live, api };
+}
