@@ -50,6 +50,11 @@ TITLE = "Fingerspelling from held-out signers (issue #23)"
 FPS = 30
 JITTER = 0.005  # per landmark and frame, in hand sizes
 DRIFT = 0.002  # random-walk step of the whole hand per frame, in hand sizes
+LETTERS_STATIC = SHARED_DATA / "letters_static.npz"
+WORDS_JZ = REPO / "benchmarks" / "data" / "words_jz.txt"
+MOTION_FRAMES = {"J": (15, 24), "Z": (10, 15)}
+"""Frames of a J or Z stretch cut from letters_static (whose frame rate is not recorded; its Z
+strokes change direction every ~3 frames, so 10-15 frames hold about one traced Z)."""
 
 
 @dataclass
@@ -73,10 +78,16 @@ def hand_size(hand: np.ndarray) -> float:
 
 
 def build_stream(
-    person: str, photos: dict[str, list[np.ndarray]], words: list[str], rng: np.random.Generator
+    person: str,
+    photos: dict[str, list[np.ndarray]],
+    words: list[str],
+    rng: np.random.Generator,
+    motions: dict[str, list[np.ndarray]] | None = None,
 ) -> Stream:
     """One person's stream of ``words`` (rules: module docstring); ``photos[letter]`` are that
-    person's ``(21, 3)`` right hands."""
+    person's ``(21, 3)`` right hands. A letter without photos (J, Z) is a stretch of
+    ``motions[letter]``: ``(T, 21, 3)`` recordings of it (letters_static), cut to
+    :data:`MOTION_FRAMES`, scaled to the person's hand size and moved to where their hand is."""
     from aslrec.landmarks.clip import RIGHT
 
     frames: list[np.ndarray | None] = [None] * 10
@@ -92,6 +103,20 @@ def build_stream(
     for word in words:
         pose: np.ndarray | None = None
         for i, letter in enumerate(word):
+            if letter not in photos:
+                assert motions is not None, f"no photos of {letter} and no motions given"
+                trace = transplanted(motions[letter], letter, pose, photos, rng)
+                size = hand_size(trace[0])
+                start = trace[0] + np.r_[0.0, 0.5 * size, 0.0] if pose is None else pose
+                steps = int(rng.integers(3, 7))
+                for k in range(1, steps + 1):
+                    add(start + (trace[0] - start) * k / (steps + 1), size)
+                first = len(frames)
+                for hand in trace:
+                    add(hand, size)
+                holds.append(Hold(letter, first, len(frames) - 1))
+                pose = trace[-1]
+                continue
             choices = photos[letter]
             target = choices[int(rng.integers(len(choices)))].copy()
             size = hand_size(target)
@@ -120,6 +145,53 @@ def build_stream(
         if hand is not None:
             landmarks[t, RIGHT], presence[t, RIGHT] = hand, True
     return Stream(person, landmarks, presence, words, holds)
+
+
+def transplanted(
+    recordings: list[np.ndarray],
+    letter: str,
+    pose: np.ndarray | None,
+    photos: dict[str, list[np.ndarray]],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """A random stretch of :data:`MOTION_FRAMES` frames of one of ``recordings`` (another
+    person's J or Z), scaled to this person's median hand size and moved so its wrist starts
+    where this person's hand is (``pose``, else where their first photo is)."""
+    low, high = MOTION_FRAMES[letter]
+    length = int(rng.integers(low, high + 1))
+    recording = recordings[int(rng.integers(len(recordings)))]
+    start = int(rng.integers(0, len(recording) - length + 1))
+    trace = recording[start : start + length].copy()
+    own = [hand_size(h) for hands in photos.values() for h in hands]
+    scale = float(np.median(own)) / float(np.median([hand_size(h) for h in trace]))
+    anchor = pose if pose is not None else next(iter(photos.values()))[0]
+    origin = trace[0, 0].copy()
+    trace = (trace - origin) * np.r_[scale, scale, 1.0] + np.r_[anchor[0, :2], origin[2]]
+    return trace.astype(np.float32)
+
+
+def letter_hits(reference: str, spelled: str, letters: str) -> tuple[int, int, int]:
+    """(``letters`` of ``reference`` matched by the same letter of ``spelled`` in a longest
+    common subsequence alignment, ``letters`` in ``reference``, ``letters`` in ``spelled``)."""
+    n, m = len(reference), len(spelled)
+    table = np.zeros((n + 1, m + 1), np.int32)
+    for i in range(n):
+        for j in range(m):
+            table[i + 1, j + 1] = (
+                table[i, j] + 1
+                if reference[i] == spelled[j]
+                else max(table[i, j + 1], table[i + 1, j])
+            )
+    hits, i, j = 0, n, m
+    while i and j:
+        if reference[i - 1] == spelled[j - 1]:
+            hits += reference[i - 1] in letters
+            i, j = i - 1, j - 1
+        elif table[i - 1, j] >= table[i, j - 1]:
+            i -= 1
+        else:
+            j -= 1
+    return hits, sum(c in letters for c in reference), sum(c in letters for c in spelled)
 
 
 def common_words(reference: Sequence[str], spelled: Sequence[str]) -> int:
@@ -194,6 +266,19 @@ def scores(decoded: Sequence[Decoded]) -> dict[str, float]:
     }
 
 
+def motion_hits(decoded: Sequence[Decoded]) -> dict[str, tuple[int, int, int]]:
+    """Per motion letter: (found, in the references, emitted) over ``decoded``'s streams."""
+    out = {}
+    for letter in MOTION_FRAMES:
+        counts = [letter_hits(" ".join(d.reference), " ".join(d.raw), letter) for d in decoded]
+        out[letter] = (
+            sum(c[0] for c in counts),
+            sum(c[1] for c in counts),
+            sum(c[2] for c in counts),
+        )
+    return out
+
+
 def config_from(pairs: Sequence[str]) -> object:
     """The decoder's defaults with ``key=value`` overrides (``--set``)."""
     from aslrec.inference.fingerspelling import SpellingConfig
@@ -227,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     import torch
 
-    from aslrec.data.loaders import load_fingerspelling_npz
+    from aslrec.data.loaders import load_fingerspelling_npz, load_letters_npz
     from aslrec.inference.fingerspelling import read_lexicon
     from aslrec.landmarks.clip import RIGHT
     from aslrec.runs.directory import RunDirectory
@@ -239,6 +324,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--set", action="append", default=[], help="SpellingConfig key=value")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, nargs="+", default=list(range(SIGNER_FOLDS)))
+    parser.add_argument("--jz-words", type=int, default=20, help="J/Z words per person")
+    parser.add_argument(
+        "--socket-words", type=int, default=8, help="words sent over the WebSocket (0: none)"
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -249,8 +338,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         if clip.presence[0, RIGHT]:
             person = photos.setdefault(str(clip.signer), {})
             person.setdefault(str(clip.label), []).append(clip.landmarks[0, RIGHT])
+    motions: dict[str, list[np.ndarray]] = {}  # letters_static's J and Z, one per block
+    for clip in load_letters_npz(LETTERS_STATIC, window=60, stride=60):
+        if clip.label in MOTION_FRAMES:
+            motions.setdefault(str(clip.label), []).append(clip.landmarks[:, RIGHT])
+    jz_words = [w.upper() for w in read_lexicon(WORDS_JZ)]
     load_before = os.getloadavg()[0]
     decoded: list[Decoded] = []
+    decoded_jz: list[Decoded] = []
     for fold in args.folds:
         recognizer = fold_run(fold)
         held_out = {
@@ -263,19 +358,124 @@ def main(argv: Sequence[str] | None = None) -> None:
             stream = build_stream(person, photos[person], words, rng)
             decoded.append(decode(fold, recognizer, stream, config, lexicon))
             s = scores(decoded[-1:])
+            if args.jz_words:
+                rng = np.random.default_rng([args.seed, fold, index, 1])
+                picked = rng.choice(len(jz_words), args.jz_words, replace=False)
+                jz = build_stream(
+                    person, photos[person], [jz_words[i] for i in picked], rng, motions
+                )
+                decoded_jz.append(decode(fold, recognizer, jz, config, lexicon + jz_words))
+                hits = motion_hits(decoded_jz[-1:])
+                s_jz = f"; J {hits['J'][0]}/{hits['J'][1]}, Z {hits['Z'][0]}/{hits['Z'][1]}"
             print(
                 f"fold {fold} {person}: CER {s['cer']:.1%}, words {s['word_raw']:.0%} raw, "
-                f"{s['word_lexicon']:.0%} with the lexicon",
+                f"{s['word_lexicon']:.0%} with the lexicon{s_jz if args.jz_words else ''}",
                 flush=True,
             )
-    body = render(decoded, config, args, load_note(load_before, os.getloadavg()[0]))
+    latency: list[float] = []
+    if args.socket_words:
+        rng = np.random.default_rng([args.seed, 99])
+        first = decoded[0]
+        words = [lexicon[i] for i in rng.choice(len(lexicon), args.socket_words, replace=False)]
+        stream = build_stream(first.person, photos[first.person], words, rng)
+        latency = socket_latency(fold_run(first.fold), stream, config)
+    body = render(
+        decoded, decoded_jz, latency, config, args, load_note(load_before, os.getloadavg()[0])
+    )
     print(body)
     if args.people == "held-out" and not args.no_write:
         record_measurement(TITLE)
         write_section(TITLE, header(command_line()) + "\n" + body)
 
 
-def render(decoded: list[Decoded], config: object, args: argparse.Namespace, note: str) -> str:
+def socket_latency(recognizer: object, stream: Stream, config: object) -> list[float]:
+    """Milliseconds from sending the frame that decides a letter to receiving its ``letter``
+    message, on ``/v1/stream?mode=fingerspelling`` served in-process (FastAPI's test client, no
+    network), frames sent at 30 fps in real time by one thread and read by another."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from aslrec.serving import ServiceSettings, create_app
+    from aslrec.serving.settings import StreamSettings
+
+    settings = ServiceSettings(stream=StreamSettings(spelling=config))  # type: ignore[arg-type]
+    app = create_app(recognizer=recognizer, settings=settings)  # type: ignore[arg-type]
+    sent: dict[float, float] = {}
+    received: list[tuple[float, float]] = []
+    with (
+        TestClient(app) as client,
+        client.websocket_connect("/v1/stream?mode=fingerspelling") as ws,
+    ):
+        ws.receive_json()
+
+        def read() -> None:
+            while (message := ws.receive_json())["type"] != "flushed":
+                if message["type"] == "letter":
+                    received.append((message["emitted_s"], time.perf_counter()))
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        t0 = time.perf_counter()
+        for t in range(len(stream.presence)):
+            time.sleep(max(0.0, t0 + t / FPS - time.perf_counter()))
+            sent[round(t / FPS, 3)] = time.perf_counter()
+            ws.send_json(
+                {
+                    "type": "frame",
+                    "t": t / FPS,
+                    "landmarks": stream.landmarks[t].tolist(),
+                    "presence": stream.presence[t].tolist(),
+                }
+            )
+        ws.send_json({"type": "flush"})
+        reader.join()
+    return [(at - sent[emitted]) * 1000.0 for emitted, at in received]
+
+
+def render_motion(decoded_jz: list[Decoded], decoded: list[Decoded]) -> list[str]:
+    """The J/Z table: per person, J and Z found / in the words / emitted, and the J/Z streams'
+    CER and word accuracy; false J/Z on the photo streams (which spell none)."""
+    rows = [
+        "| fold | person | J/Z words | J found / spelled (emitted) | Z found / spelled "
+        "(emitted) | CER | word acc. raw | word acc. lexicon |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for d in [*decoded_jz, None]:
+        group = decoded_jz if d is None else [d]
+        hits, s = motion_hits(group), scores(group)
+        j, z = hits["J"], hits["Z"]
+        who = f"| | **all {len(group)}**" if d is None else f"| {d.fold} | {d.person}"
+        rows.append(
+            f"{who} | {s['words']} | {j[0]}/{j[1]} ({j[2]}) | {z[0]}/{z[1]} ({z[2]}) | "
+            f"{s['cer']:.1%} | {s['word_raw']:.1%} | {s['word_lexicon']:.1%} |"
+        )
+    false = motion_hits(decoded)
+    letters = sum(len(w) for d in decoded for w in d.raw)
+    return [
+        "J and Z (letters_static, its one signer): each person's J/Z stream spells words of "
+        "`benchmarks/data/words_jz.txt` (70 words with J or Z, picked by hand); its other "
+        "letters are that person's photos, each J or Z a 15-24 (J) or 10-15 (Z) frame stretch "
+        "of letters_static's recording of it (all 5 blocks; the fold models never saw that "
+        "signer), scaled to the person's hand and started where their hand is. Lexicon: the "
+        "1,000 words plus the 70. A J or Z is found when it is matched in a longest common "
+        "subsequence alignment of the spelled and true letters.",
+        "",
+        *rows,
+        "",
+        f"False J/Z on the photo streams above (which spell no J or Z): {false['J'][2]} J and "
+        f"{false['Z'][2]} Z among {letters} emitted letters.",
+    ]
+
+
+def render(
+    decoded: list[Decoded],
+    decoded_jz: list[Decoded],
+    latency: list[float],
+    config: object,
+    args: argparse.Namespace,
+    note: str,
+) -> str:
     rows = [
         "| fold | person | words | letters | CER | word acc. raw | word acc. lexicon |",
         "|---|---|---|---|---|---|---|",
@@ -320,6 +520,21 @@ def render(decoded: list[Decoded], config: object, args: argparse.Namespace, not
             f"{np.percentile(start, 90):.0f} ms). These are still photos with synthetic motion: "
             "the letter model sees clean held poses like its training clips; real video adds "
             "motion blur, tracking noise and coarticulation, not measured here.",
+            "",
+            *(render_motion(decoded_jz, decoded) if decoded_jz else []),
+            *(
+                [
+                    "",
+                    f"WebSocket `/v1/stream?mode=fingerspelling` (served in-process by the test "
+                    f"client, no network; {decoded[0].person}'s stream, frames sent at 30 fps in "
+                    f"real time): from sending the frame that decides a letter to receiving its "
+                    f"`letter` message, median {np.median(latency):.1f} ms, 90th percentile "
+                    f"{np.percentile(latency, 90):.1f} ms, max {max(latency):.1f} ms "
+                    f"({len(latency)} letters); add it to the delay after the hand settles.",
+                ]
+                if latency
+                else []
+            ),
         ]
     )
 

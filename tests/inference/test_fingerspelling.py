@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 from unittest import mock
 
 import numpy as np
@@ -215,3 +216,51 @@ def test_fingerspelling_commands_on_a_video_of_photos(
     word = json.loads(line)
     assert (word["word"], word["snapped"]) == ("CAB", "CAT")
     assert [item["letter"] for item in word["letters"]] == list("CAB")
+
+
+class WithoutJZ:
+    """A recogniser whose classes lack J and Z, like one trained on the photo sets only."""
+
+    def __init__(self, recognizer: Any) -> None:
+        self._recognizer = recognizer
+        self._keep = [i for i, c in enumerate(recognizer.classes) if c.upper() not in "JZ"]
+        self.classes = [recognizer.classes[i] for i in self._keep]
+
+    def probabilities(self, clips: list[Any]) -> np.ndarray:
+        return np.asarray(self._recognizer.probabilities(clips))[:, self._keep]
+
+
+@pytest.fixture(scope="module")
+def z_trace(shared_data: Path, photos: dict[str, np.ndarray]) -> np.ndarray:
+    """14 frames of letters_static's signer tracing a Z (3 strokes back), moved onto user_3's O."""
+    from aslrec.data.loaders import load_letters_npz
+    from benchmarks.fingerspelling import transplanted
+
+    clips = load_letters_npz(shared_data / "letters_static.npz", window=60, stride=60)
+    recordings = [c.landmarks[:, RIGHT] for c in clips if c.label == "Z"]
+    own = {letter: [hand] for letter, hand in photos.items()}
+    return transplanted(recordings, "Z", photos["O"], own, np.random.default_rng(3))
+
+
+@pytest.mark.parametrize("model", ["with Z", "without J and Z"])
+def test_a_traced_z_is_a_letter(
+    model: str, photos: dict[str, np.ndarray], recognizer: object, z_trace: np.ndarray
+) -> None:
+    """The Z never settles, so only the motion rule can emit it: checked by the model's own Z
+    when it has one, by the pointing hand shape alone when it has not."""
+    speller = recognizer if model == "with Z" else WithoutJZ(recognizer)
+    stream = Stream().spell([photos["O"]])
+    stream.frames += list(z_trace)
+    stream.gone(5)
+    events = stream.decode(FingerspellingDecoder(speller))  # type: ignore[arg-type]
+    (word,) = [e for e in events if isinstance(e, Word)]
+    assert word.text == "OZ"
+    z = word.letters[1]
+    assert 0.5 <= z.confidence <= 1.0 and z.start_s < z.emitted_s
+    off = FingerspellingDecoder(speller, SpellingConfig(motion_letters=""))  # type: ignore[arg-type]
+    assert [w.text for w in stream.decode(off) if isinstance(w, Word)] == ["O"]
+
+
+def test_motion_letters_are_j_and_z_only() -> None:
+    with pytest.raises(ConfigError, match="only J and Z"):
+        SpellingConfig(motion_letters="JX")

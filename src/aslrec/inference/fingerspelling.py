@@ -25,12 +25,29 @@ pause and no hand leaving between letters, so the sign segmenter of
   at most ``max_edit_fraction`` of its length (at least 1); ties go to the earlier word (list a
   lexicon most frequent first). The raw spelling is always kept next to it.
 
-J and Z are traced in the air, not held. The decoder has no motion model for them: with a model
-whose classes include them (trained on ``letters_static``, which records them frame by frame
-like the other letters), they are emitted like any letter when a settled window is classified
-as J or Z; with a model trained on the photo sets (no J, no Z) they cannot come out, a spelled J
-usually reads as I (its handshape) and a Z as nothing or a pointing letter, and only lexicon
-snapping can restore such a word. How well J and Z come out of real video is not measured.
+**J and Z are motions** (issue #23): the pinky traces a J, the index finger a Z, so a J or Z
+usually never settles into a hold. Over the last ``motion_window`` frames of one hand (the
+signer's right when both are seen) the decoder looks for the letters of ``motion_letters``
+(default ``"Z"`` only: the J rule below also fires on ordinary moves between letters, 2-12 false
+J per 75 words on streams of the photo sets, and finds few of the one recorded signer's J, whose
+J barely moves; ``"JZ"`` turns it on):
+
+- **Z**: the index fingertip reverses its horizontal direction at least ``z_reversals`` times,
+  each stroke at least ``z_stroke`` hand sizes, while the hand *points* (index extended, the
+  other three fingers curled) in at least half of those frames;
+- **J**: the little fingertip travels at least ``j_path`` hand sizes and turns by 60 degrees or
+  more between the halves of the window, each moving at least a third of that (the hook of
+  the J) while the hand has the I shape (little finger extended, index,
+  middle and ring curled) in at least half of those frames.
+
+A candidate is then checked by the model when its classes include the letter (the window is
+classified; the letter must be top-1 with at least ``min_probability``); a model without J or Z
+(one trained on the photo sets) cannot check, and the shape-plus-motion evidence alone decides,
+with the fraction of frames in the shape as confidence. One motion letter is emitted per
+stretch of motion: the trail is emptied after it, so "ZZ" needs two full traces. A settled
+window classified as J or Z by a model that has them (``letters_static`` records them frame by
+frame) is emitted like any held letter. Measured in ``benchmarks/RESULTS.md`` on the one signer
+who recorded J and Z (``letters_static``), not on many people.
 
 The defaults were chosen on streams built from the *training* people of each fold
 (``python -m benchmarks.fingerspelling --people train``); what they reach on held-out people is
@@ -82,9 +99,14 @@ class SpellingConfig:
     drop_s: float = 0.1
     pause_s: float = 1.2
     max_edit_fraction: float = 0.34
+    motion_letters: str = "Z"
+    motion_window: int = 20
+    z_reversals: int = 2
+    z_stroke: float = 0.3
+    j_path: float = 0.6
 
     def __post_init__(self) -> None:
-        for name in ("window", "every", "settle_frames", "hold_votes"):
+        for name in ("window", "every", "settle_frames", "hold_votes", "motion_window"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
         if not 0 < self.settle_speed <= self.move_speed:
@@ -97,6 +119,53 @@ class SpellingConfig:
                 raise ConfigError(f"{name} must be a positive number of seconds, not {value}")
         if not 0.0 <= self.max_edit_fraction < 1.0:
             raise ConfigError(f"max_edit_fraction must be in [0, 1), not {self.max_edit_fraction}")
+        if not set(self.motion_letters) <= {"J", "Z"}:
+            raise ConfigError(f"motion_letters holds only J and Z, not {self.motion_letters!r}")
+        if self.z_reversals < 1 or not (self.z_stroke > 0 and self.j_path > 0):
+            raise ConfigError("need z_reversals >= 1, z_stroke > 0 and j_path > 0")
+
+
+_WRIST, _INDEX_TIP, _PINKY_TIP = 0, 8, 20
+_TIPS, _KNUCKLES = np.array([8, 12, 16, 20]), np.array([5, 9, 13, 17])
+_EXTENDED, _CURLED = 1.1, 0.95  # fingertip-to-wrist / knuckle-to-wrist distance
+_POINTING = np.array([True, False, False, False])  # Z: index only
+_I_SHAPE = np.array([False, False, False, True])  # J: little finger only
+
+
+def _in_shape(hands: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """Per frame of ``(T, 21, 3)`` hands: the fingers of ``shape`` extended, the others curled.
+    Ratios of image-plane distances from the wrist, so the test does not depend on hand size."""
+    xy = hands[:, :, :2]
+    wrist = xy[:, _WRIST : _WRIST + 1]
+    ratio = np.linalg.norm(xy[:, _TIPS] - wrist, axis=2) / np.maximum(
+        np.linalg.norm(xy[:, _KNUCKLES] - wrist, axis=2), 1e-6
+    )
+    return np.all(np.where(shape, ratio > _EXTENDED, ratio < _CURLED), axis=1)
+
+
+def _reversals(x: np.ndarray, stroke: float) -> int:
+    """Direction changes of a 1-D path whose strokes are each at least ``stroke`` long (smaller
+    wiggles do not count)."""
+    count, direction, anchor = 0, 0, float(x[0])
+    for value in x[1:]:
+        delta = float(value) - anchor
+        if direction == 0:
+            if abs(delta) >= stroke:
+                direction, anchor = (1 if delta > 0 else -1), float(value)
+        elif delta * direction > 0:
+            anchor = float(value)
+        elif abs(delta) >= stroke:
+            count, direction, anchor = count + 1, -direction, float(value)
+    return count
+
+
+def _turns(path: np.ndarray, leg: float) -> bool:
+    """Whether a 2-D path's second half heads 60 degrees or more away from its first half, each
+    half moving at least ``leg``: a held pose's jitter followed by a straight move is no turn."""
+    half = len(path) // 2
+    a, b = path[half] - path[0], path[-1] - path[half]
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    return min(na, nb) >= leg and float(np.dot(a, b)) / (na * nb) <= 0.5
 
 
 @dataclass(frozen=True)
@@ -251,6 +320,9 @@ class FingerspellingDecoder:
     def reset(self) -> None:
         """Forget the stream (closed words and counters are kept)."""
         self._window: deque[tuple[np.ndarray, np.ndarray, float]] = deque(maxlen=self.config.window)
+        self._trail: deque[tuple[np.ndarray, np.ndarray, float]] = deque(
+            maxlen=self.config.motion_window
+        )
         self._prev: tuple[np.ndarray, np.ndarray, float] | None = None
         self._still = 0
         self._hold_spent = False
@@ -284,6 +356,7 @@ class FingerspellingDecoder:
         self._prev = (lm, pr, ts) if pr.any() else None
         if speed is None:  # no hand
             self._break_hold()
+            self._trail.clear()
             if self._current and ts - self._last_hand_s >= cfg.drop_s - _EPS:
                 return [self._close(ts, "hand_dropped")]
             return []
@@ -296,9 +369,14 @@ class FingerspellingDecoder:
         if not self._window:
             self._hold_start_s = ts
         self._window.append((lm, pr, ts))
+        self._trail.append((lm, pr, ts))
         out: list[Letter | Word] = []
         if self._current and ts - self._last_letter_s >= cfg.pause_s - _EPS:
             out.append(self._close(ts, "pause"))
+        if cfg.motion_letters and speed >= cfg.settle_speed:
+            motion = self._motion_letter(ts)
+            if motion is not None:
+                out.append(motion)
         if (
             not self._hold_spent
             and self._still >= cfg.settle_frames
@@ -321,8 +399,10 @@ class FingerspellingDecoder:
         self._run, self._run_letter = [], None
         self._window.clear()
 
-    def _vote(self, ts: float) -> Letter | None:
-        frames = list(self._window)
+    def _letter_probabilities(
+        self, frames: list[tuple[np.ndarray, np.ndarray, float]]
+    ) -> np.ndarray:
+        """The model's letter probabilities for ``frames``, renormalised over the letters."""
         clip = LandmarkClip(
             landmarks=np.stack([f[0] for f in frames]),
             presence=np.stack([f[1] for f in frames]),
@@ -331,7 +411,10 @@ class FingerspellingDecoder:
         )
         probs = self.recognizer.probabilities([clip])[0][self._columns]
         self.model_calls += 1
-        probs = probs / max(float(probs.sum()), 1e-12)
+        return probs / max(float(probs.sum()), 1e-12)
+
+    def _vote(self, ts: float) -> Letter | None:
+        probs = self._letter_probabilities(list(self._window))
         best = int(probs.argmax())
         letter, p = self.letters[best], float(probs[best])
         if p < self.config.min_probability:
@@ -348,6 +431,47 @@ class FingerspellingDecoder:
             return None  # the same letter again without a slide or bounce: a tremor
         self._moved = False
         emitted = Letter(letter, float(np.mean(self._run)), self._hold_start_s, ts)
+        self._current.append(emitted)
+        self._last_letter_s = ts
+        return emitted
+
+    def _motion_letter(self, ts: float) -> Letter | None:
+        """A J or Z traced over the trail (rules: module docstring), or None."""
+        cfg = self.config
+        if len(self._trail) < cfg.motion_window // 2:
+            return None
+        frames = list(self._trail)  # one hand: the signer's right when both are seen
+        hands = np.stack(
+            [lm[HANDS - 1] if pr[HANDS - 1] else lm[int(pr.argmax())] for lm, pr, _ in frames]
+        )
+        size = float(np.median(np.linalg.norm(np.ptp(hands[:, :, :2], axis=1), axis=1)))
+        size = max(size, 1e-6)
+        candidate: tuple[str, float] | None = None
+        pointing = float(_in_shape(hands, _POINTING).mean())
+        if (
+            "Z" in cfg.motion_letters
+            and pointing >= 0.5
+            and _reversals(hands[:, _INDEX_TIP, 0] / size, cfg.z_stroke) >= (cfg.z_reversals)
+        ):
+            candidate = ("Z", pointing)
+        elif "J" in cfg.motion_letters:
+            hook = float(_in_shape(hands, _I_SHAPE).mean())
+            tip = hands[:, _PINKY_TIP, :2] / size
+            travel = float(np.linalg.norm(np.diff(tip, axis=0), axis=1).sum())
+            if hook >= 0.5 and travel >= cfg.j_path and _turns(tip, cfg.j_path / 3):
+                candidate = ("J", hook)
+        if candidate is None:
+            return None
+        letter, confidence = candidate
+        if letter in self.letters:  # the model knows the letter: it must agree
+            probs = self._letter_probabilities(frames)
+            best = int(probs.argmax())
+            if self.letters[best] != letter or probs[best] < cfg.min_probability:
+                return None
+            confidence = float(probs[best])
+        self._trail.clear()
+        self._moved = False
+        emitted = Letter(letter, confidence, frames[0][2], ts)
         self._current.append(emitted)
         self._last_letter_s = ts
         return emitted

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aslrec.errors import ConfigError
 
 if TYPE_CHECKING:
+    from aslrec.inference.fingerspelling import SpellingConfig
     from aslrec.inference.streaming import SegmenterConfig
 
 ENV_PREFIX = "ASLREC_"
@@ -35,12 +36,14 @@ class StreamSettings:
     with ``segmenter`` (default: its own defaults). While a sign is in progress its provisional
     top-k is sent as a ``partial`` message at most every ``partial_every_s`` seconds of stream
     time (each frame when frames come slower), recomputed at most every
-    ``provisional_every_s``.
+    ``provisional_every_s``. Fingerspelling sockets (``mode=fingerspelling``) decode with
+    ``spelling`` (default: :class:`~aslrec.inference.fingerspelling.SpellingConfig`'s defaults).
     """
 
     partial_every_s: float = 0.25
     provisional_every_s: float = 0.2
     segmenter: SegmenterConfig | None = None
+    spelling: SpellingConfig | None = None
 
 
 @dataclass(frozen=True)

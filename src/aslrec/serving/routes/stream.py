@@ -128,6 +128,7 @@ class StreamConnection:
             partial_every_s=settings.stream.partial_every_s,
             provisional_every_s=settings.stream.provisional_every_s,
             segmenter=settings.stream.segmenter,
+            spelling=settings.stream.spelling,
         )
         self.session = StreamSession(service.recognizer, self.options, service.lexicon)
         self.bucket = TokenBucket(settings.max_stream_fps)
