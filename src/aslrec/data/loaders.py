@@ -631,7 +631,7 @@ def _is_mp_data_dir(root: Path) -> bool:
 
 _EXPECTED_FOLDER = (
     "expected an aslrec data set folder (aslrec_dataset.json), a GISLR folder with train.csv, "
-    "or an MP_Data tree <gloss>/<seq>/<frame>.npy"
+    "an MP_Data tree <gloss>/<seq>/<frame>.npy, or a folder of pose-format .pose files"
 )
 
 
@@ -639,8 +639,10 @@ def load_dataset(path: PathLike) -> list[LandmarkClip]:
     """Load any supported data set, recognising its format from the path and its contents.
 
     Folders: aslrec store (marker file) -> :func:`load_store`; holding ``train.csv`` ->
-    :func:`load_gislr_csv`; ``<gloss>/<seq>/<n>.npy`` -> :func:`load_mp_data_dir`.
-    Files: ``*.csv`` -> :func:`load_gislr_csv`; ``*.npz`` by its array names: ``hands`` +
+    :func:`load_gislr_csv`; ``<gloss>/<seq>/<n>.npy`` -> :func:`load_mp_data_dir`; any
+    ``*.pose`` below it -> :func:`~aslrec.data.pose_files.load_pose_folder` (labels from
+    sub-folder names). Files: ``*.pose`` -> :func:`~aslrec.data.pose_files.read_pose_file`
+    (unlabelled); ``*.csv`` -> :func:`load_gislr_csv`; ``*.npz`` by its array names: ``hands`` +
     ``group`` -> WLASL, ``frames`` + ``offsets`` -> GISLR, ``hand`` + ``frame_index`` -> letters,
     ``hand`` + ``person`` -> fingerspelling16, ``landmarks`` + ``presence`` -> one clip file
     (:func:`aslrec.data.store.load_clip`, as ``aslrec extract`` writes them).
@@ -660,8 +662,16 @@ def load_dataset(path: PathLike) -> list[LandmarkClip]:
             return load_gislr_csv(p)
         if _is_mp_data_dir(p):
             return load_mp_data_dir(p)
+        from aslrec.data import pose_files  # imports this module
+
+        if pose_files.pose_files_under(p):
+            return pose_files.load_pose_folder(p)
         raise DataError(f"{p}: not a recognised data set folder ({_EXPECTED_FOLDER})")
     suffix = p.suffix.lower()
+    if suffix == ".pose":
+        from aslrec.data.pose_files import read_pose_file
+
+        return [read_pose_file(p)]
     if suffix == ".csv":
         return load_gislr_csv(p)
     if suffix == ".npz":
@@ -682,7 +692,7 @@ def load_dataset(path: PathLike) -> list[LandmarkClip]:
             "(GISLR), hand+frame_index (letters) or hand+person (fingerspelling16))"
         )
     raise DataError(
-        f"{p}: unsupported data set file (expected a .npz or .csv file, or a folder: "
+        f"{p}: unsupported data set file (expected a .npz, .csv or .pose file, or a folder: "
         f"{_EXPECTED_FOLDER})"
     )
 

@@ -128,6 +128,11 @@ class ClipStore:
         for clip_id, clip in clips:
             self.add(clip, clip_id)
 
+    def remove_stale_temp_files(self) -> None:
+        """Leftovers of an interrupted run: ``atomic_path`` names them ``.<stem>.<random>.npz``."""
+        for tmp in (self.root / "clips").glob(".*.npz"):
+            tmp.unlink(missing_ok=True)
+
     def clip_ids(self) -> list[str]:
         return sorted(p.stem for p in (self.root / "clips").glob("*.npz"))
 

@@ -253,6 +253,14 @@ def _unique_ids(jobs: list[VideoJob]) -> list[VideoJob]:
     return out
 
 
+def folder_label(rel: Path, stem: Path) -> str:
+    """The label of an input found at ``rel`` below a folder given on the command line (``stem``:
+    ``rel`` without its file suffix): the name of the sub-folder that holds it, else its own
+    name (the ImageFolder convention). One rule for videos and for ``.pose`` files, so a
+    folder extracted as either is labelled the same."""
+    return rel.parts[0] if len(rel.parts) > 1 else stem.name
+
+
 def collect_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoJob]:
     """Turn the paths given on the command line into extraction jobs.
 
@@ -299,6 +307,5 @@ def collect_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoJob]:
         for path, kind in found:
             rel = path.relative_to(given)
             stem = rel.with_suffix("") if kind == "video" else rel
-            label = rel.parts[0] if len(rel.parts) > 1 else stem.name
-            add(path, "_".join(stem.parts), label, kind)
+            add(path, "_".join(stem.parts), folder_label(rel, stem), kind)
     return _unique_ids(jobs)

@@ -28,6 +28,10 @@ Why it is built this way:
   more than the sign, a window; the sign is then cut out of the whole tracked video with the live
   segmenter's rules (:func:`~aslrec.workflows.sign_window.cut_sign`), and the summary's ``cut``
   column says how each clip was decided.
+- Beyond one machine: ``ray=`` runs the same job as Ray tasks
+  (:mod:`aslrec.workflows.ray_extract`); the store is still written here, by the driver.
+- Two outputs: the aslrec store, or pose-format ``.pose`` files (``output_format="pose"``,
+  :class:`~aslrec.data.pose_files.PoseFolder`) for the sign-language-processing tools.
 - No orphans: a worker dies with its parent, even one killed with SIGKILL, which no handler
   sees (Linux: ``PR_SET_PDEATHSIG``; elsewhere a thread watching the parent's pid). Orphaned
   workers held ~300 MB each and went on writing nothing.
@@ -49,9 +53,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from aslrec.data.pose_files import PoseFolder
 from aslrec.data.store import ClipStore
 from aslrec.data.video_index import IndexedJob, as_indexed, read_video_index
-from aslrec.errors import AslrecError, DataError
+from aslrec.errors import AslrecError, ConfigError, DataError
 from aslrec.landmarks.clip import LandmarkClip
 from aslrec.landmarks.extract import collect_inputs, extract_untrimmed
 from aslrec.landmarks.hands import HandTracker, TrackerOptions
@@ -62,6 +67,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 Status = Literal["ok", "skipped", "error"]
+OutputFormat = Literal["aslrec", "pose"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,10 +296,12 @@ def _worker_job(
     return _run_job(_WORKER_TRACKER, job, max_side, trim, body)
 
 
-def _remove_stale_temp_files(store: ClipStore) -> None:
-    """Leftovers of an interrupted run: ``atomic_path`` names them ``.<stem>.<random>.npz``."""
-    for tmp in (store.root / "clips").glob(".*.npz"):
-        tmp.unlink(missing_ok=True)
+def worker_failed(job: IndexedJob, exc: BaseException) -> VideoResult:
+    """The ``error`` row of a job whose worker died (killed for memory, a lost Ray node): the
+    exception's first line, as a summary row is one line."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    message = f"{job.path}: worker failed: {type(exc).__name__}" + (f": {first}" if first else "")
+    return VideoResult(job.clip_id, job.path, job.label, "error", error=message)
 
 
 def run_extraction(
@@ -309,6 +317,9 @@ def run_extraction(
     body: bool = False,
     progress: bool = True,
     console: Console | None = None,
+    output_format: OutputFormat = "aslrec",
+    ray: str | None = None,
+    max_retries: int = 3,
 ) -> ExtractionSummary:
     """Extract every input video into the data set at ``out`` (created if absent).
 
@@ -321,7 +332,8 @@ def run_extraction(
             does not apply there).
         out: an aslrec data set folder (:class:`ClipStore`); each clip is written atomically
             as ``clips/<clip_id>.npz`` as soon as it is done.
-        workers: processes extracting in parallel (1: in this process).
+        workers: processes extracting in parallel (1: in this process); with ``ray`` and no
+            running cluster, the CPUs of the local cluster started for the run.
         resume: skip jobs whose clip is already in the store (status ``skipped``); with
             ``False`` they are extracted again and replaced.
         options: tracker settings (default :class:`TrackerOptions`).
@@ -329,6 +341,13 @@ def run_extraction(
         body: also track the body (:class:`~aslrec.landmarks.pose.PoseTracker`, its default
             options) into each clip's ``pose``.
         progress: show a progress bar (rich) on ``console`` / stderr.
+        output_format: ``"aslrec"`` (a :class:`ClipStore`) or ``"pose"``: one pose-format
+            ``.pose`` file per video, ``out/<label>/<clip_id>.pose``
+            (:class:`~aslrec.data.pose_files.PoseFolder`; needs the ``pose`` extra).
+        ray: run the jobs as tasks on a Ray cluster instead of the process pool: ``"auto"``
+            (the running cluster, else a local one of ``workers`` CPUs) or a cluster address
+            (:mod:`aslrec.workflows.ray_extract`; needs the ``ray`` extra).
+        max_retries: with ``ray``, how many times a task whose worker died is retried.
 
     Failures of single inputs (corrupt, truncated, empty, no hands) become ``error`` rows and
     the run goes on; only a bad ``inputs`` path or ``out`` folder raises (:class:`DataError`).
@@ -349,8 +368,8 @@ def run_extraction(
     repeated = next((cid for cid, n in taken.items() if n > 1), None)
     if repeated is not None:
         raise DataError(f"clip id {repeated!r} comes from two inputs; give the index row a clip_id")
-    store = ClipStore(Path(out), create=True)
-    _remove_stale_temp_files(store)
+    store = _open_output(Path(out), output_format)
+    store.remove_stale_temp_files()
     summary = ExtractionSummary(out=store.root, workers=workers, options=options)
     start = time.perf_counter()
     results: dict[str, VideoResult] = {}
@@ -368,7 +387,14 @@ def run_extraction(
 
     try:
         with _progress(progress, console, len(jobs), len(results)) as advance:
-            if workers == 1 or len(todo) <= 1:
+            if ray is not None and todo:
+                from aslrec.workflows.ray_extract import run_on_ray
+
+                settings = (max_side, trim, body)
+                run_on_ray(
+                    todo, ray, workers, options, settings, keep, advance, max_retries=max_retries
+                )
+            elif workers == 1 or len(todo) <= 1:
                 if todo:
                     with HandTracker(options) as tracker:
                         for job in todo:
@@ -388,6 +414,16 @@ def run_extraction(
     summary.results = [results[job.clip_id] for job in jobs]
     summary.wall_seconds = time.perf_counter() - start
     return summary
+
+
+def _open_output(out: Path, output_format: OutputFormat) -> ClipStore | PoseFolder:
+    """The store a run writes: both kinds offer ``has``, ``add``, ``remove_stale_temp_files``
+    and ``len``, all extraction needs."""
+    if output_format == "aslrec":
+        return ClipStore(out, create=True)
+    if output_format == "pose":
+        return PoseFolder(out)
+    raise ConfigError(f"output format must be aslrec or pose, not {output_format!r}")
 
 
 def _run_pool(
@@ -418,11 +454,7 @@ def _run_pool(
         try:
             result, clip = future.result()
         except Exception as exc:  # a worker died (e.g. killed for memory)
-            message = f"{job.path}: worker failed: {type(exc).__name__}: {exc}"
-            result, clip = (
-                VideoResult(job.clip_id, job.path, job.label, "error", error=message),
-                None,
-            )
+            result, clip = worker_failed(job, exc), None
         handed.add(future)
         keep(job, result, clip)
         advance(result)
