@@ -26,7 +26,7 @@ def registered_commands() -> list[str]:
 
 def test_help_lists_every_command() -> None:
     commands = registered_commands()
-    assert len(commands) == 15
+    assert len(commands) == 16
     result = run("--help")
     assert result.returncode == 0
     # Rows of the help's command box: "│ name   description"; wrapped lines start with spaces.

@@ -27,8 +27,7 @@ DataOption = Annotated[
         "--data",
         "-d",
         help="Landmark data: .npz (WLASL-50 / GISLR / letters), an MP_Data folder, a GISLR "
-        "train.csv, an aslrec data set folder, or a folder of .pose files (labels: sub-folder "
-        "names). Repeat to combine.",
+        "train.csv, or an aslrec data set folder. Repeat to combine.",
     ),
 ]
 
@@ -103,9 +102,29 @@ def train(
         typer.Option("--set", help="Override any training option: key=value (JSON value)."),
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
+    devices: Annotated[
+        str, typer.Option(help="Devices per node (GPUs, or CPU processes), a number or auto.")
+    ] = "1",
+    num_nodes: Annotated[int, typer.Option(help="Machines taking part (DDP).")] = 1,
+    strategy: Annotated[
+        str, typer.Option(help="Lightning strategy: auto, ddp, ddp_spawn, fsdp, ...")
+    ] = "auto",
+    precision: Annotated[
+        str, typer.Option(help="32-true, bf16-mixed (CPU or GPU), 16-mixed (GPU).")
+    ] = "32-true",
+    num_workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = 0,
+    stream: Annotated[
+        bool | None,
+        typer.Option(
+            "--stream/--no-stream",
+            help="Read the data block by block instead of in memory (default: when a --data is "
+            "a shard set from `aslrec convert`).",
+        ),
+    ] = None,
 ) -> None:
     """Train a model and write the card's artifacts (best_model.pth, classes, config, history)."""
     from aslrec.runs.config import parse_override, resolve_config
+    from aslrec.workflows.train import TrainerOptions
     from aslrec.workflows.train import train as run_training
 
     overrides = dict(parse_override(item) for item in set_ or [])
@@ -129,8 +148,35 @@ def train(
         resolve_config(preset, config, overrides),
         train_only=train_only or [],
         resume=resume,
+        trainer_options=TrainerOptions(
+            devices=int(devices) if devices.isdigit() else devices,
+            num_nodes=num_nodes,
+            strategy=strategy,
+            precision=precision,
+            num_workers=num_workers,
+            stream=stream,
+        ),
     )
-    typer.echo(result.summary_line())
+    if result is not None:  # None: a process other than rank 0 of a multi-process run
+        typer.echo(result.summary_line())
+
+
+@app.command()
+def convert(
+    data: Annotated[
+        list[Path], typer.Argument(help="Landmark data sets (any format `aslrec train` reads).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Shard set folder to create.")],
+    clips_per_shard: Annotated[int, typer.Option(help="Clips per parquet file.")] = 8192,
+    rows_per_group: Annotated[
+        int, typer.Option(help="Clips per row group (the unit of streaming and shuffling).")
+    ] = 256,
+) -> None:
+    """Write data sets as one shard set (parquet row groups) that `aslrec train` streams."""
+    from aslrec.workflows.convert import convert as run_convert
+
+    count = run_convert(data, out, clips_per_shard=clips_per_shard, rows_per_group=rows_per_group)
+    typer.echo(f"{count:,} clips -> {out}")
 
 
 @app.command()
@@ -183,7 +229,7 @@ def ensemble(
 
 @app.command()
 def extract(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (see --format).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="aslrec data set folder to write.")],
     inputs: Annotated[
         list[Path] | None,
         typer.Argument(help="Videos, folders of videos, or image-sequence folders."),
@@ -209,24 +255,6 @@ def extract(
             "each clip's pose."
         ),
     ] = False,
-    output_format: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            help="aslrec (a data set folder) or pose (one pose-format .pose file per video, "
-            "OUT/<label>/<clip>.pose; needs aslrec[pose]).",
-        ),
-    ] = "aslrec",
-    ray: Annotated[
-        str | None,
-        typer.Option(
-            help="Run on a Ray cluster instead of local processes: auto (the running cluster, "
-            "else a local one of --workers CPUs) or its address (needs aslrec[ray])."
-        ),
-    ] = None,
-    retries: Annotated[
-        int, typer.Option(help="With --ray: retries of a video whose worker died.")
-    ] = 3,
 ) -> None:
     """Extract MediaPipe hand landmarks from videos into a data set `aslrec train` reads.
 
@@ -249,9 +277,6 @@ def extract(
         options=options,
         max_side=max_side,
         body=body,
-        output_format=output_format,  # type: ignore[arg-type]
-        ray=ray,
-        max_retries=retries,
     )
     summary.print()
     if summary.errors and not (summary.ok or summary.skipped):

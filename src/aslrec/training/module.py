@@ -84,17 +84,49 @@ class ClassifierModule(L.LightningModule):
         if soft is not None:
             weight = self.config.distill.weight
             loss = (1 - weight) * loss + weight * distillation_loss(logits, soft, temperature)
-        accuracy = (logits.argmax(dim=1) == target).float().mean()
+        correct = (logits.argmax(dim=1) == target).float()
         size = target.shape[0]
+        if stage != "train":
+            # Summed here, reduced over all processes at the epoch's end: the whole fold's
+            # accuracy, not a mean of each process's part.
+            sums = torch.stack(
+                [loss.detach().float() * size, correct.sum(), correct.new_tensor(size)]
+            )
+            self._sums[stage] = self._sums.get(stage, 0) + sums
+            return loss
         options = {
             "on_step": False,
             "on_epoch": True,
             "batch_size": size,
             "add_dataloader_idx": False,
+            "sync_dist": True,  # every process trains on as many clips
         }
         self.log(f"{stage}_loss", loss, **options)
-        self.log(f"{stage}_acc", accuracy, prog_bar=True, **options)
+        self.log(f"{stage}_acc", correct.mean(), prog_bar=True, **options)
         return loss
+
+    def setup(self, stage: str) -> None:
+        """Each process augments with its own stream (the seed plus its rank; rank 0 keeps the
+        seed, so one process trains as it always did); the model's initial weights are the
+        same everywhere (seeded before the module is built, and DDP broadcasts rank 0's)."""
+        self.generator.manual_seed(self.config.split.seed + self.global_rank)
+
+    def on_validation_epoch_start(self) -> None:
+        self._sums: dict[str, torch.Tensor] = {}
+
+    def on_validation_epoch_end(self) -> None:
+        for stage, sums in sorted(self._sums.items()):
+            loss, correct, size = self.trainer.strategy.reduce(sums, reduce_op="sum").tolist()
+            self.log(f"{stage}_loss", loss / size)
+            self.log(f"{stage}_acc", correct / size, prog_bar=True)
+
+    def on_train_start(self) -> None:
+        """A run resumed on another number of devices has another number of steps per epoch:
+        its schedule is stretched to the new total at the point it had reached, so it ends
+        where a run on one device count would."""
+        total = int(self.trainer.estimated_stepping_batches)
+        for config in self.trainer.lr_scheduler_configs:
+            rescale_schedule(config.scheduler, total)
 
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
@@ -131,6 +163,22 @@ class ClassifierModule(L.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+
+def rescale_schedule(scheduler: object, total: int) -> None:
+    """Stretch a OneCycle or cosine schedule to ``total`` steps, keeping the fraction done."""
+    if isinstance(scheduler, torch.optim.lr_scheduler.OneCycleLR):
+        old = scheduler.total_steps
+        if old != total:
+            for phase in scheduler._schedule_phases:
+                phase["end_step"] = (phase["end_step"] + 1) * total / old - 1
+            scheduler.total_steps = total
+            scheduler.last_epoch = round(scheduler.last_epoch * total / old)
+    elif isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
+        old = scheduler.T_max
+        if old != total:
+            scheduler.T_max = total
+            scheduler.last_epoch = round(scheduler.last_epoch * total / old)
 
 
 class HistoryCallback(L.Callback):

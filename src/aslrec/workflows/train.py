@@ -18,7 +18,8 @@ from aslrec.atomic import write_text
 from aslrec.data.labels import LabelEncoder, canonical_clips
 from aslrec.data.loaders import load_datasets
 from aslrec.data.preprocessing import arrays_for_model
-from aslrec.data.splits import limit_per_class, split_indices
+from aslrec.data.shards import canonical_labels, is_shard_set, open_source
+from aslrec.data.splits import limit_per_class, split_fields, split_indices
 from aslrec.errors import ConfigError, InterruptedRun, ModelError
 from aslrec.models.logits import torch_logits
 from aslrec.models.registry import count_parameters, create_model
@@ -27,6 +28,7 @@ from aslrec.runs import artifacts
 from aslrec.runs.config import TrainConfig
 from aslrec.runs.directory import SELECTION_NOTE, build_manifest
 from aslrec.training.distill import load_teachers, teacher_probabilities
+from aslrec.training.streaming import ClipStream, StreamEpochs, batches_of
 
 CHECKPOINT_DIR = "checkpoints"
 PLAN = "train_config.json"
@@ -54,6 +56,34 @@ class TrainResult:
         )
 
 
+@dataclass(frozen=True)
+class TrainerOptions:
+    """Where and how a run trains, not what it computes: Lightning's devices, nodes, strategy
+    and precision, DataLoader workers, and whether the data is streamed. A run may resume with
+    other values (``--resume`` with 1 device from a 2-process run): schedules count one
+    process's steps per epoch, so the epochs a run trains are the same on any device count
+    (with N processes an optimizer step sees N batches, N times the batch size).
+
+    ``stream``: None streams when any data set is a shard set (``aslrec convert``); True also
+    streams the GISLR layout file by file and any other set from memory block by block.
+    """
+
+    devices: int | str = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "32-true"
+    num_workers: int = 0
+    stream: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.devices != "auto" and (not isinstance(self.devices, int) or self.devices < 1):
+            raise ConfigError(f"--devices must be a number >= 1 or auto, not {self.devices!r}")
+        if self.num_nodes < 1:
+            raise ConfigError(f"--num-nodes must be >= 1, not {self.num_nodes}")
+        if self.num_workers < 0:
+            raise ConfigError(f"--num-workers must be >= 0, not {self.num_workers}")
+
+
 def predict_proba(model: torch.nn.Module, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return softmax(torch_logits(model, x, mask))
 
@@ -65,6 +95,8 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     # checkpoints/ always holds the run's plan (PLAN) before Lightning's first save.
     warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+    # Held-out sums are reduced over the processes by ClassifierModule itself.
+    warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
 
 
 def _plan(
@@ -154,6 +186,97 @@ def _interrupted(out: Path, created: bool, epoch: int) -> InterruptedRun:
     )
 
 
+class _InMemoryData:
+    """Every clip loaded and preprocessed once (the default for the formats on disk here)."""
+
+    def __init__(self, data: Sequence[Path], train_only: Sequence[Path]) -> None:
+        self.split_clips = canonical_clips(load_datasets(data))
+        extra = canonical_clips(load_datasets(train_only)) if train_only else []
+        self.clips = self.split_clips + extra
+        self.num_split_clips = len(self.split_clips)
+        self.labels = [c.label or "" for c in self.clips]
+
+    def split(self, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        train_idx, heldout_idx, select_idx = split_indices(
+            self.split_clips, config.split, config.selection
+        )
+        extra = np.arange(self.num_split_clips, len(self.clips))
+        return np.concatenate([train_idx, extra]), heldout_idx, select_idx
+
+    def prepare(self, config: TrainConfig) -> None:
+        self.x, self.mask = arrays_for_model(self.clips, config.preprocessing)
+
+    def predict(
+        self, model: torch.nn.Module, idx: np.ndarray, y: np.ndarray, config: TrainConfig
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return y[idx], predict_proba(model, self.x[idx], self.mask[idx])
+
+
+class _StreamedData:
+    """Clips read block by block (:mod:`aslrec.data.shards`): only each clip's label, signer and
+    group are read up front, to hold a fold out; the landmarks stream through training."""
+
+    def __init__(self, data: Sequence[Path], train_only: Sequence[Path]) -> None:
+        self.sources = [open_source(Path(p)) for p in [*data, *train_only]]
+        tables = [source.table() for source in self.sources]
+        self.offsets = np.cumsum([0] + [len(t) for t in tables])
+        self.num_split_clips = int(self.offsets[len(data)])
+        self.labels = np.concatenate([canonical_labels(t) for t in tables])
+        self._tables = tables[: len(data)]
+
+    def _where(self, i: int) -> str:
+        s = int(np.searchsorted(self.offsets, i, "right")) - 1
+        return f"{self.sources[s].path}#{i - self.offsets[s]}"
+
+    def split(self, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        tables, self._tables = self._tables, []  # signers and groups are only needed here
+        train_idx, heldout_idx, select_idx = split_fields(
+            self.labels[: self.num_split_clips],
+            np.concatenate([t.group for t in tables]),
+            np.concatenate([t.signer for t in tables]),
+            config.split,
+            config.selection,
+            self._where,
+        )
+        extra = np.arange(self.num_split_clips, len(self.labels))
+        return np.concatenate([train_idx, extra]), heldout_idx, select_idx
+
+    def prepare(self, config: TrainConfig) -> None:
+        """Nothing: clips are preprocessed as they stream."""
+
+    def stream(
+        self,
+        idx: np.ndarray,
+        y: np.ndarray,
+        config: TrainConfig,
+        *,
+        train: bool,
+        workers: int,
+        world: tuple[int, int] | None = None,
+    ) -> ClipStream:
+        return ClipStream(
+            self.sources,
+            idx,
+            y,
+            config.preprocessing,
+            config.optim.batch_size,
+            train=train,
+            seed=config.split.seed,
+            num_workers=workers,
+            world=world,
+        )
+
+    def predict(
+        self, model: torch.nn.Module, idx: np.ndarray, y: np.ndarray, config: TrainConfig
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The held-out fold streamed through ``model`` in this one process."""
+        labels, probs = [], []
+        for x, mask, target in self.stream(idx, y, config, train=False, workers=0, world=(0, 1)):
+            probs.append(predict_proba(model, x.numpy(), mask.numpy()))
+            labels.append(target.numpy())
+        return np.concatenate(labels), np.concatenate(probs)
+
+
 def train(
     data: Sequence[Path],
     out: Path,
@@ -162,13 +285,19 @@ def train(
     train_only: Sequence[Path] = (),
     resume: bool = False,
     progress: bool = True,
-) -> TrainResult:
+    trainer_options: TrainerOptions | None = None,
+) -> TrainResult | None:
     """Train ``config.model`` on ``data`` and write the run directory ``out``.
 
     ``train_only`` data is trained on but never split: every clip of it joins the training
     part, and the held-out fold comes from ``data`` alone. Why: a signer-held-out score on a
     small multi-signer set (msasl6's 27 signers) is only meaningful for a model that also
     learned from the big sets, which have no signer ids to split by (WLASL-50).
+
+    With several processes (``trainer_options``: devices x nodes) every process runs this
+    function; only global rank 0 writes the run directory and returns the result (the others
+    return None). Streamed data (:class:`TrainerOptions`) is split from its clips' labels,
+    signers and groups alone, and read block by block, so memory does not grow with it.
     """
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
@@ -177,6 +306,7 @@ def train(
     from aslrec.training.module import ClassifierModule, HistoryCallback, class_weights
 
     started = time.perf_counter()
+    options = trainer_options or TrainerOptions()
     out = Path(out)
     last_ckpt = out / CHECKPOINT_DIR / "last.ckpt"
     if resume and not last_ckpt.is_file():
@@ -192,31 +322,39 @@ def train(
         _check_resumable(out, config, data, train_only)
 
     # Everything that can fail on bad input happens before the run directory is touched.
-    split_clips = canonical_clips(load_datasets(data))
-    train_idx, heldout_idx, select_idx = split_indices(split_clips, config.split, config.selection)
-    clips = split_clips + (canonical_clips(load_datasets(train_only)) if train_only else [])
-    train_idx = np.concatenate([train_idx, np.arange(len(split_clips), len(clips))])
-    encoder = LabelEncoder.fit([c.label or "" for c in clips])
+    streaming = (
+        options.stream
+        if options.stream is not None
+        else any(is_shard_set(Path(p)) for p in [*data, *train_only])
+    )
+    distill = config.distill
+    if streaming and distill.teachers:
+        raise ConfigError(
+            "--teacher runs the teachers over every clip in memory: not with streamed data"
+        )
+    data_set = _StreamedData(data, train_only) if streaming else _InMemoryData(data, train_only)
+    train_idx, heldout_idx, select_idx = data_set.split(config)
+    labels = data_set.labels
+    encoder = LabelEncoder.fit(labels)
     if config.max_clips_per_class:
         # Only the training part shrinks: the held-out clips stay the same at every size, so
         # learning-curve points are comparable.
         train_idx = limit_per_class(
-            train_idx, [c.label or "" for c in clips], config.max_clips_per_class, config.split.seed
+            train_idx, labels, config.max_clips_per_class, config.split.seed
         )
-    x, mask = arrays_for_model(clips, config.preprocessing)
-    y = encoder.encode([c.label or "" for c in clips])
+    y = encoder.encode(labels)
+    data_set.prepare(config)
     if config.threads:
         torch.set_num_threads(config.threads)
     # Teachers are checked (and, offline, run over every clip) before the run directory is
     # touched, with the run's thread count.
-    distill = config.distill
     teachers = (
         load_teachers(distill.teachers, encoder.classes, config.split, config.selection)
         if distill.teachers
         else []
     )
     teacher_targets = (
-        teacher_probabilities(teachers, clips, distill.temperature)
+        teacher_probabilities(teachers, data_set.clips, distill.temperature)
         if teachers and not distill.online
         else None
     )
@@ -231,27 +369,6 @@ def train(
     online_teachers = [run.model for run in teachers] if distill.online else []
     module = ClassifierModule(model, config, weights, teachers=online_teachers)
 
-    def loader(idx: np.ndarray, shuffle: bool) -> torch.utils.data.DataLoader:
-        arrays = [x[idx], mask[idx], y[idx]]
-        if shuffle and teacher_targets is not None:  # teachers only shape the training loss
-            arrays.append(teacher_targets[idx])
-        dataset = torch.utils.data.TensorDataset(*map(torch.from_numpy, arrays))
-        generator = torch.Generator().manual_seed(config.split.seed)
-        # A last training batch of one clip would break BatchNorm ("expected more than 1 value
-        # per channel"); drop it then (one clip per epoch, a different one each epoch).
-        return torch.utils.data.DataLoader(
-            dataset,
-            batch_size=config.optim.batch_size,
-            shuffle=shuffle,
-            generator=generator,
-            drop_last=shuffle and len(idx) % config.optim.batch_size == 1,
-        )
-
-    created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        plan = _plan(config, data, train_only)
-        write_text(out / CHECKPOINT_DIR / PLAN, json.dumps(plan, indent=2))
     fixed = config.selection == "fixed"
     history = HistoryCallback()
     # Both save at train-epoch end, after HistoryCallback has recorded the epoch (Lightning runs
@@ -274,33 +391,93 @@ def train(
         enable_version_counter=False,
         save_on_train_epoch_end=True,
     )
-    train_loader = loader(train_idx, shuffle=True)
-    trainer = L.Trainer(
-        max_epochs=config.optim.epochs_for(len(train_loader)),
-        accelerator="auto",
-        devices=1,
-        gradient_clip_val=config.optim.grad_clip,
-        deterministic=True,
-        logger=False,
-        enable_model_summary=False,
-        enable_progress_bar=progress,
-        num_sanity_val_steps=0,
-        default_root_dir=out,
-        callbacks=[last, history]
-        if fixed
-        else [
-            EarlyStopping(monitor="val_acc", mode="max", patience=config.optim.patience),
-            best,
-            last,
-            history,
-        ],
-    )
+    epochs = StreamEpochs()
+    batches = batches_of(len(train_idx), config.optim.batch_size, drop_single=True)
+    try:
+        trainer = L.Trainer(
+            max_epochs=config.optim.epochs_for(batches),
+            accelerator="auto",
+            devices=options.devices,
+            num_nodes=options.num_nodes,
+            strategy=options.strategy,
+            precision=options.precision,  # type: ignore[arg-type]
+            use_distributed_sampler=False,  # the loaders below shard by rank themselves
+            gradient_clip_val=config.optim.grad_clip,
+            deterministic=True,
+            logger=False,
+            enable_model_summary=False,
+            enable_progress_bar=progress,
+            num_sanity_val_steps=0,
+            default_root_dir=out,
+            callbacks=[last, history, epochs]
+            if fixed
+            else [
+                EarlyStopping(monitor="val_acc", mode="max", patience=config.optim.patience),
+                best,
+                last,
+                history,
+                epochs,
+            ],
+        )
+    except (ValueError, TypeError, RuntimeError) as exc:  # Lightning's own checks of the options
+        raise ConfigError(f"bad --devices/--num-nodes/--strategy/--precision ({exc})") from None
+    rank, world = trainer.global_rank, trainer.world_size
+
+    def loader(idx: np.ndarray, shuffle: bool) -> torch.utils.data.DataLoader:
+        if streaming:
+            stream = data_set.stream(idx, y, config, train=shuffle, workers=options.num_workers)
+            if shuffle:
+                epochs.streams.append(stream)
+            return torch.utils.data.DataLoader(
+                stream, batch_size=None, num_workers=options.num_workers
+            )
+        arrays = [data_set.x[idx], data_set.mask[idx], y[idx]]
+        if shuffle and teacher_targets is not None:  # teachers only shape the training loss
+            arrays.append(teacher_targets[idx])
+        dataset = torch.utils.data.TensorDataset(*map(torch.from_numpy, arrays))
+        generator = torch.Generator().manual_seed(config.split.seed)
+        size = config.optim.batch_size
+        if world == 1:
+            # A last training batch of one clip would break BatchNorm ("expected more than 1
+            # value per channel"); drop it then (one clip per epoch, a different one each epoch).
+            return torch.utils.data.DataLoader(
+                dataset,
+                batch_size=size,
+                shuffle=shuffle,
+                generator=generator,
+                drop_last=shuffle and len(idx) % size == 1,
+                num_workers=options.num_workers,
+            )
+        if shuffle:  # every rank the same number of clips (DistributedSampler pads)
+            sampler = torch.utils.data.DistributedSampler(
+                dataset, num_replicas=world, rank=rank, shuffle=True, seed=config.split.seed
+            )
+            per_rank = -(-len(idx) // world)
+            return torch.utils.data.DataLoader(
+                dataset,
+                batch_size=size,
+                sampler=sampler,
+                drop_last=per_rank % size == 1,
+                num_workers=options.num_workers,
+            )
+        # Held-out and selection clips: each rank its share, none repeated (the module sums
+        # correct answers over all ranks).
+        return torch.utils.data.DataLoader(
+            dataset, batch_size=size, sampler=range(rank, len(idx), world)
+        )
+
+    created = not out.exists()
+    if trainer.is_global_zero:
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            plan = _plan(config, data, train_only)
+            write_text(out / CHECKPOINT_DIR / PLAN, json.dumps(plan, indent=2))
     # Loader 0 selects the epoch (none with a fixed schedule); the held-out fold is logged as
     # "test" for the learning curves but never used for a decision.
     try:
         trainer.fit(
             module,
-            train_dataloaders=train_loader,
+            train_dataloaders=loader(train_idx, shuffle=True),
             val_dataloaders=([] if fixed else [loader(select_idx, shuffle=False)])
             + ([loader(heldout_idx, shuffle=False)] if config.selection != "val-fold" else []),
             ckpt_path=str(last_ckpt) if resume else None,
@@ -310,15 +487,19 @@ def train(
         # Lightning answers Ctrl-C with a silent sys.exit(1) after its own shutdown.
         if not trainer.interrupted:
             raise
+        if not trainer.is_global_zero:
+            raise
         raise _interrupted(out, created, trainer.current_epoch) from None
+    if not trainer.is_global_zero:
+        return None
 
     kept = last_ckpt if fixed else Path(best.best_model_path)
     best_state = torch.load(kept, map_location="cpu", weights_only=True)
     module.load_state_dict(best_state["state_dict"])
     best_epoch = int(best_state["epoch"]) + 1
-    model = module.inference_model.cpu().eval()
-    probs = predict_proba(model, x[heldout_idx], mask[heldout_idx])
-    report = classification_report(y[heldout_idx], probs, encoder.classes)
+    model = module.inference_model.cpu().float().eval()
+    held_y, probs = data_set.predict(model, heldout_idx, y, config)
+    report = classification_report(held_y, probs, encoder.classes)
     wall_time = time.perf_counter() - started
 
     artifacts.save_weights(out, model, epoch=best_epoch, val_acc=report.top1)
@@ -341,7 +522,7 @@ def train(
             num_parameters=count_parameters(model),
             data=[str(p) for p in data],
             train_only=[str(p) for p in train_only],
-            num_clips=len(split_clips),
+            num_clips=data_set.num_split_clips,
             num_train=len(train_idx),
             num_selection=len(select_idx) if config.selection == "inner" else 0,
             num_val=len(heldout_idx),
