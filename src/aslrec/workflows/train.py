@@ -97,6 +97,8 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
     # Held-out sums are reduced over the processes by ClassifierModule itself.
     warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
+    # ClipStream's length is exact for each worker (it splits the epoch by worker itself).
+    warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__` defined.*")
 
 
 def _plan(
