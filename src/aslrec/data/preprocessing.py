@@ -284,9 +284,7 @@ def to_model_input(
     if handedness == "chirality":  # on the tracker's coordinates: normalising rescales x and y
         landmarks, presence = slots_by_chirality(landmarks, presence)
     body = (
-        BodyFrame.of(clip.pose[keep])
-        if normalisation == "body" and clip.pose is not None
-        else None
+        BodyFrame.of(clip.pose[keep]) if normalisation == "body" and clip.pose is not None else None
     )
     landmarks = normalise(landmarks, presence, normalisation, body)
     if dominant_hand:
