@@ -66,6 +66,8 @@ class TrainerOptions:
 
     ``stream``: None streams when any data set is a shard set (``aslrec convert``); True also
     streams the GISLR layout file by file and any other set from memory block by block.
+    ``epoch_steps`` cuts every epoch to at most that many optimizer steps (Lightning's
+    ``limit_train_batches``; the schedule is fitted to it): a few hundred steps of a large set.
     """
 
     devices: int | str = 1
@@ -74,6 +76,7 @@ class TrainerOptions:
     precision: str = "32-true"
     num_workers: int = 0
     stream: bool | None = None
+    epoch_steps: int | None = None
 
     def __post_init__(self) -> None:
         if self.devices != "auto" and (not isinstance(self.devices, int) or self.devices < 1):
@@ -398,6 +401,7 @@ def train(
     try:
         trainer = L.Trainer(
             max_epochs=config.optim.epochs_for(batches),
+            limit_train_batches=options.epoch_steps,
             accelerator="auto",
             devices=options.devices,
             num_nodes=options.num_nodes,
@@ -427,7 +431,9 @@ def train(
 
     def loader(idx: np.ndarray, shuffle: bool) -> torch.utils.data.DataLoader:
         if streaming:
-            stream = data_set.stream(idx, y, config, train=shuffle, workers=options.num_workers)
+            stream = data_set.stream(
+                idx, y, config, train=shuffle, workers=options.num_workers, world=(rank, world)
+            )
             if shuffle:
                 epochs.streams.append(stream)
             return torch.utils.data.DataLoader(
