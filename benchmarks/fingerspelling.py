@@ -232,8 +232,9 @@ def decode(
         events = decoder.push(stream.landmarks[t], stream.presence[t], t / FPS)
         push_ms.append((time.perf_counter() - t0) * 1000.0)
         for event in events:
-            if isinstance(event, Letter) and hold_at[t] >= 0:
-                hold = stream.holds[hold_at[t]]
+            index = hold_at[t] if hold_at[t] >= 0 else hold_at[t - 1]  # late: the hold just ended
+            if isinstance(event, Letter) and index >= 0:
+                hold = stream.holds[index]
                 if hold.letter == event.letter:
                     start_ms.append((t - hold.first) * 1000.0 / FPS)
                     end_ms.append((t - hold.last) * 1000.0 / FPS)

@@ -142,6 +142,39 @@ def test_long_pause_closes_the_word_with_the_hand_in_view(
     assert [(w.text, w.reason) for w in words] == [("CAB", "pause"), ("O", "end_of_stream")]
 
 
+def test_a_hand_still_moving_keeps_the_word_open(
+    photos: dict[str, np.ndarray], recognizer: object
+) -> None:
+    """1.5 s of moves between C and A with no hold (a missed letter, say) is no pause: only a
+    hand that neither spells nor moves for pause_s closes the word."""
+    c_hand, a_hand = photos["C"], photos["A"]
+    stream = Stream().spell([c_hand])
+    for _ in range(5):  # 45 frames of 1.5 hand sizes/s or more, never 2 still frames
+        stream.move(shifted(c_hand, 0.6), frames=4).move(c_hand, frames=4)
+    stream.move(a_hand).hold(a_hand).gone(5)
+    words = [e for e in stream.decode(FingerspellingDecoder(recognizer)) if isinstance(e, Word)]  # type: ignore[arg-type]
+    assert [(w.text, w.reason) for w in words] == [("CA", "hand_dropped")]
+
+
+def test_a_hold_without_a_sure_vote_gives_a_late_letter(
+    photos: dict[str, np.ndarray], recognizer: object
+) -> None:
+    """No vote can reach min_probability=1, so each letter comes from its hold's mean when the
+    hand moves on (or drops), and none at all when late letters are off."""
+    stream = Stream().spell([photos[c] for c in "CAB"])
+    last_hold = len(stream.frames)
+    stream.gone(5)
+    config = SpellingConfig(min_probability=1.0)
+    events = stream.decode(FingerspellingDecoder(recognizer, config))  # type: ignore[arg-type]
+    letters = [e for e in events if isinstance(e, Letter)]
+    assert [e.letter for e in letters] == list("CAB")
+    # C's hold is frames 0-11, A's 16-27: each letter on the first frame of the next move
+    assert [round(e.emitted_s * FPS) for e in letters] == [12, 28, last_hold]
+    assert all(0.3 <= e.confidence < 1.0 for e in letters)
+    off = SpellingConfig(min_probability=1.0, late_probability=1.0)
+    assert not stream.decode(FingerspellingDecoder(recognizer, off))  # type: ignore[arg-type]
+
+
 def test_lexicon_snaps_and_keeps_the_raw_spelling(
     photos: dict[str, np.ndarray], recognizer: object
 ) -> None:
@@ -160,6 +193,30 @@ def test_lexicon_bound_and_ties() -> None:
     assert lexicon.snap("HOUSSE") == ("HOUSE", 1)
     with pytest.raises(ConfigError, match="no words"):
         Lexicon([" ", ""])
+
+
+def test_runner_up_letters_make_cheap_repairs() -> None:
+    """G then U read where the model's runner-ups were T and R: 2 edits from THEIR, more than a
+    5-letter word may take (1), but cheap ones (0.5 + 0.4), so the word snaps; without the
+    runner-ups it stays unsnapped, and a runner-up cannot beat an exact word."""
+
+    def letter(text: str, confidence: float, *alternatives: tuple[str, float]) -> Letter:
+        return Letter(text, confidence, 0.0, 0.1, alternatives)
+
+    letters = [
+        letter("G", 0.6, ("T", 0.3)),
+        letter("H", 0.9),
+        letter("E", 0.9),
+        letter("I", 0.9),
+        letter("U", 0.5, ("R", 0.3), ("V", 0.1)),
+    ]
+    lexicon = Lexicon(["there", "their"])
+    assert lexicon.snap("GHEIU") is None
+    assert lexicon.snap("GHEIU", letters) == ("THEIR", 2)
+    assert letters[0].cost("T") == pytest.approx(0.5) and letters[0].cost("X") == 1.0
+    assert letters[4].to_dict()["alternatives"][0] == {"letter": "R", "probability": 0.3}
+    gold = [letter("G", 0.6, ("T", 0.3)), letter("O", 0.9), letter("L", 0.9), letter("D", 0.9)]
+    assert Lexicon(["told", "gold"]).snap("GOLD", gold) == ("GOLD", 0)
 
 
 def test_edit_distance_and_cer() -> None:

@@ -15,15 +15,24 @@ pause and no hand leaving between letters, so the sign segmenter of
   word classes cannot win in spelling mode). The first letter that is top-1 with at least
   ``min_probability`` for ``hold_votes`` classifications in a row is emitted, with the mean of
   those probabilities as its confidence; the rest of the hold emits nothing, so a long hold is
-  one letter.
+  one letter. **Late letter:** a hold that ends (the hand moves or drops, or ``flush``) with no
+  letter yet but at least ``hold_votes`` classifications emits the letter of their mean
+  probabilities when that is at least ``late_probability`` (the mean as its confidence): a
+  short or wavering hold whose top letter kept changing, or stayed under ``min_probability``,
+  is no longer dropped. It comes when the hold ends, not 0.1 s into it.
 - **Double letters.** The same letter again needs a new hold *and* a motion of at least
   ``move_speed`` since its first emission: the sideways slide or bounce of "LL". A hold broken
   only by tremor (slower than ``move_speed``) cannot double a letter.
 - **Words.** A word closes when no hand has been seen for ``drop_s`` (the hand drops out of
-  view) or no letter came for ``pause_s`` while the hand stayed (a long pause). With a lexicon,
+  view) or, with the hand in view, for ``pause_s`` neither a letter came nor the hand moved
+  faster than ``move_speed`` (a long pause: a hand still moving between letters is still
+  spelling, even when a letter was missed). With a lexicon,
   the closed word is snapped to the nearest lexicon word by edit distance when that distance is
   at most ``max_edit_fraction`` of its length (at least 1); ties go to the earlier word (list a
-  lexicon most frequent first). The raw spelling is always kept next to it.
+  lexicon most frequent first). A substitution costs less than 1 when the lexicon's letter was
+  a runner-up of the decoded one (:meth:`Letter.cost`: 1 - its probability / the letter's), so
+  the model's own near-misses are the cheap repairs. The raw spelling is always kept next to
+  it, and ``distance`` is the plain edit distance.
 
 **J and Z are motions** (issue #23): the pinky traces a J, the index finger a Z, so a J or Z
 usually never settles into a hold. Over the last ``motion_window`` frames of one hand (the
@@ -50,8 +59,10 @@ frame) is emitted like any held letter. Measured in ``benchmarks/RESULTS.md`` on
 who recorded J and Z (``letters_static``), not on many people.
 
 The defaults were chosen on streams built from the *training* people of each fold
-(``python -m benchmarks.fingerspelling --people train``); what they reach on held-out people is
-in ``benchmarks/RESULTS.md``.
+(``python -m benchmarks.fingerspelling --people train``); the pause rule, late letters
+(``late_probability``) and weighted snapping on streams of ``letters_static``'s signer, whom
+no fold model saw, decoded by all four fold models (never on the held-out people's streams).
+What they reach on held-out people is in ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -99,6 +110,7 @@ class SpellingConfig:
     drop_s: float = 0.1
     pause_s: float = 1.2
     max_edit_fraction: float = 0.34
+    late_probability: float = 0.2
     motion_letters: str = "Z"
     motion_window: int = 20
     z_reversals: int = 2
@@ -111,8 +123,9 @@ class SpellingConfig:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
         if not 0 < self.settle_speed <= self.move_speed:
             raise ConfigError("need 0 < settle_speed <= move_speed")
-        if not 0.0 <= self.min_probability <= 1.0:
-            raise ConfigError(f"min_probability must be in [0, 1], not {self.min_probability}")
+        for name in ("min_probability", "late_probability"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], not {getattr(self, name)}")
         for name in ("drop_s", "pause_s"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -171,12 +184,23 @@ def _turns(path: np.ndarray, leg: float) -> bool:
 @dataclass(frozen=True)
 class Letter:
     """One emitted letter: ``start_s`` when the hand settled on it, ``emitted_s`` the frame whose
-    processing emitted it."""
+    processing emitted it; ``alternatives`` the runner-up letters of the same classifications
+    (at most 3, probability at least 0.05, most probable first), which lexicon snapping uses."""
 
     letter: str
     confidence: float
     start_s: float
     emitted_s: float
+    alternatives: tuple[tuple[str, float], ...] = ()
+
+    def cost(self, letter: str) -> float:
+        """What reading this letter as ``letter`` costs in snapping: 0 for itself, 1 for a
+        letter the model did not consider, less for a runner-up (1 - its probability / the
+        emitted letter's)."""
+        if letter == self.letter:
+            return 0.0
+        p = dict(self.alternatives).get(letter, 0.0)
+        return 1.0 - min(1.0, p / max(self.confidence, 1e-6))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,6 +208,9 @@ class Letter:
             "confidence": round(self.confidence, 4),
             "start_s": round(self.start_s, 3),
             "emitted_s": round(self.emitted_s, 3),
+            "alternatives": [
+                {"letter": a, "probability": round(p, 4)} for a, p in self.alternatives
+            ],
         }
 
 
@@ -243,6 +270,17 @@ def character_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -
     return sum(edit_distance(r, h) for r, h in zip(references, hypotheses, strict=True)) / total
 
 
+def _weighted_distance(letters: Sequence[Letter], word: str) -> float:
+    """Levenshtein distance from decoded ``letters`` to ``word``, substitutions weighed by
+    :meth:`Letter.cost` (insertions and deletions cost 1)."""
+    row = [float(j) for j in range(len(word) + 1)]
+    for i, item in enumerate(letters, 1):
+        diagonal, row[0] = row[0], float(i)
+        for j, c in enumerate(word, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + item.cost(c))
+    return row[-1]
+
+
 class Lexicon:
     """Words to snap spellings to (upper-cased, first spelling of each kept, order = priority)."""
 
@@ -252,20 +290,23 @@ class Lexicon:
             raise ConfigError("the lexicon holds no words")
         self.max_edit_fraction = max_edit_fraction
 
-    def snap(self, raw: str) -> tuple[str, int] | None:
-        """The nearest word and its distance, or None when every word is too far."""
+    def snap(self, raw: str, letters: Sequence[Letter] | None = None) -> tuple[str, int] | None:
+        """The nearest word and its edit distance from ``raw``, or None when every word is too
+        far. With the decoded ``letters`` of ``raw``, "nearest" weighs a substitution by
+        :meth:`Letter.cost` (reading a letter as its runner-up is cheap, so a T the model
+        nearly read as G snaps back to T) and the bound applies to that weighted cost."""
         bound = max(1, math.floor(self.max_edit_fraction * len(raw)))
-        best: tuple[str, int] | None = None
-        for word in self.words:
-            limit = bound if best is None else best[1] - 1
+        best: tuple[str, float] | None = None
+        for word in self.words:  # a later word must beat the best so far: ties go earlier
+            limit = bound + _EPS if best is None else best[1] - _EPS
             if abs(len(word) - len(raw)) > limit:
                 continue
-            d = edit_distance(raw, word)
+            d = edit_distance(raw, word) if letters is None else _weighted_distance(letters, word)
             if d <= limit:
                 best = (word, d)
                 if d == 0:
                     break
-        return best
+        return None if best is None else (best[0], edit_distance(raw, best[0]))
 
 
 def read_lexicon(path: str | os.PathLike[str]) -> list[str]:
@@ -328,11 +369,13 @@ class FingerspellingDecoder:
         self._hold_spent = False
         self._moved = True
         self._run: list[float] = []
+        self._hold_probs: list[np.ndarray] = []
         self._run_letter: str | None = None
         self._hold_start_s = 0.0
         self._current: list[Letter] = []
         self._last_hand_s = -math.inf
         self._last_letter_s = -math.inf
+        self._last_move_s = -math.inf
         self._last_ts: float | None = None
 
     @property
@@ -354,24 +397,26 @@ class FingerspellingDecoder:
         self._last_ts = ts
         speed = motion_speed(self._prev, lm, pr, ts)
         self._prev = (lm, pr, ts) if pr.any() else None
+        out: list[Letter | Word] = []
         if speed is None:  # no hand
-            self._break_hold()
+            out += self._break_hold(ts)
             self._trail.clear()
             if self._current and ts - self._last_hand_s >= cfg.drop_s - _EPS:
-                return [self._close(ts, "hand_dropped")]
-            return []
+                out.append(self._close(ts, "hand_dropped"))
+            return out
         self._last_hand_s = ts
-        self._moved = self._moved or speed >= cfg.move_speed
+        if speed >= cfg.move_speed:
+            self._moved, self._last_move_s = True, ts
         if speed >= cfg.settle_speed:
-            self._break_hold()
+            out += self._break_hold(ts)
         else:
             self._still += 1
         if not self._window:
             self._hold_start_s = ts
         self._window.append((lm, pr, ts))
         self._trail.append((lm, pr, ts))
-        out: list[Letter | Word] = []
-        if self._current and ts - self._last_letter_s >= cfg.pause_s - _EPS:
+        quiet_since = max(self._last_letter_s, self._last_move_s)
+        if self._current and ts - quiet_since >= cfg.pause_s - _EPS:
             out.append(self._close(ts, "pause"))
         if cfg.motion_letters and speed >= cfg.settle_speed:
             motion = self._motion_letter(ts)
@@ -387,17 +432,30 @@ class FingerspellingDecoder:
                 out.append(letter)
         return out
 
-    def flush(self) -> list[Word]:
-        """End of stream: close the word in progress, if any."""
-        if not self._current:
-            return []
-        return [self._close(self._last_ts or 0.0, "end_of_stream")]
+    def flush(self) -> list[Letter | Word]:
+        """End of stream: the late letter of the hold in progress and the word in progress, if
+        any."""
+        ts = self._last_ts or 0.0
+        out: list[Letter | Word] = list(self._break_hold(ts))
+        if self._current:
+            out.append(self._close(ts, "end_of_stream"))
+        return out
 
-    def _break_hold(self) -> None:
+    def _break_hold(self, ts: float) -> list[Letter]:
+        """End the hold in progress; returns its late letter, if it had one (module docstring)."""
+        late: list[Letter] = []
+        if not self._hold_spent and len(self._hold_probs) >= self.config.hold_votes:
+            mean = np.mean(self._hold_probs, axis=0)
+            best = int(mean.argmax())
+            if mean[best] >= self.config.late_probability:
+                emitted = self._emit(self.letters[best], float(mean[best]), ts, probs=mean)
+                late += [emitted] if emitted is not None else []
+        self._hold_probs = []
         self._still = 0
         self._hold_spent = False
         self._run, self._run_letter = [], None
         self._window.clear()
+        return late
 
     def _letter_probabilities(
         self, frames: list[tuple[np.ndarray, np.ndarray, float]]
@@ -415,6 +473,7 @@ class FingerspellingDecoder:
 
     def _vote(self, ts: float) -> Letter | None:
         probs = self._letter_probabilities(list(self._window))
+        self._hold_probs.append(probs)
         best = int(probs.argmax())
         letter, p = self.letters[best], float(probs[best])
         if p < self.config.min_probability:
@@ -425,12 +484,33 @@ class FingerspellingDecoder:
         self._run.append(p)
         if len(self._run) < self.config.hold_votes:
             return None
+        run = np.mean(self._hold_probs[-len(self._run) :], axis=0)  # this run's votes
+        return self._emit(letter, float(np.mean(self._run)), ts, probs=run)
+
+    def _emit(
+        self,
+        letter: str,
+        confidence: float,
+        ts: float,
+        start_s: float | None = None,
+        probs: np.ndarray | None = None,
+    ) -> Letter | None:
+        """The letter (of the hold in progress unless ``start_s`` says where it started), unless
+        it repeats the previous one without a move (a tremor); ``probs`` (the model's letter
+        probabilities behind it) give its alternatives."""
         previous = self._current[-1].letter if self._current else None
-        self._hold_spent = True
+        self._hold_spent = self._hold_spent or start_s is None
         if letter == previous and not self._moved:
             return None  # the same letter again without a slide or bounce: a tremor
         self._moved = False
-        emitted = Letter(letter, float(np.mean(self._run)), self._hold_start_s, ts)
+        start = self._hold_start_s if start_s is None else start_s
+        alternatives: tuple[tuple[str, float], ...] = ()
+        if probs is not None:
+            order = [int(i) for i in np.argsort(-probs) if self.letters[int(i)] != letter]
+            alternatives = tuple(
+                (self.letters[i], float(probs[i])) for i in order[:3] if probs[i] >= 0.05
+            )
+        emitted = Letter(letter, confidence, start, ts, alternatives)
         self._current.append(emitted)
         self._last_letter_s = ts
         return emitted
@@ -463,6 +543,7 @@ class FingerspellingDecoder:
         if candidate is None:
             return None
         letter, confidence = candidate
+        probs: np.ndarray | None = None
         if letter in self.letters:  # the model knows the letter: it must agree
             probs = self._letter_probabilities(frames)
             best = int(probs.argmax())
@@ -470,16 +551,12 @@ class FingerspellingDecoder:
                 return None
             confidence = float(probs[best])
         self._trail.clear()
-        self._moved = False
-        emitted = Letter(letter, confidence, frames[0][2], ts)
-        self._current.append(emitted)
-        self._last_letter_s = ts
-        return emitted
+        return self._emit(letter, confidence, ts, frames[0][2], probs)
 
     def _close(self, ts: float, reason: CloseReason) -> Word:
         word = Word(list(self._current), ts, reason)
         if self.lexicon is not None:
-            snapped = self.lexicon.snap(word.text)
+            snapped = self.lexicon.snap(word.text, word.letters)
             if snapped is not None:
                 word.snapped, word.distance = snapped
         self._current = []
