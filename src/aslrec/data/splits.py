@@ -65,9 +65,14 @@ def make_folds(
         raise ConfigError(f"--folds must be at least 2, got {folds}")
     labels_arr = np.asarray(labels)
     groups_arr = np.asarray(groups)
-    groups_per_class = Counter(
-        str(label) for label, _ in set(zip(labels_arr, groups_arr, strict=True))
-    )
+    # Distinct (class, group) pairs per class, counted on integer codes: a set of 200,000
+    # (label, group) tuples of NumPy strings would cost ~40 MB of a streamed set's training run.
+    classes, label_codes = np.unique(labels_arr, return_inverse=True)
+    _, group_codes = np.unique(groups_arr, return_inverse=True)
+    width = int(group_codes.max(initial=0)) + 1
+    pairs = np.unique(label_codes.astype(np.int64) * width + group_codes)
+    per_class = np.bincount(pairs // width, minlength=len(classes))
+    groups_per_class = Counter({str(c): int(n) for c, n in zip(classes, per_class, strict=True)})
     if len(groups_per_class) < 2:
         raise DataError("need at least 2 classes to train a classifier")
     too_small = sorted(c for c, n in groups_per_class.items() if n < 2)
