@@ -634,8 +634,9 @@ def _setting_parameter(setting: Setting) -> inspect.Parameter:
             raise typer.BadParameter(problem)
         return value
 
+    flag = f"--{setting.name.replace('_', '-')}"
     option = typer.Option(
-        f"--{setting.name.replace('_', '-')}",
+        f"{flag}/--no-{flag[2:]}" if setting.kind is bool else flag,
         help=f"{setting.help} Env: {setting.env}.",
         show_default=_shown_default(setting),
         callback=in_range,

@@ -85,3 +85,27 @@ def test_the_api_key_is_logged_as_set_not_shown(
     (start,) = [r for r in records if r.get("event") == "start"]
     assert start["settings"]["api_key"] == "set"
     assert "s3cret" not in json.dumps(records)
+
+
+def test_both_views_flag_environment_and_answer(
+    monkeypatch: pytest.MonkeyPatch, model_dir: Path, videos: Path
+) -> None:
+    """An uploaded video is tracked both ways unless switched off, and then answers exactly as
+    ``aslrec predict`` (both views) does for the same file."""
+    from aslrec.inference.recognizer import Recognizer
+
+    monkeypatch.setenv("ASLREC_BOTH_VIEWS", "false")
+    assert not served_config(monkeypatch, model_dir).app.state.service.recognizer.both_views  # type: ignore[union-attr]
+    config = served_config(monkeypatch, model_dir, "--both-views")  # beats the environment
+    with TestClient(config.app) as client:  # type: ignore[arg-type]
+        data = (videos / "hello.mp4").read_bytes()
+        answer = client.post("/v1/predict?top_k=3", files={"file": ("a.mp4", data, "video/mp4")})
+    assert answer.status_code == 200, answer.text
+    with Recognizer.load(model_dir, both_views=True) as recognizer:
+        expected = recognizer.predict(videos / "hello.mp4", top_k=3)
+    got = [(p["label"], p["probability"]) for p in answer.json()["predictions"]]
+    assert [label for label, _ in got] == [label for label, _ in expected.top_k]
+    assert [p for _, p in got] == pytest.approx([p for _, p in expected.top_k], abs=1e-4)
+    monkeypatch.setenv("ASLREC_BOTH_VIEWS", "maybe")
+    result = CliRunner().invoke(cli_app, ["serve", "--model", str(model_dir)])
+    assert result.exit_code == 2 and "ASLREC_BOTH_VIEWS must be true or false" in result.output

@@ -63,7 +63,7 @@ def create_app(
     """
     settings = settings or ServiceSettings.from_env()
     if recognizer is None:
-        recognizer = Recognizer.load(model_dir, backend=backend)
+        recognizer = Recognizer.load(model_dir, backend=backend, both_views=settings.both_views)
     name = Path(model_dir).name if model_dir else "default"
     service = Service(recognizer, settings, name, backend)
     configure_logging()

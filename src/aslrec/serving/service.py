@@ -106,12 +106,15 @@ class Service:
         top_k: int,
         hand_rate: float | None = None,
         frames: int | None = None,
+        retracked: LandmarkClip | None = None,
     ) -> Prediction:
         """Classify ``clip``; ``hand_rate`` and ``frames`` are those of the whole video it was
-        cut from (``frames``: every decoded frame, as ``aslrec predict`` reports it)."""
+        cut from (``frames``: every decoded frame, as ``aslrec predict`` reports it);
+        ``retracked``: the video's flipped view, mirrored back (``both_views``)."""
         rates = None if hand_rate is None else [hand_rate]
         counts = None if frames is None else [frames]
-        prediction = self.recognizer.predict_clips([clip], top_k, rates, counts)[0]
+        again = None if retracked is None else [retracked]
+        prediction = self.recognizer.predict_clips([clip], top_k, rates, counts, again)[0]
         if not all(math.isfinite(p) for _, p in prediction.top_k):
             raise ApiError(
                 422, "invalid_input", "the model gave no finite probabilities for these landmarks"
@@ -119,22 +122,15 @@ class Service:
         return prediction
 
     def predict_video(self, path: Path, top_k: int) -> tuple[Prediction, float | None]:
-        """Track a video (bounded by the clip caps) and classify it."""
-        from aslrec.landmarks.video import FrameSource
-
+        """Track a video (bounded by the clip caps) and classify it; with ``both_views`` its
+        flipped frames are tracked too, as ``aslrec predict`` does."""
         settings = self.settings
         try:
-            with FrameSource(path) as source:
-                info = source.info
-                duration = info.frame_count / info.fps if info.frame_count else None
-                if info.frame_count > settings.max_clip_frames or (
-                    duration is not None and duration > settings.max_clip_seconds
-                ):
-                    raise _too_long_video(info.frame_count, duration, settings)
-                with self.tracker() as tracker:
-                    landmarks, presence, timestamps = tracker.process_video(
-                        _capped(source, settings.max_clip_frames, settings.max_clip_seconds)
-                    )
+            info, (landmarks, presence, timestamps) = self._track(path, mirror=False)
+            retracked = None
+            if self.recognizer.both_views:
+                _, flipped = self._track(path, mirror=True)
+                retracked = LandmarkClip(*flipped).mirrored().trimmed()
         except _TooLong:
             raise _too_long_video(None, None, settings) from None
         except NoHandsError:
@@ -151,7 +147,27 @@ class Service:
             raise NoHandsError(f"no hands found in any of the video's {frames} frames")
         hand_rate = clip.hand_rate
         duration = float(timestamps[-1] - timestamps[0]) + (1.0 / info.fps if info.fps else 0.0)
-        return self.predict_clip(clip.trimmed(), top_k, hand_rate, frames), duration
+        if retracked is not None and not retracked.presence.any():
+            retracked = None  # the flipped view found no hand: the video as recorded answers
+        return self.predict_clip(clip.trimmed(), top_k, hand_rate, frames, retracked), duration
+
+    def _track(self, path: Path, *, mirror: bool) -> tuple[Any, tuple[Any, Any, Any]]:
+        """The video's info and its tracked ``(landmarks, presence, timestamps)``, refused
+        past the clip caps (:class:`_TooLong` from inside the frame loop)."""
+        from aslrec.landmarks.video import FrameSource
+
+        settings = self.settings
+        with FrameSource(path, mirror=mirror) as source:
+            info = source.info
+            duration = info.frame_count / info.fps if info.frame_count else None
+            if info.frame_count > settings.max_clip_frames or (
+                duration is not None and duration > settings.max_clip_seconds
+            ):
+                raise _too_long_video(info.frame_count, duration, settings)
+            with self.tracker() as tracker:
+                return info, tracker.process_video(
+                    _capped(source, settings.max_clip_frames, settings.max_clip_seconds)
+                )
 
 
 def get_service(connection: HTTPConnection) -> Service:

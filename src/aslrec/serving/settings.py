@@ -88,6 +88,11 @@ class Setting:
         """The value of ``$ENV`` set to ``raw``, checked (errors name the variable)."""
         if self.kind is str:
             return raw
+        if self.kind is bool:
+            words = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+            if raw.strip().lower() not in words:
+                raise ConfigError(f"${self.env} must be true or false, got {raw!r}")
+            return words[raw.strip().lower()]
         try:
             value = self.kind(raw)
         except ValueError:
@@ -141,6 +146,8 @@ class ServiceSettings:
         api_key: when set, every ``/v1`` route but ``/v1/health`` needs it in the
             ``X-API-Key`` header (or, for the WebSocket, where browsers cannot set headers, the
             ``api_key`` query parameter). ``from_env`` reads ``ASLREC_API_KEY``.
+        both_views: track an uploaded video twice, as recorded and flipped left-right
+            (:class:`~aslrec.inference.recognizer.Recognizer`'s ``both_views``).
         lexicon: a word list file (one word a line, ``#`` comments) for ``/v1/stream?mode=
             fingerspelling``: each closed word is also sent snapped to its nearest word. Read
             once when the app is made, so a bad file stops ``aslrec serve`` before it listens.
@@ -190,6 +197,12 @@ class ServiceSettings:
     lexicon: str | None = _setting(
         None,
         "Word list (one a line) the stream's fingerspelling mode snaps spelled words to.",
+        minimum=None,
+    )
+    both_views: bool = _setting(
+        True,
+        "Track an uploaded video as recorded and flipped left-right, as aslrec predict does: a "
+        "video and its mirror image get the same answer, at twice the tracking time.",
         minimum=None,
     )
     stream: StreamSettings = field(default_factory=StreamSettings)
