@@ -311,16 +311,30 @@ UNSEEN = 10
 OPEN_SET_ROW = f"{OPEN_SET_PRESET}, {UNSEEN} of 50 signs unseen"
 
 
-def open_set_cell(fold: int) -> Cell:
+FEW_SHOT = "few_shot"
+HEADS = {
+    "linear": OPEN_SET_ROW,
+    "cosine": f"{OPEN_SET_PRESET}, cosine head, {UNSEEN} of 50 signs unseen",
+}
+"""The open-set run's last layer: the preset's linear one, or ``CosineClassifier`` (issue #24:
+signs added later score on the trained classes' scale)."""
+
+
+def open_set_cell(fold: int, head: str = "linear") -> Cell:
     """Fold ``fold`` of WLASL-50 without :data:`UNSEEN` signs drawn with seed ``fold``; the
-    preset's own fixed schedule (cells otherwise default to an inner selection split)."""
+    preset's own fixed schedule (cells otherwise default to an inner selection split). A cosine
+    head's cell belongs to the few-shot table only (the open-set table is the preset's)."""
+    overrides: dict[str, Any] = {"selection": "fixed"}
+    if head != "linear":
+        kwargs = preset(OPEN_SET_PRESET).model.kwargs
+        overrides["model_kwargs"] = {**kwargs, "head": head}
     return Cell(
-        OPEN_SET,
-        OPEN_SET_ROW,
+        OPEN_SET if head == "linear" else FEW_SHOT,
+        HEADS[head],
         "wlasl50",
         OPEN_SET_PRESET,
         fold,
-        overrides={"selection": "fixed"},
+        overrides=overrides,
         protocol={"unseen_signs": UNSEEN, "unseen_draw_seed": fold},
     )
 
@@ -339,6 +353,7 @@ def every_cell() -> Iterator[Cell]:
         yield from (frame_sampling_cell(method, f) for f in folds)
     yield from (c for c in compare_cells(seeds=REPEAT_SEEDS) if c.table == COMPARE)
     yield from (open_set_cell(f) for f in folds)
+    yield open_set_cell(0, head="cosine")
     yield one_signer_cell()
     yield from (signers_cell(f) for f in range(SIGNER_FOLDS))
     yield from (msasl_cell(f, row) for row in MSASL_ROWS for f in range(MSASL_FOLDS))
@@ -427,11 +442,15 @@ def msasl_cell(fold: int, row: str = MSASL_ROW) -> Cell:
 
 
 def signers_bundled_entry(dataset: str = "fingerspelling16") -> Cached:
-    """The bundled model scored on all of a signer data set; stale when the model changes."""
+    """The bundled model scored on all of a signer data set; stale when the model changes (its
+    weights, config, calibration or ONNX file; not add-sign's stored reference)."""
     from aslrec.inference.recognizer import default_model_dir
+    from aslrec.workflows.add_sign import REFERENCE_FILE
 
     digest = hashlib.sha256()
     for path in sorted(default_model_dir().rglob("*")):
+        if path.name == REFERENCE_FILE:
+            continue
         if path.is_file() and path.suffix in (".safetensors", ".json", ".onnx"):
             digest.update(path.name.encode() + path.read_bytes())
     inputs = {"model": digest.hexdigest(), "data": SIGNER_DATASETS[dataset][0]}

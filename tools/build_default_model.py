@@ -157,8 +157,10 @@ reaches is in the generated MODEL_CARD.md.
 
 
 def package(run_dirs: Sequence[Path], target: Path, data: Sequence[Path], *, tta: bool) -> None:
-    """Copy the runs (one, or an ensemble's members) into ``target`` and calibrate it."""
+    """Copy the runs (one, or an ensemble's members) into ``target``, calibrate it, and store a
+    single run's old-class reference for ``aslrec add-sign``."""
     from aslrec.runs.ensemble import create_ensemble
+    from aslrec.workflows.add_sign import write_reference
     from aslrec.workflows.calibrate import calibrate_run
     from aslrec.workflows.export import export_run
 
@@ -197,6 +199,8 @@ def package(run_dirs: Sequence[Path], target: Path, data: Sequence[Path], *, tta
         name = onnx_files[0]
         quantize = "int8" if name == "model.int8.onnx" else None
         print(export_run(target, target / name, quantize=quantize, check_data=data).summary_line())
+        # users add signs to the bundled model without its training data: ship the reference
+        print(f"wrote {write_reference(target, data)}")
 
 
 def faster_onnx(run_dir: Path, data: Sequence[Path], clips: int = 200) -> str:

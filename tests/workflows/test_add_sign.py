@@ -171,3 +171,48 @@ def test_examples_of_a_trained_sign_personalise_it(
     assert (logits[:, 2] > old[:, 2]).any()
     remove_sign(tmp_path / "mine", "yes", tmp_path / "back")
     assert np.array_equal(Recognizer.load(tmp_path / "back").logits(clips), old)
+
+
+def test_a_stored_reference_needs_no_training_data(
+    tiny_run: Path,
+    examples: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A run that stores its old-class reference (the bundled model does) takes signs where
+    its training data is not, with the same result as from the data; the new run stores it
+    too, for the next sign."""
+    import json
+    import shutil
+
+    from aslrec.data.loaders import load_dataset
+    from aslrec.inference.recognizer import Recognizer
+    from aslrec.runs import artifacts
+    from aslrec.workflows.add_sign import REFERENCE_FILE, add_sign, write_reference
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    write_reference(run)
+    config = json.loads((run / artifacts.CONFIG).read_text())
+    config["data"]["sources"] = [str(tmp_path / "moved-away")]
+    (run / artifacts.CONFIG).write_text(json.dumps(config))
+
+    code, out, err = cli(
+        monkeypatch, capsys, "add-sign", "bird", examples, "--model", run, "--out", tmp_path / "a"
+    )
+    assert code == 0, err
+    assert "calibration: kept the old temperature and threshold" in out
+    from_data = add_sign(tiny_run, "bird", [examples], tmp_path / "b")
+    clips = load_dataset(examples)
+    stored, computed = Recognizer.load(tmp_path / "a"), Recognizer.load(tmp_path / "b")
+    assert from_data.nearest and stored.classes == computed.classes
+    computed_logits = computed.logits(clips)
+    assert np.array_equal(stored.logits(clips)[:, -1], computed_logits[:, -1])
+    assert all((tmp_path / name / REFERENCE_FILE).is_file() for name in "ab")
+    # a second sign on the extended run needs no data either
+    code, out, err = cli(
+        monkeypatch, capsys, "add-sign", "black", examples, "--model", tmp_path / "a",
+        "--out", tmp_path / "c",
+    )  # fmt: skip
+    assert code == 0 and "5 classes" in out, err

@@ -5,9 +5,10 @@ of the sign), removed again the same way.
 
 The examples are embedded by the run's own encoder and averaged into a class prototype beside
 the trained classifier (:class:`~aslrec.models.prototypes.PrototypeHead`); the scale that puts
-prototype logits on the classifier's scale is fitted on the old classes' training clips
-(recomputed from the run's recorded data, at most :data:`FIT_CLIPS_PER_CLASS` per class, so
-adding stays within seconds). The new directory is built in a temporary folder beside ``--out``
+prototype logits on the classifier's scale is fitted on the old classes' training clips (at
+most :data:`FIT_CLIPS_PER_CLASS` per class, so adding stays within seconds), or read from the
+run's stored :data:`REFERENCE_FILE` when it has one and no ``--data`` is given: the bundled
+model ships it, since its users do not have its training data. The new directory is built in a temporary folder beside ``--out``
 and renamed into place when complete. Its manifest lists each added sign with the sources of
 its examples (``added_signs``; shown by ``aslrec add-sign --list``). A calibrated run is
 recalibrated on its held-out fold (old signs only: the examples are all a new sign has), or
@@ -49,10 +50,13 @@ if TYPE_CHECKING:
 
     from aslrec.models.prototypes import PrototypeHead
 
+REFERENCE_FILE = "old_classes.safetensors"
+"""The old classes' :class:`Reference`, stored in a run directory so signs can be added where
+its training data is not (the bundled model, installed without ``../shared``)."""
 FIT_CLIPS_PER_CLASS = 16
 """Training clips per old class embedded for the scale fit and the report (seeded draw)."""
 NEAREST_SHOWN = 3
-KEPT_FILES = (artifacts.HISTORY, artifacts.HISTORY_PLOT)
+KEPT_FILES = (artifacts.HISTORY, artifacts.HISTORY_PLOT, REFERENCE_FILE)
 """Files of the old run copied as they are (they describe the trained part)."""
 
 
@@ -102,6 +106,32 @@ class Reference:
     closest_pair: float
     """Highest cosine between two old classes' prototypes."""
 
+    NUMBERS = ("scale", "bias", "r2", "clips", "low_mutual", "closest_pair")
+
+    def save(self, path: Path) -> None:
+        """Prototypes as a tensor, the numbers as safetensors metadata (no pickle); atomic."""
+        from safetensors.torch import save_file
+
+        from aslrec.atomic import atomic_path
+
+        numbers = {name: repr(getattr(self, name)) for name in self.NUMBERS}
+        with atomic_path(path) as tmp:
+            save_file({"prototypes": self.prototypes.contiguous()}, str(tmp), metadata=numbers)
+
+    @classmethod
+    def load(cls, path: Path) -> Reference:
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                numbers = f.metadata() or {}
+                prototypes = f.get_tensor("prototypes")
+            values = {name: float(numbers[name]) for name in cls.NUMBERS}
+        except Exception as exc:  # safetensors raises several types on a corrupt file
+            raise ModelError(f"{path}: unreadable old-class reference ({exc})") from None
+        values["clips"] = int(values["clips"])
+        return cls(prototypes, **values)  # type: ignore[arg-type]
+
 
 def add_sign(
     model_dir: str | os.PathLike[str],
@@ -128,8 +158,7 @@ def add_sign(
         raise ConfigError("the sign's label is empty")
     examples = _load_examples(recognizer, label, inputs)
     base, head = _unwrapped(recognizer.backend.model)  # type: ignore[attr-defined]
-    train_clips, _ = run.split_clips(data)
-    reference = old_class_reference(run, base, train_clips)
+    reference = run_reference(run, base, data)
     x, mask = arrays_for_model(examples, run.preprocessing)
     embeddings, _ = embed_arrays(base, x, mask)
     new = prototype(embeddings)[None]
@@ -164,7 +193,7 @@ def add_sign(
     }
     classes = run.classes if label in run.classes else [*run.classes, label]
     model = _head(run, base, prototypes, added, classes)
-    calibration = _write_run(run, model, classes, added, out, data)
+    calibration = _write_run(run, model, classes, added, out, data, reference)
     return SignChange(
         out,
         label,
@@ -296,6 +325,31 @@ def _tracked(recognizer: Recognizer, video: Path) -> LandmarkClip:
     return clip
 
 
+def run_reference(
+    run: RunDirectory, base: nn.Module, data: Sequence[str | os.PathLike[str]] | None = None
+) -> Reference:
+    """The run's stored :data:`REFERENCE_FILE` unless ``data`` is given, else computed from
+    its (recorded or given) training data."""
+    stored = run.path / REFERENCE_FILE
+    if data is None and stored.is_file():
+        return Reference.load(stored)
+    train_clips, _ = run.split_clips(data)
+    return old_class_reference(run, base, train_clips)
+
+
+def write_reference(
+    model_dir: str | os.PathLike[str], data: Sequence[str | os.PathLike[str]] | None = None
+) -> Path:
+    """Store the run's old-class reference in it (from its training data), so ``add-sign``
+    works on that directory without the data."""
+    run = RunDirectory(model_dir)
+    base, _ = _unwrapped(run.model)
+    train_clips, _ = run.split_clips(data)
+    path = run.path / REFERENCE_FILE
+    old_class_reference(run, base, train_clips).save(path)
+    return path
+
+
 def old_class_reference(
     run: RunDirectory, base: nn.Module, train_clips: list[LandmarkClip]
 ) -> Reference:
@@ -363,10 +417,12 @@ def _write_run(
     added: dict[str, Any] | None,
     out: Path,
     data: Sequence[str | os.PathLike[str]] | None,
+    reference: Reference | None = None,
 ) -> str:
     """Build the new run in a temporary folder beside ``out``, recalibrate it (or keep the old
     calibration), export it again if the old run had an ONNX file (the old one would be
-    stale), then rename it into place; returns what happened to calibration and ONNX."""
+    stale), then rename it into place; returns what happened to calibration and ONNX. The
+    old-class ``reference`` is stored with it (the next add needs no training data)."""
     config = {k: v for k, v in run.config.items() if k != "added_signs"}
     config |= {"classes": classes, "num_classes": len(classes), "derived_from": run.path.name}
     if added:
@@ -382,6 +438,8 @@ def _write_run(
         for name in KEPT_FILES:
             if (run.path / name).is_file():
                 shutil.copy2(run.path / name, tmp / name)
+        if reference is not None:
+            reference.save(tmp / REFERENCE_FILE)
         note = _recalibrate(run, tmp, data)
         if (run.path / MODEL_FILENAME).is_file():  # a torch-free install runs the ONNX file
             export_run(tmp)
