@@ -39,6 +39,7 @@ class ClassifierModule(L.LightningModule):
         self.generator = torch.Generator().manual_seed(config.split.seed)
         self.augment = build_augmentation(config.augment)
         self.mixup_alpha = mixup_alpha(config.augment)
+        self._sums: dict[str, torch.Tensor] = {}  # held-out sums of the running validation
         # Exponential moving average of the weights (Polyak averaging; used by most Kaggle ISLR
         # top solutions): evaluated, selected and saved instead of the raw weights when on.
         # Online distillation's teachers: a plain tuple, so they are neither trained, switched to
@@ -115,10 +116,16 @@ class ClassifierModule(L.LightningModule):
         self._sums: dict[str, torch.Tensor] = {}
 
     def on_validation_epoch_end(self) -> None:
-        for stage, sums in sorted(self._sums.items()):
+        # Every process reduces the same stages, also one that got no clip of a stage (a
+        # collective that one process skips would wait forever).
+        selection = self.config.selection
+        stages = {"fixed": ("test",), "inner": ("val", "test"), "val-fold": ("val",)}[selection]
+        for stage in stages:
+            sums = self._sums.get(stage, torch.zeros(3, device=self.device))
             loss, correct, size = self.trainer.strategy.reduce(sums, reduce_op="sum").tolist()
-            self.log(f"{stage}_loss", loss / size)
-            self.log(f"{stage}_acc", correct / size, prog_bar=True)
+            if size:
+                self.log(f"{stage}_loss", loss / size)
+                self.log(f"{stage}_acc", correct / size, prog_bar=True)
 
     def on_train_start(self) -> None:
         """A run resumed on another number of devices has another number of steps per epoch:
