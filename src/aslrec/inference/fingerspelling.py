@@ -270,14 +270,15 @@ def character_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -
     return sum(edit_distance(r, h) for r, h in zip(references, hypotheses, strict=True)) / total
 
 
-def _weighted_distance(letters: Sequence[Letter], word: str) -> float:
-    """Levenshtein distance from decoded ``letters`` to ``word``, substitutions weighed by
-    :meth:`Letter.cost` (insertions and deletions cost 1)."""
+def _weighted_distance(costs: Sequence[dict[str, float]], word: str) -> float:
+    """Levenshtein distance from decoded letters to ``word``, substitutions weighed by
+    ``costs`` (per decoded letter, :meth:`Letter.cost` of each letter A-Z; insertions and
+    deletions cost 1)."""
     row = [float(j) for j in range(len(word) + 1)]
-    for i, item in enumerate(letters, 1):
+    for i, cost in enumerate(costs, 1):
         diagonal, row[0] = row[0], float(i)
         for j, c in enumerate(word, 1):
-            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + item.cost(c))
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + cost[c])
     return row[-1]
 
 
@@ -296,12 +297,13 @@ class Lexicon:
         :meth:`Letter.cost` (reading a letter as its runner-up is cheap, so a T the model
         nearly read as G snaps back to T) and the bound applies to that weighted cost."""
         bound = max(1, math.floor(self.max_edit_fraction * len(raw)))
+        costs = None if letters is None else [{c: x.cost(c) for c in LETTERS} for x in letters]
         best: tuple[str, float] | None = None
         for word in self.words:  # a later word must beat the best so far: ties go earlier
             limit = bound + _EPS if best is None else best[1] - _EPS
             if abs(len(word) - len(raw)) > limit:
                 continue
-            d = edit_distance(raw, word) if letters is None else _weighted_distance(letters, word)
+            d = edit_distance(raw, word) if costs is None else _weighted_distance(costs, word)
             if d <= limit:
                 best = (word, d)
                 if d == 0:
