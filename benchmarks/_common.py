@@ -7,6 +7,7 @@ Sections rendered from cached cells keep the machine, date and command of their 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -93,6 +94,22 @@ def file_slug(text: str) -> str:
     """``text`` as a file-name part safe on every OS: runs of other characters become '-'
     (``ablation:- speed/time warp`` -> ``ablation-speed-time-warp``)."""
     return re.sub(r"[^A-Za-z0-9@.]+", "-", text).strip("-")
+
+
+def video_arguments(doc: str) -> argparse.ArgumentParser:
+    """The options of a benchmark over real videos: ``--videos FOLDER`` and ``--no-write``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--videos", type=Path, default=SHARED_DATA / "videos")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    return parser
+
+
+def real_videos(folder: Path) -> list[Path]:
+    """The ``*.mp4`` files of ``folder``, sorted; exits naming the folder when there are none."""
+    videos = sorted(folder.glob("*.mp4"))
+    if not videos:
+        raise SystemExit(f"no videos in {folder}")
+    return videos
 
 
 def load_note(before: float, after: float) -> str:

@@ -22,7 +22,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import tempfile
@@ -35,7 +34,14 @@ import numpy as np
 from aslrec.landmarks.hands import HandTracker, TrackerOptions, hand_landmarker_task
 from aslrec.landmarks.video import FrameSource, _downscale
 from aslrec.workflows.extract import run_extraction
-from benchmarks._common import SHARED_DATA, command_line, header, load_note, write_section
+from benchmarks._common import (
+    command_line,
+    header,
+    load_note,
+    real_videos,
+    video_arguments,
+    write_section,
+)
 
 VARIANTS: dict[str, TrackerOptions] = {
     "tasks full/full": TrackerOptions(backend="tasks", landmark_model="full"),
@@ -132,14 +138,9 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--videos", type=Path, default=SHARED_DATA / "videos")
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser = video_arguments(__doc__ or "")
     args = parser.parse_args()
-
-    videos = sorted(args.videos.glob("*.mp4"))
-    if not videos:
-        raise SystemExit(f"no videos in {args.videos}")
+    videos = real_videos(args.videos)
     load_before = os.getloadavg()[0]
     t_all = time.perf_counter()
     tallies = {name: Tally() for name in [*VARIANTS, f"tasks full/full, max_side={MAX_SIDE}"]}
