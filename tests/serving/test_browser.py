@@ -271,7 +271,12 @@ def test_the_page_says_when_its_api_key_is_missing_or_wrong(
         page.screenshot(path=str(ARTIFACTS / f"browser_key_{state_key}.png"))
 
 
-def test_the_page_connects_with_the_right_key(keyed_server: str, tmp_path: Path) -> None:
+def test_the_page_connects_with_the_right_key_and_recognises_a_dropped_video(
+    keyed_server: str, tmp_path: Path, videos: Path, recognizer: Recognizer
+) -> None:
+    """With the key, the socket connects; a video chosen on the page is tracked in the page and
+    its landmarks (not the video) are posted, with the key, to /v1/predict: the label is the
+    one ``aslrec predict`` gives the video."""
     flags = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
     with chromium(tmp_path, *flags) as browser:
         page = browser.new_page()
@@ -279,3 +284,11 @@ def test_the_page_connects_with_the_right_key(keyed_server: str, tmp_path: Path)
         page.wait_for_function("() => window.aslrec && window.aslrec.connected", timeout=60_000)
         assert page.evaluate("() => window.aslrec.key") is None
         assert page.is_hidden("#message")
+        page.set_input_files("#file", str(videos / "hello.mp4"))
+        page.wait_for_function("() => window.aslrec.file !== null", timeout=120_000)
+        result = page.evaluate("() => window.aslrec.file")
+        errors = page.evaluate("() => window.aslrec.errors")
+        shown = page.inner_text("#fileresult")
+    assert errors == [] and result["handFrames"] > 0, (errors, result)
+    python = recognizer.predict(videos / "hello.mp4")
+    assert result["prediction"]["label"] == python.label and python.label in shown

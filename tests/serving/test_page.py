@@ -1,8 +1,9 @@
-"""The browser pages' copy of the hand-label -> slot table equals the Python one.
+"""The browser page's copy of the hand-label -> slot table equals the Python one.
 
-The serve page colours each hand it draws by the slot the server will give it, and the offline
-page slots hands itself, so both use one JS copy of :data:`aslrec.landmarks.hands.LABEL_SLOTS`
-(``web/src/slots.js``) rather than wait for a server; this test is what keeps the copy honest.
+The page colours each hand it draws by the slot the server will give it (served by ``aslrec
+serve``) or slots hands itself (an ``aslrec export --format web`` folder), so both modes use one
+JS copy of :data:`aslrec.landmarks.hands.LABEL_SLOTS` (``web/src/slots.js``) rather than wait for
+a server; this test is what keeps the copy honest.
 """
 
 from __future__ import annotations

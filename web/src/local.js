@@ -46,9 +46,16 @@ function slotOfDrawn(hand, frame) {
   return hand.label === "Right" ? 1 : 0;
 }
 
-/** How long the user waited: from the sign's end (its last frame, t0-based) to the next paint. */
-function timeToPaint(label, endMs) {
-  requestAnimationFrame(() => state.latencies.push({ label, ms: performance.now() - endMs }));
+/** How long the user waited for a sign's label: from the sign's end (the arrival of its last
+ * frame with a hand, `endMs`) to the next paint, in parts: waiting for the frame that closes the
+ * segment (`closeMs`: its arrival), tracking that frame and the model (`classifyMs`), paint. */
+function timeToPaint(event, endMs, frameMs) {
+  const classified = performance.now();
+  requestAnimationFrame(() => {
+    const now = performance.now();
+    state.latencies.push({ label: event.label, reason: event.reason, ms: now - endMs,
+      closeMs: frameMs - endMs, classifyMs: classified - frameMs, paintMs: now - classified });
+  });
 }
 
 function showLetters(items, speller) {
@@ -130,7 +137,7 @@ async function live() {
         state.events.push(event);
         addWord(event);
         show({ ...event, final: true });
-        timeToPaint(event.label, t0 + event.end_s * 1000);
+        timeToPaint(event, t0 + event.end_s * 1000, started);
       }
       const provisional = await transcriber.provisional(t);
       if (provisional) show({ ...provisional, final: false });
