@@ -28,6 +28,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -58,14 +59,15 @@ def connect(address: str, workers: int) -> bool:
     ray = _ray()
     if ray.is_initialized():
         return False
+    quiet = {"log_to_driver": False, "logging_level": logging.WARNING}  # the table says it all
     if address == "auto":
         try:
-            ray.init(address="auto", log_to_driver=False)
+            ray.init(address="auto", **quiet)
         except ConnectionError:  # no cluster running: start one for this run
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=workers, include_dashboard=False, **quiet)
         return True
     try:
-        ray.init(address=address, log_to_driver=False)
+        ray.init(address=address, **quiet)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"--ray {address}: cannot connect to a Ray cluster ({first})") from None
