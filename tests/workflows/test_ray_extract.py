@@ -73,7 +73,7 @@ def test_ray_resumes_like_the_pool(cluster: None, inputs: Path, tmp_path: Path) 
     }
 
 
-def test_a_worker_that_dies_is_retried_then_reported(cluster: None, tmp_path: Path) -> None:
+def test_a_dead_worker_is_retried_an_error_is_not(cluster: None, tmp_path: Path) -> None:
     from aslrec.workflows.ray_extract import ray_map
 
     # defined here, not at module level: Ray's workers cannot import a test module, and
@@ -88,6 +88,11 @@ def test_a_worker_that_dies_is_retried_then_reported(cluster: None, tmp_path: Pa
     def always_crash() -> None:
         os._exit(1)
 
+    def raise_counted(folder: str) -> None:
+        """An application error: Ray must not retry it (the job itself reports bad input)."""
+        Path(folder, f"attempt-{os.getpid()}-{len(os.listdir(folder))}").touch()
+        raise ValueError("bad input")
+
     got: dict[int, object] = {}
     calls = [(str(tmp_path / "a"),), (str(tmp_path / "b"),)]
     ray_map(crash_once, calls, got.__setitem__, max_retries=1)
@@ -95,3 +100,8 @@ def test_a_worker_that_dies_is_retried_then_reported(cluster: None, tmp_path: Pa
     got.clear()
     ray_map(always_crash, [()], got.__setitem__, max_retries=1)
     assert isinstance(got[0], ray.exceptions.WorkerCrashedError), got
+    got.clear()
+    (tmp_path / "attempts").mkdir()
+    ray_map(raise_counted, [(str(tmp_path / "attempts"),)], got.__setitem__, max_retries=3)
+    assert isinstance(got[0], ray.exceptions.RayTaskError) and "bad input" in str(got[0])
+    assert len(list((tmp_path / "attempts").iterdir())) == 1
