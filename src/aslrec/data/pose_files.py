@@ -248,6 +248,7 @@ class PoseFolder:
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
+        _pose_class()  # without pose-format, say so before any video is tracked
         self.root = Path(root)
         if self.root.exists() and not self.root.is_dir():
             raise DataError(f"{self.root}: exists and is not a folder")
