@@ -83,6 +83,7 @@ def test_letters_come_with_their_frame_and_words_close(
     assert "".join(m["letter"] for _, m in letters) == "".join(WORDS)
     for t, m in letters:  # a letter is sent in the replies to the frame that decided it
         assert m["emitted_s"] == round(t / FPS, 3) and 0.0 < m["confidence"] <= 1.0
+        assert all(a["probability"] < m["confidence"] for a in m["alternatives"])
         assert m["start_s"] < m["emitted_s"] <= m["start_s"] + 0.3
     assert [m["letter"] for m in words[1]["letters"]] == list("HELLO")
     spelling = [m["spelling"] for _, m in replies if m["type"] == "partial"]

@@ -31,7 +31,9 @@ Messages out in ``signs`` mode (JSON objects, ``type`` first):
 In ``fingerspelling`` mode, as soon as the decoder decides them:
 
 - ``letter``: ``letter``, ``confidence``, ``start_s`` (the hand settled on it), ``emitted_s``
-  (the frame that decided it: a frame's letters come in the replies to that frame).
+  (the frame that decided it: a frame's letters come in the replies to that frame; a late
+  letter, decided when its hold ended, comes with the first frame after it), ``alternatives``
+  [{letter, probability}] (the runner-ups, at most 3).
 - ``word``: a word closed (the hand dropped, a pause, or ``flush``): ``word`` (the raw
   spelling), ``snapped`` / ``distance`` (the lexicon's nearest word, null without a lexicon or
   when every word is too far), ``letters`` (as in ``letter``), ``start_s``, ``closed_s``,

@@ -72,7 +72,8 @@ sign events out, as JSON text messages.
 - **Server messages**: `event` (a finished sign: `label`, `probability`, `top_k`, `start_s`,
   `end_s`, `known`), `partial` (the sign in progress, provisional; in fingerspelling mode
   `spelling`, the letters of the word in progress), `letter` (fingerspelling: `letter`,
-  `confidence`, `start_s`, `emitted_s`, sent in the replies to the frame that decided it),
+  `confidence`, `start_s`, `emitted_s`, `alternatives`, sent in the replies to the frame that
+  decided it),
   `word` (fingerspelling, a word closed: `word` = the raw spelling, `snapped` and `distance`
   when the server has a lexicon (`aslrec serve --lexicon`), `letters`, `start_s`, `closed_s`,
   `reason`: `hand_dropped`, `pause` or `end_of_stream` after a flush), `warning`
