@@ -355,7 +355,7 @@ def every_cell() -> Iterator[Cell]:
     yield from (open_set_cell(f) for f in folds)
     yield open_set_cell(0, head="cosine")
     yield one_signer_cell()
-    yield from (signers_cell(f) for f in range(SIGNER_FOLDS))
+    yield from (signers_cell(f, row) for row in SIGNERS_ROWS for f in range(SIGNER_FOLDS))
     yield from (msasl_cell(f, row) for row in MSASL_ROWS for f in range(MSASL_FOLDS))
 
 
@@ -389,18 +389,24 @@ SIGNERS_OVERRIDES: dict[str, Any] = {
     "min_steps": 0,
 }
 SIGNERS_ROW = "best-fast, chirality, 40 epochs"
+# The bundled model's recipe (mirror-invariant) on the same people and schedule.
+SIGNERS_MIRROR_ROW = "best-fast, chirality, mirror-invariant, 40 epochs"
+SIGNERS_ROWS = {
+    SIGNERS_ROW: SIGNERS_OVERRIDES,
+    SIGNERS_MIRROR_ROW: {**SIGNERS_OVERRIDES, "mirror_invariant": True},
+}
 
 
-def signers_cell(fold: int) -> Cell:
+def signers_cell(fold: int, row: str = SIGNERS_ROW) -> Cell:
     """fingerspelling16 with the people of fold ``fold`` held out."""
     return Cell(
         SIGNERS,
-        SIGNERS_ROW,
+        row,
         "fingerspelling16",
         "best-fast",
         fold,
         folds=SIGNER_FOLDS,
-        overrides=SIGNERS_OVERRIDES,
+        overrides=SIGNERS_ROWS[row],
     )
 
 

@@ -34,6 +34,7 @@ from benchmarks.rows import (
     MSASL_FOLDS,
     MSASL_ROWS,
     SIGNER_FOLDS,
+    SIGNERS_ROWS,
     msasl_cell,
     one_signer_cell,
     signers_bundled_entry,
@@ -114,7 +115,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     if "fingerspelling16" in args.sets:
-        cells = [one_signer_cell(), *(signers_cell(f) for f in range(SIGNER_FOLDS))]
+        cells = [one_signer_cell()]
+        cells += [signers_cell(f, row) for row in SIGNERS_ROWS for f in range(SIGNER_FOLDS)]
         trained = run_cells(cells, args.jobs, run_signers_cell, rerun_stale=args.rerun_stale)
         bundled: Cached = signers_bundled_entry()
         measured = measure(bundled, bundled_scores, rerun_stale=args.rerun_stale)
