@@ -114,7 +114,7 @@ class SpellingConfig:
     motion_letters: str = "Z"
     motion_window: int = 20
     z_reversals: int = 2
-    z_stroke: float = 0.3
+    z_stroke: float = 0.2
     j_path: float = 0.6
 
     def __post_init__(self) -> None:
