@@ -1,11 +1,22 @@
-"""aslrec in the browser (issue #25): the bundled model per clip in ONNX Runtime Web.
+"""aslrec in the browser (issue #25): folder size, model speed, tracking and latency in Chromium.
 
-Exports the bundled model with ``aslrec export --format web`` into ``benchmarks/runs/web/``,
-serves the folder with the COOP/COEP headers that let ONNX Runtime Web use threads, and times
-in headless Chromium one clip at a time (batch 1, a real WLASL-50 clip preprocessed by the
-page, median and p90 of ``--repeats`` calls after a warm-up) with 1 and 2 WASM threads, beside
-Python ONNX Runtime on the same input (one thread). Tracking and end-of-sign latency are not
-measured here yet.
+Exports the bundled model with ``aslrec export --format web`` into ``benchmarks/runs/web/`` and
+measures, in headless Chromium (Debian's, no GPU) on this CPU:
+
+1. **Folder size**: each part on disk, and what a static host that serves precompressed files
+   would send (gzip -9, brotli q11); the smaller options measured here: the model with fp16
+   weights (computed in fp32) or int8 (``--quantize int8``), each against PyTorch on the 200
+   held-out clips of the web test (max |logit diff|, top-1 agreement), and the wheel's lite
+   hand landmark model.
+2. **Model ms/clip** (batch 1, a real WLASL-50 clip preprocessed by the page, median, p10 and
+   p90 of ``--repeats`` calls after 10 warm-up calls, all configurations timed in turns): ONNX
+   Runtime Web 1 and 2 WASM threads (the page served cross-origin isolated), graph optimisation
+   levels, fp32 / fp16 weights / int8, beside Python ONNX Runtime (one thread) on the same input
+   in the same run.
+3. **Tracking and end of sign to label**: real sign videos (``../shared/data/videos``) played
+   as Chromium's fake 30 fps webcam (each sign followed by a second without hands, looped):
+   MediaPipe Tasks ms per tracked frame, frames tracked per second, and the time from the end
+   of a sign (the page receiving its last frame with a hand) to its label painted.
 
 Usage::
 
@@ -15,9 +26,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gzip
 import os
 import shutil
+import subprocess
+import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,99 +51,368 @@ from benchmarks._common import (
 OUT = REPO / "benchmarks" / "runs" / "web"
 TITLE = "In the browser (issue #25)"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-TIME_IN_PAGE = """async ([clip, repeats]) => {
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+VIDEOS = ("hello", "apple", "school")
+ROUNDS = 10
+PREPARE_IN_PAGE = """async (clip) => {
   const api = window.aslrecApi;
-  const input = (await api.inputs([clip]))[0];
-  for (let i = 0; i < 10; i++) await api.run([input]);
+  window.benchInput = (await api.inputs([clip]))[0];
+  for (let i = 0; i < 10; i++) await api.run([window.benchInput]);
+  return self.crossOriginIsolated;
+}"""
+TIME_IN_PAGE = """async (calls) => {
   const ms = [];
-  for (let i = 0; i < repeats; i++) {
+  for (let i = 0; i < calls; i++) {
     const t = performance.now();
-    await api.run([input]);
+    await window.aslrecApi.run([window.benchInput]);
     ms.push(performance.now() - t);
   }
-  return {ms, isolated: self.crossOriginIsolated};
+  return ms;
 }"""
+# brotli is node's (zlib), the gzip/brotli a static host would precompress with
+BROTLI = """const zlib = require("node:zlib"); const fs = require("node:fs");
+for (const f of process.argv.slice(1)) { const b = fs.readFileSync(f);
+  console.log(zlib.brotliCompressSync(b, {params: {[zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+    [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.length}}).length); }"""
+PARTS = (
+    ("ONNX Runtime Web (wasm + js)", "static/ort/"),
+    ("MediaPipe Tasks Vision 0.10.21 (wasm + js)", "static/mediapipe/"),
+    ("hand model (wheel's full landmarker)", "models/"),
+    ("sign model (ONNX fp32)", "model/"),
+    ("page (html, js, css)", ""),
+)
 
 
-def browser_ms(folder: object, clip: dict, threads: int, repeats: int) -> tuple[list[float], bool]:
-    from playwright.sync_api import sync_playwright
+def mb(n: float) -> str:
+    return f"{n / 1e6:.2f}"
 
-    from aslrec.export.web import serve_folder
 
-    with serve_folder(folder, isolated=True) as url, sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_page()
-            page.goto(f"{url}/?camera=off&threads={threads}")
-            page.wait_for_function(
-                "() => window.aslrec && window.aslrec.modelReady", timeout=120_000
+def part_sizes(folder: Path) -> list[tuple[str, int, int, int]]:
+    """(part, disk, gzip -9, brotli 11) bytes: each file is counted in the first part whose
+    folder prefix it has."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    node = shutil.which("node")
+    brotli = {}
+    if node:
+        out = subprocess.run(
+            [node, "-e", BROTLI, *map(str, files)], capture_output=True, text=True, check=True
+        ).stdout.split()
+        brotli = dict(zip(files, map(int, out), strict=True))
+    rows = []
+    taken: set[Path] = set()
+    for name, prefix in PARTS:
+        mine = [
+            f
+            for f in files
+            if f not in taken and f.relative_to(folder).as_posix().startswith(prefix)
+        ]
+        taken.update(mine)
+        disk = sum(f.stat().st_size for f in mine)
+        gz = sum(len(gzip.compress(f.read_bytes(), 9)) for f in mine)
+        rows.append((name, disk, gz, sum(brotli.get(f, 0) for f in mine)))
+    return rows
+
+
+def fp16_weights(src: Path, dst: Path, min_elements: int = 1024) -> None:
+    """The graph with its large fp32 initializers stored as fp16, each cast back to fp32 by a
+    Cast node: half the bytes, the arithmetic still fp32 (ONNX Runtime Web's WASM kernels are
+    fp32)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(src))
+    graph = model.graph
+    casts = []
+    for init in list(graph.initializer):
+        if init.data_type == TensorProto.FLOAT and int(np.prod(init.dims)) >= min_elements:
+            half = numpy_helper.from_array(
+                numpy_helper.to_array(init).astype(np.float16), f"{init.name}_fp16"
             )
-            result = page.evaluate(TIME_IN_PAGE, [clip, repeats])
-        finally:
-            browser.close()
-    return result["ms"], result["isolated"]
+            graph.initializer.remove(init)
+            graph.initializer.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT))
+    nodes = [*casts, *graph.node]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.save(model, str(dst))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=200, help="batch-1 calls timed")
-    parser.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
-    args = parser.parse_args()
-    started, load_before = time.perf_counter(), os.getloadavg()[0]
+def held_out(count: int = 150) -> list:
+    """The web test's 200 clips: 150 spread over the bundled model's held-out fold, and the
+    mirror image of every third."""
+    from aslrec.inference.recognizer import default_model_dir
+    from aslrec.runs.directory import RunDirectory
+    from tools.build_default_model import DATA
 
-    from aslrec.data.loaders import load_dataset
+    clips = RunDirectory(default_model_dir()).held_out_clips(list(DATA))
+    picked = [clips[i] for i in np.linspace(0, len(clips) - 1, count).round().astype(int)]
+    return picked + [c.mirrored() for c in picked[::3]]
+
+
+def precision_rows(site: Path, int8_site: Path, fp16: Path) -> list[tuple[str, int, float, float]]:
+    """(model, bytes, max |logit diff| vs PyTorch, top-1 agreement) on the held-out clips."""
     from aslrec.data.preprocessing import arrays_for_model
-    from aslrec.export.web import folder_size
     from aslrec.inference.onnx_backend import OnnxBackend
     from aslrec.inference.recognizer import default_model_dir
-    from aslrec.workflows.export import export_web
+    from aslrec.models.logits import torch_logits
+    from aslrec.runs.directory import RunDirectory
 
-    site = OUT / "site"
-    result = export_web(default_model_dir(), site)
-    clip = load_dataset(SHARED_DATA / "wlasl50_mp.npz")[0]
+    run = RunDirectory(default_model_dir())
+    x, mask = arrays_for_model(held_out(), run.preprocessing)
+    reference = torch_logits(run.model, x, mask)
+    rows = []
+    for name, path in [
+        ("fp32", site / "model" / "model.onnx"),
+        ("fp16 weights, fp32 arithmetic", fp16),
+        ("int8 (`--quantize int8`)", int8_site / "model" / "model.onnx"),
+    ]:
+        got = OnnxBackend.load(path, threads=1).logits(x, mask)
+        agree = float((got.argmax(1) == reference.argmax(1)).mean())
+        rows.append((name, path.stat().st_size, float(np.abs(got - reference).max()), agree))
+    return rows
+
+
+def launch(p: Any, *flags: str) -> Any:
+    return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*FLAGS, *flags])
+
+
+def timed(run: Any, calls: int) -> list[float]:
+    ms = []
+    for _ in range(calls):
+        t = time.perf_counter()
+        run()
+        ms.append((time.perf_counter() - t) * 1000)
+    return ms
+
+
+def model_speeds(
+    p: Any, runs: list[tuple[Path, str, str]], python: dict[str, Path], clip: Any, repeats: int
+) -> tuple[list[tuple[str, str, list[float], bool]], dict[str, list[float]]]:
+    """Every browser configuration (one page each, all open at once) and Python ONNX Runtime
+    timed in turns, ``repeats / ROUNDS`` calls each per round, so a change in the machine's
+    load during the run weighs on all of them alike."""
+    from aslrec.data.preprocessing import arrays_for_model
+    from aslrec.export.web import serve_folder
+    from aslrec.inference.onnx_backend import OnnxBackend
+
     as_json = {
         "frames": len(clip.landmarks),
         "landmarks": clip.landmarks.ravel().tolist(),
         "presence": clip.presence.astype(int).ravel().tolist(),
     }
-    rows: list[tuple[str, list[float], bool | None]] = []
-    for threads in (1, 2):
-        ms, isolated = browser_ms(site, as_json, threads, args.repeats)
-        rows.append((f"ONNX Runtime Web {threads} thread(s), WASM SIMD", ms, isolated))
-        print(rows[-1][0], f"{np.median(ms):.2f} ms", flush=True)
-    backend = OnnxBackend.load(site / "model" / "model.onnx", threads=1)
-    x, mask = arrays_for_model([clip], backend.preprocessing)
-    for _ in range(10):
-        backend.logits(x, mask)
-    ms = []
-    for _ in range(args.repeats):
-        t = time.perf_counter()
-        backend.logits(x, mask)
-        ms.append((time.perf_counter() - t) * 1000)
-    rows.append(("Python ONNX Runtime, 1 thread", ms, None))
+    calls = max(1, repeats // ROUNDS)
+    backends = {kind: OnnxBackend.load(path, threads=1) for kind, path in python.items()}
+    inputs = {kind: arrays_for_model([clip], b.preprocessing) for kind, b in backends.items()}
+    py_ms: dict[str, list[float]] = {kind: [] for kind in python}
+    browser_ms: list[list[float]] = [[] for _ in runs]
+    with contextlib.ExitStack() as stack:
+        urls = {
+            f: stack.enter_context(serve_folder(f, isolated=True)) for f in {r[0] for r in runs}
+        }
+        browser = launch(p)
+        stack.callback(browser.close)
+        pages, isolated = [], []
+        for folder, _, query in runs:
+            page = browser.new_page()
+            page.goto(f"{urls[folder]}/?camera=off&{query}")
+            page.wait_for_function("() => window.aslrecApi !== undefined", timeout=120_000)
+            isolated.append(page.evaluate(PREPARE_IN_PAGE, as_json))
+            pages.append(page)
+        for kind, backend in backends.items():
+            timed(lambda b=backend, k=kind: b.logits(*inputs[k]), 10)
+        for _ in range(ROUNDS):
+            for i, page in enumerate(pages):
+                browser_ms[i] += page.evaluate(TIME_IN_PAGE, calls)
+            for kind, backend in backends.items():
+                py_ms[kind] += timed(lambda b=backend, k=kind: b.logits(*inputs[k]), calls)
+    speeds = [(kind, query, browser_ms[i], isolated[i]) for i, (_, kind, query) in enumerate(runs)]
+    return speeds, py_ms
 
+
+def live_run(p: Any, url: str, camera: Path, signs: int, timeout_s: float) -> dict[str, Any]:
+    """The page on a fake webcam until ``signs`` labels were painted (or ``timeout_s``)."""
+    fake = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}"]  # fmt: skip
+    browser = launch(p, *fake)
+    try:
+        page = browser.new_page()
+        page.goto(f"{url}/")
+        page.wait_for_function("() => window.aslrec && window.aslrec.tracking", timeout=120_000)
+        started = time.perf_counter()
+        # fewer signs than asked within the time: report what came
+        with contextlib.suppress(Exception):
+            page.wait_for_function(
+                f"() => window.aslrec.latencies.length >= {signs}",
+                timeout=timeout_s * 1000,
+                polling=500,
+            )
+        elapsed = time.perf_counter() - started
+        state = page.evaluate(
+            "() => { const s = window.aslrec; return {latencies: s.latencies, events: s.events,"
+            " trackTimes: s.trackTimes, results: s.results, modelMs: s.modelMs}; }"
+        )
+    finally:
+        browser.close()
+    state["seconds"] = elapsed
+    return state
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=200, help="batch-1 calls timed")
+    parser.add_argument("--signs", type=int, default=3, help="signs awaited per video")
+    parser.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
+    args = parser.parse_args()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
+
+    from playwright.sync_api import sync_playwright
+
+    from aslrec.data.loaders import load_dataset
+    from aslrec.export.web import fake_camera_file, folder_size, serve_folder
+    from aslrec.landmarks.hands import hand_landmarker_task
+    from aslrec.workflows.export import export_web
+
+    site, int8_site, fp16_site = OUT / "site", OUT / "site-int8", OUT / "site-fp16"
+    export_web(default_model(), site)
+    export_web(default_model(), int8_site, quantize="int8")
+    shutil.rmtree(fp16_site, ignore_errors=True)
+    shutil.copytree(site, fp16_site)
+    fp16_weights(site / "model" / "model.onnx", fp16_site / "model" / "model.onnx")
+
+    sizes = part_sizes(site)
+    precision = precision_rows(site, int8_site, fp16_site / "model" / "model.onnx")
+    full_task, lite_task = hand_landmarker_task("full"), hand_landmarker_task("lite")
+    print("sizes", sizes, "precision", precision, flush=True)
+
+    clip = load_dataset(SHARED_DATA / "wlasl50_mp.npz")[0]
+    runs = [  # (folder, precision, query)
+        (site, "fp32", "threads=1"),
+        (site, "fp32", "threads=2"),
+        (site, "fp32", "threads=1&optimization=basic"),
+        (site, "fp32", "threads=1&optimization=disabled"),
+        (fp16_site, "fp16 weights", "threads=1"),
+        (int8_site, "int8", "threads=1"),
+        (int8_site, "int8", "threads=2"),
+    ]
+    python_models = {
+        "fp32": site / "model" / "model.onnx",
+        "int8": int8_site / "model" / "model.onnx",
+    }
+    live: dict[str, dict[str, Any]] = {}
+    with sync_playwright() as p:
+        speed, python = model_speeds(p, runs, python_models, clip, args.repeats)
+        for kind, query, ms, _ in speed:
+            print(kind, query, f"{np.median(ms):.2f} ms", flush=True)
+        with tempfile.TemporaryDirectory() as tmp, serve_folder(site) as url:
+            for name in VIDEOS:
+                video = SHARED_DATA / "videos" / f"{name}.mp4"
+                camera = fake_camera_file(video, Path(tmp) / f"{name}.y4m", pause_s=1.0)
+                live[name] = live_run(p, url, camera, args.signs, 60.0)
+                print(name, live[name]["latencies"], flush=True)
+
+    py32 = float(np.median(python["fp32"]))
     lines = [
         header(command_line()),
         "",
-        f"The bundled model exported with `aslrec export --format web` "
-        f"({folder_size(site) / 1e6:.1f} MB folder, model {result.onnx.size_bytes / 1e6:.1f} MB "
-        f"fp32); one WLASL-50 clip, batch 1, {args.repeats} calls after 10 warm-up calls, "
-        "headless Chromium (no GPU). Goal: <= 3 ms/clip in WASM.",
+        f"The bundled model exported with `aslrec export --format web` (fp32): "
+        f"{folder_size(site) / 1e6:.1f} MB on disk. Goal: <= 15 MB.",
         "",
-        "| runtime | median ms/clip | p90 ms/clip | cross-origin isolated |",
-        "|---|---:|---:|---|",
+        "| part | disk MB | gzip -9 MB | brotli 11 MB |",
+        "|---|---:|---:|---:|",
+        *(f"| {n} | {mb(d)} | {mb(g)} | {mb(b)} |" for n, d, g, b in sizes),
+        f"| **folder** | **{mb(sum(r[1] for r in sizes))}** | {mb(sum(r[2] for r in sizes))} | "
+        f"{mb(sum(r[3] for r in sizes))} |",
+        "",
+        "Precompressed files (a static host sending `.br`/`.gz` as `Content-Encoding`) shrink "
+        "what a visitor downloads, not what the folder holds on disk, the goal. Smaller "
+        "options, measured here (200 held-out clips of the bundled model, the web test's, "
+        "against PyTorch):",
+        "",
+        "| sign model | MB | max abs logit diff vs PyTorch | top-1 agreement |",
+        "|---|---:|---:|---:|",
+        *(f"| {n} | {mb(s)} | {d:.2e} | {a:.1%} |" for n, s, d, a in precision),
+        "",
+        f"Hand model: the full landmarker bundle is {mb(full_task.stat().st_size)} MB, the "
+        f"wheel's lite one {mb(lite_task.stat().st_size)} MB (Python's tracker can use it, "
+        "`TrackerOptions(landmark_model='lite')`, but `aslrec predict` tracks with full; "
+        "[Extraction](#extraction-mediapipe-variants) measured 70.5% of frames with a hand "
+        "for lite against 71.5% for full on the 8 shared videos). The export keeps full so "
+        "the page tracks with the model `aslrec predict` uses.",
+        "",
+        "| sign model | WASM threads | graph optimisation | median ms/clip | p10 ms/clip | "
+        "p90 ms/clip | median / Python fp32 | cross-origin isolated |",
+        "|---|---:|---|---:|---:|---:|---:|---|",
     ]
-    for name, ms, isolated in rows:
+    for kind, query, ms, isolated in speed:
+        q = dict(part.split("=") for part in query.split("&"))
         lines.append(
-            f"| {name} | {np.median(ms):.2f} | {np.percentile(ms, 90):.2f} | "
-            f"{'-' if isolated is None else 'yes' if isolated else 'no'} |"
+            f"| ONNX Runtime Web, {kind} | {q['threads']} | {q.get('optimization', 'all')} | "
+            f"{np.median(ms):.2f} | {np.percentile(ms, 10):.2f} | {np.percentile(ms, 90):.2f} | "
+            f"{np.median(ms) / py32:.1f}x | {'yes' if isolated else 'no'} |"
         )
+    for kind, ms in python.items():
+        lines.append(
+            f"| Python ONNX Runtime, {kind} | 1 | all | {np.median(ms):.2f} | "
+            f"{np.percentile(ms, 10):.2f} | {np.percentile(ms, 90):.2f} | "
+            f"{np.median(ms) / py32:.1f}x | - |"
+        )
+    track = [ms for run in live.values() for ms in run["trackTimes"]]
+    latency = [item["ms"] for run in live.values() for item in run["latencies"]]
     lines += [
         "",
-        "Two WASM threads need a cross-origin isolated page (COOP/COEP headers); served by "
-        "`python -m http.server`, which sends none, the page runs on one thread.",
+        f"One WLASL-50 clip, batch 1, ONNX Runtime Web 1.30.0 WASM SIMD; every configuration "
+        f"and Python timed in turns ({ROUNDS} rounds of {args.repeats // ROUNDS} calls each), so "
+        "the machine's load weighs on all alike; p10 (the fastest tenth) is the closest to an "
+        "idle machine. Goal: <= 3 ms/clip in WASM; one thread, fp32: "
+        f"{np.median(speed[0][2]):.2f} ms median, {np.percentile(speed[0][2], 10):.2f} ms p10, "
+        f"{np.percentile(speed[0][2], 10) / np.percentile(python['fp32'], 10):.1f}x Python's p10. "
+        "Two threads need a "
+        "cross-origin isolated page (COOP/COEP headers); `python -m http.server` sends none, "
+        "so there the page runs on one thread.",
+        "",
+        "| video (fake 30 fps webcam) | frames tracked | tracked/s | tracking median ms | p90 ms"
+        " | signs labelled | end of sign to label painted, ms |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, run in live.items():
+        t = run["trackTimes"]
+        lines.append(
+            f"| {name}.mp4 | {run['results']} | {run['results'] / run['seconds']:.1f} | "
+            f"{np.median(t):.1f} | {np.percentile(t, 90):.1f} | {len(run['latencies'])} | "
+            + (", ".join(f"{x['label']} {x['ms']:.0f}" for x in run["latencies"]) or "-")
+            + " |"
+        )
+    parts = {k: [x[k] for run in live.values() for x in run["latencies"]]
+             for k in ("closeMs", "classifyMs", "paintMs")}  # fmt: skip
+    by_reason = {}
+    for run in live.values():
+        for x in run["latencies"]:
+            by_reason.setdefault(x["reason"], []).append(x["ms"])
+    lines += [
+        "",
+        f"All videos: tracking median {np.median(track):.1f} ms/frame (MediaPipe Tasks "
+        f"0.10.21, CPU, full model); end of sign to label painted median "
+        + (
+            f"{np.median(latency):.0f} ms, max {max(latency):.0f} ms over {len(latency)} signs"
+            if latency
+            else "- (no sign closed)"
+        )
+        + " (goal <= 200 ms); by how the sign ended: "
+        + "; ".join(
+            f"{reason} {len(ms)} signs, median {np.median(ms):.0f} ms"
+            for reason, ms in sorted(by_reason.items())
+        )
+        + (
+            f". Its parts, medians: {np.median(parts['closeMs']):.0f} ms waiting for the frame "
+            "that closes the sign (the segmenter ends a sign after 0.1 s without hands, "
+            f"`hands_left`, or 0.3 s of stillness, `still`), {np.median(parts['classifyMs']):.0f}"
+            f" ms tracking that frame and the model, {np.median(parts['paintMs']):.0f} ms to the "
+            "next animation frame (headless Chromium paints without waiting for a display). "
+            if latency
+            else ". "
+        )
+        + "The camera gives 30 frames/s; the page tracks the newest frame when the previous one "
+        "is done, so it skips frames when tracking takes longer than 33 ms.",
         "",
         f"{load_note(load_before, os.getloadavg()[0])} "
         f"Benchmark took {time.perf_counter() - started:.0f} s.",
@@ -136,6 +422,12 @@ def main() -> None:
     if not args.no_write:
         record_measurement(TITLE)
         write_section(TITLE, body)
+
+
+def default_model() -> Path:
+    from aslrec.inference.recognizer import default_model_dir
+
+    return default_model_dir()
 
 
 if __name__ == "__main__":

@@ -178,16 +178,10 @@ def test_the_bundled_models_page_matches_python_on_held_out_clips_and_a_video(
 def test_a_small_runs_page_matches_python_and_transcribes_a_webcam(
     small_folder: Path, wlasl_clips: list, tmp_path: Path, videos: Path
 ) -> None:
-    import subprocess
-
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
+    if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg not installed")
-    camera = tmp_path / "hello.y4m"  # hello, then a second without hands (the sign ends)
-    graph = ("[0:v]scale=640:360,fps=30,setsar=1[a];color=c=gray:s=640x360:r=30:d=1,setsar=1[b];"
-             "[a][b]concat=n=2:v=1:a=0,format=yuv420p")  # fmt: skip
-    cmd = [ffmpeg, "-loglevel", "error", "-y", "-i", str(videos / "hello.mp4"), "-filter_complex"]
-    subprocess.run([*cmd, graph, str(camera)], check=True, timeout=60)
+    # hello, then a second without hands (the sign ends)
+    camera = web.fake_camera_file(videos / "hello.mp4", tmp_path / "hello.y4m", pause_s=1.0)
     fake = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
             f"--use-file-for-fake-video-capture={camera}"]  # fmt: skip
     clips = spread(wlasl_clips, 100)

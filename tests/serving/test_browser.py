@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from aslrec.export.web import fake_camera_file
 from aslrec.inference.recognizer import Recognizer
 from aslrec.serving.routes.page import STATIC_DIR
 
@@ -105,28 +106,6 @@ def keyed_server(
     yield from serve_cli(model_dir, free_port(), log, wait_healthy, "--api-key", KEY)
 
 
-def y4m(source: Path, out: Path, pause_s: float = 0.0) -> Path:
-    """A video as Chromium's fake camera reads it (y4m, 640x360, 30 fps), followed by
-    ``pause_s`` seconds of grey (no hands: the sign ends there, as the camera loops)."""
-    video = "[0:v]scale=640:360,fps=30,setsar=1"
-    if pause_s > 0:
-        inputs = [
-            "-i",
-            str(source),
-            "-f",
-            "lavfi",
-            "-i",
-            f"color=c=gray:s=640x360:r=30:d={pause_s}",
-        ]
-        graph = f"{video}[a];[1:v]setsar=1[b];[a][b]concat=n=2:v=1:a=0,format=yuv420p"
-    else:
-        inputs = ["-i", str(source)]
-        graph = f"{video},format=yuv420p"
-    cmd = [FFMPEG, "-loglevel", "error", "-y", *inputs, "-filter_complex", graph, str(out)]
-    subprocess.run(cmd, check=True, timeout=120)
-    return out
-
-
 @contextmanager
 def chromium(tmp_path: Path, *flags: str) -> Iterator[Any]:
     profile = tmp_path / "profile"  # a new, empty --user-data-dir
@@ -157,7 +136,7 @@ def test_the_page_recognises_a_sign_from_a_fake_webcam(
     server: str, videos: Path, tmp_path: Path, recognizer: Recognizer
 ) -> None:
     # hello, a second without hands, hello, ... (the fake camera loops the file)
-    camera = y4m(videos / "hello.mp4", tmp_path / "hello.y4m", pause_s=1.0)
+    camera = fake_camera_file(videos / "hello.mp4", tmp_path / "hello.y4m", pause_s=1.0)
     with chromium(tmp_path, *fake_camera(camera)) as browser:
         page = browser.new_page()
         page.goto(server + "/")
@@ -205,7 +184,7 @@ def test_the_legacy_hands_tracker_maps_hands_like_python(
     server: str, videos: Path, tmp_path: Path
 ) -> None:
     """``?engine=hands`` (@mediapipe/hands, mirror-view labels): the right hand is still slot 1."""
-    camera = y4m(videos / "hello.mp4", tmp_path / "hello.y4m")
+    camera = fake_camera_file(videos / "hello.mp4", tmp_path / "hello.y4m")
     with chromium(tmp_path, *fake_camera(camera)) as browser:
         page = browser.new_page()
         page.goto(server + "/?engine=hands")

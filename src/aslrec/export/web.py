@@ -160,3 +160,21 @@ def serve_folder(folder: Path, *, isolated: bool = False) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def fake_camera_file(video: Path, out: Path, pause_s: float = 0.0) -> Path:
+    """``video`` as Chromium's fake webcam reads it (``--use-file-for-fake-video-capture``:
+    y4m, 640x360, 30 fps), then ``pause_s`` seconds of grey, in which no hand is seen, so a
+    sign ends there each time the camera loops the file; for tests and benchmarks (ffmpeg)."""
+    import subprocess
+
+    scaled = "[0:v]scale=640:360,fps=30,setsar=1"
+    inputs = ["-i", str(video)]
+    graph = f"{scaled},format=yuv420p"
+    if pause_s > 0:
+        inputs += ["-f", "lavfi", "-i", f"color=c=gray:s=640x360:r=30:d={pause_s}"]
+        graph = f"{scaled}[a];[1:v]setsar=1[b];[a][b]concat=n=2:v=1:a=0,format=yuv420p"
+    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
+    cmd = [ffmpeg, "-loglevel", "error", "-y", *inputs, "-filter_complex", graph, str(out)]
+    subprocess.run(cmd, check=True, timeout=120)
+    return out
