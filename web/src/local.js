@@ -94,11 +94,16 @@ async function live() {
     ? new Speller(cfg.fingerspelling, model.classes, probabilities)
     : null;
   if (speller) {
+    const caption = () => {
+      $("caption").textContent = state.spelling ? "Spelling (the word so far)" : "Current sign";
+    };
     $("spelling").hidden = false;
     $("spell").checked = state.spelling;
+    caption();
     $("spell").addEventListener("change", (ev) => {
       state.spelling = ev.target.checked;
       speller.reset();
+      caption();
     });
   }
   state.tracking = true;
