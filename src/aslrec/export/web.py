@@ -15,7 +15,9 @@ The files come from the page build of ``make web`` (``web/build.mjs``), which pu
 export in the layer contract). Only the SIMD build of MediaPipe's WebAssembly is copied (every
 browser with WebAssembly SIMD, i.e. all current ones; the non-SIMD fallback would add 9.4 MB).
 MediaPipe Tasks Vision is 0.10.21, the release of the Python wheel that tracks videos for
-``aslrec predict`` (and 3.4 MB smaller than its 1.1.0).
+``aslrec predict`` (and 3.4 MB smaller than its 1.1.0). Of ONNX Runtime Web only the plain
+WebAssembly build is copied (``ort-wasm-simd-threaded``, which runs on one thread too; the
+package's JSEP, JSPI and asyncify builds are for WebGPU/WebNN and larger).
 """
 
 from __future__ import annotations
