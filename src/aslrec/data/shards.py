@@ -181,9 +181,12 @@ class ClipTable:
         return len(self.label)
 
 
-def _shared(values: Sequence[str | None]) -> np.ndarray:
-    """An object array of ``values`` in which equal strings are one object."""
-    pool: dict[str | None, str | None] = {}
+def _shared(
+    values: Sequence[str | None], pool: dict[str | None, str | None] | None = None
+) -> np.ndarray:
+    """An object array of ``values`` in which equal strings are one object (also across the
+    calls given the same ``pool``)."""
+    pool = {} if pool is None else pool
     out = np.empty(len(values), dtype=object)
     out[:] = [pool.setdefault(v, v) for v in values]
     return out
@@ -245,6 +248,7 @@ class ShardSet(ClipSource):
         import pyarrow.parquet as pq
 
         columns: dict[str, list[np.ndarray]] = {"label": [], "signer": [], "group": []}
+        pool: dict[str | None, str | None] = {}  # each shard has its own dictionaries
         for f in self._files:
             try:
                 part = pq.read_table(f, columns=list(columns), read_dictionary=list(columns))
@@ -252,7 +256,7 @@ class ShardSet(ClipSource):
                 raise DataError(f"{f}: not a readable shard ({_one_line(exc)})") from None
             for name in columns:
                 for chunk in part.column(name).chunks:  # dictionary-encoded: each value once
-                    words = _shared([*chunk.dictionary.to_pylist(), None])
+                    words = _shared([*chunk.dictionary.to_pylist(), None], pool)
                     codes = chunk.indices.fill_null(len(words) - 1).to_numpy()
                     columns[name].append(words[codes])
         return ClipTable(
@@ -368,3 +372,20 @@ def open_source(path: Path) -> ClipSource:
 def load_shards(path: Path) -> list[LandmarkClip]:
     """A whole shard set in memory (``aslrec evaluate``, ``predict`` on a shard set)."""
     return list(ShardSet(path).clips())
+
+
+def canonical_labels(table: ClipTable) -> np.ndarray:
+    """:func:`~aslrec.data.labels.canonical_clips` for a table: every clip's label in the
+    card's spelling (an object array sharing one string per class); DataError naming the first
+    unlabelled clip."""
+    from aslrec.data.labels import canonical_label
+
+    unlabelled = [i for i, label in enumerate(table.label.tolist()) if not label]
+    if unlabelled:
+        raise DataError(
+            f"{table.where}#{unlabelled[0]}: clip has no label ({len(unlabelled)} unlabelled)"
+        )
+    spelling = {label: canonical_label(label) for label in set(table.label.tolist())}
+    out = np.empty(len(table), dtype=object)
+    out[:] = [spelling[label] for label in table.label.tolist()]
+    return out
