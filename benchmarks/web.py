@@ -229,6 +229,29 @@ def model_speeds(
     return speeds, py_ms
 
 
+def python_tracking(videos: list[Path]) -> list[float]:
+    """Python's tracker (:class:`HandTracker`, the default options: Tasks, full model) on the
+    frames the page's fake camera gets (640x360, every frame), ms per frame."""
+    import cv2
+
+    from aslrec.landmarks.hands import HandTracker, TrackerOptions
+    from aslrec.landmarks.video import FrameSource
+
+    tracker = HandTracker(TrackerOptions())
+    ms = []
+    try:
+        for video in videos:
+            tracker.reset()
+            for rgb, ts in FrameSource(video):
+                small = cv2.resize(rgb, (640, 360), interpolation=cv2.INTER_AREA)
+                started = time.perf_counter()
+                tracker.process(small, ts)
+                ms.append((time.perf_counter() - started) * 1000)
+    finally:
+        tracker.close()
+    return ms
+
+
 def live_run(p: Any, url: str, camera: Path, signs: int, timeout_s: float) -> dict[str, Any]:
     """The page on a fake webcam until ``signs`` labels were painted (or ``timeout_s``)."""
     fake = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
@@ -303,6 +326,7 @@ def main() -> None:
         speed, python = model_speeds(p, runs, python_models, clip, args.repeats)
         for kind, query, ms, _ in speed:
             print(kind, query, f"{np.median(ms):.2f} ms", flush=True)
+        python_track = python_tracking([SHARED_DATA / "videos" / f"{n}.mp4" for n in VIDEOS])
         with tempfile.TemporaryDirectory() as tmp, serve_folder(site) as url:
             for name in VIDEOS:
                 video = SHARED_DATA / "videos" / f"{name}.mp4"
@@ -391,7 +415,9 @@ def main() -> None:
     lines += [
         "",
         f"All videos: tracking median {np.median(track):.1f} ms/frame (MediaPipe Tasks "
-        f"0.10.21, CPU, full model); end of sign to label painted median "
+        f"0.10.21, CPU, full model; Python's tracker on the same 640x360 frames in this run: "
+        f"{np.median(python_track):.1f} ms, {len(python_track)} frames); end of sign to label "
+        "painted median "
         + (
             f"{np.median(latency):.0f} ms, max {max(latency):.0f} ms over {len(latency)} signs"
             if latency
