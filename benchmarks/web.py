@@ -425,7 +425,7 @@ def main() -> None:
         )
         + " (goal <= 200 ms); by how the sign ended: "
         + "; ".join(
-            f"{reason} {len(ms)} signs, median {np.median(ms):.0f} ms"
+            f"{reason} {len(ms)} sign{'s' if len(ms) != 1 else ''}, median {np.median(ms):.0f} ms"
             for reason, ms in sorted(by_reason.items())
         )
         + (
