@@ -1,14 +1,17 @@
 // Fingerspelling in the page: aslrec.inference.fingerspelling's FingerspellingDecoder, ported
-// (the hold-letter rules of the committed Python; tests/export/test_web_fingerspelling.py feeds
-// both the same frames and the same letter probabilities and compares what they emit).
+// (its hold-letter rules; tests/export/test_web_fingerspelling.py feeds both the same frames and
+// the same letter probabilities and compares what they emit).
 //
 // One letter per hold of the hand: settle_frames still frames (motion below settle_speed) make
 // a hold, whose frames (at most `window`) are classified; the first letter that is top-1 among
 // the model's letter columns (renormalised) with at least min_probability for hold_votes
-// classifications in a row is emitted; the same letter again needs a motion of move_speed
-// since (a slide or bounce); a word closes when no hand is seen for drop_s or no letter comes
-// for pause_s. The settings are Python's SpellingConfig, written into the exported aslrec.json.
-// Not ported: the lexicon snap (the page has no lexicon) and J/Z motion letters.
+// classifications in a row is emitted; a hold that ends without one but with hold_votes
+// classifications emits the top letter of their mean when that is at least late_probability
+// (a late letter); the same letter again needs a motion of move_speed since (a slide or
+// bounce); a word closes when no hand is seen for drop_s, or when for pause_s neither a letter
+// came nor the hand moved faster than move_speed. The settings are Python's SpellingConfig,
+// written into the exported aslrec.json. Not ported: lexicon snapping (the page has no
+// lexicon) and the J/Z motion letters (motion_letters).
 
 import { motionSpeed } from "./live.js";
 
@@ -49,10 +52,12 @@ export class Speller {
     this.moved = true;
     this.run = [];
     this.runLetter = null;
+    this.holdProbs = [];
     this.holdStartS = 0;
     this.spelled = [];
     this.lastHandS = -Infinity;
     this.lastLetterS = -Infinity;
+    this.lastMoveS = -Infinity;
     this.lastT = null;
   }
 
@@ -68,20 +73,24 @@ export class Speller {
     this.lastT = ts;
     const speed = motionSpeed(this.prev, frame);
     this.prev = frame.presence.some(Boolean) ? frame : null;
+    const out = [];
     if (speed === null) {
-      this.breakHold();
-      if (this.spelled.length && ts - this.lastHandS >= cfg.drop_s - EPS) return [this.close(ts, "hand_dropped")];
-      return [];
+      out.push(...this.breakHold(ts));
+      if (this.spelled.length && ts - this.lastHandS >= cfg.drop_s - EPS) out.push(this.close(ts, "hand_dropped"));
+      return out;
     }
     this.lastHandS = ts;
-    this.moved = this.moved || speed >= cfg.move_speed;
-    if (speed >= cfg.settle_speed) this.breakHold();
+    if (speed >= cfg.move_speed) {
+      this.moved = true;
+      this.lastMoveS = ts;
+    }
+    if (speed >= cfg.settle_speed) out.push(...this.breakHold(ts));
     else this.still += 1;
     if (!this.window.length) this.holdStartS = ts;
     this.window.push(frame);
     if (this.window.length > cfg.window) this.window.shift();
-    const out = [];
-    if (this.spelled.length && ts - this.lastLetterS >= cfg.pause_s - EPS) out.push(this.close(ts, "pause"));
+    const quietSince = Math.max(this.lastLetterS, this.lastMoveS);
+    if (this.spelled.length && ts - quietSince >= cfg.pause_s - EPS) out.push(this.close(ts, "pause"));
     if (!this.holdSpent && this.still >= cfg.settle_frames && (this.still - cfg.settle_frames) % cfg.every === 0) {
       const letter = await this.vote(ts);
       if (letter) out.push(letter);
@@ -89,28 +98,44 @@ export class Speller {
     return out;
   }
 
-  /** End of stream: the word in progress, if any. */
+  /** End of stream: the late letter of the hold in progress and the word in progress, if any. */
   flush() {
-    return this.spelled.length ? [this.close(this.lastT ?? 0, "end_of_stream")] : [];
+    const ts = this.lastT ?? 0;
+    const out = this.breakHold(ts);
+    if (this.spelled.length) out.push(this.close(ts, "end_of_stream"));
+    return out;
   }
 
-  breakHold() {
+  /** End the hold in progress: its late letter, if it had one. */
+  breakHold(ts) {
+    const late = [];
+    if (!this.holdSpent && this.holdProbs.length >= this.config.hold_votes) {
+      const mean = meanOf(this.holdProbs);
+      const best = argmax(mean);
+      if (mean[best] >= this.config.late_probability) {
+        const emitted = this.emit(this.letters[best], mean[best], ts, null, mean);
+        if (emitted) late.push(emitted);
+      }
+    }
+    this.holdProbs = [];
     this.still = 0;
     this.holdSpent = false;
     this.run = [];
     this.runLetter = null;
     this.window = [];
+    return late;
   }
 
   async vote(ts) {
     const all = await this.probabilities([...this.window]);
     this.modelCalls += 1;
-    const probs = this.columns.map((c) => all[c]);
-    const sum = Math.max(probs.reduce((a, b) => a + b, 0), 1e-12);
-    let best = 0;
-    for (let i = 1; i < probs.length; i++) if (probs[i] > probs[best]) best = i;
+    const raw = this.columns.map((c) => all[c]);
+    const sum = Math.max(raw.reduce((a, b) => a + b, 0), 1e-12);
+    const probs = raw.map((p) => p / sum);
+    this.holdProbs.push(probs);
+    const best = argmax(probs);
     const letter = this.letters[best];
-    const p = probs[best] / sum;
+    const p = probs[best];
     if (p < this.config.min_probability) {
       this.run = [];
       this.runLetter = null;
@@ -122,12 +147,20 @@ export class Speller {
     }
     this.run.push(p);
     if (this.run.length < this.config.hold_votes) return null;
+    const confidence = this.run.reduce((a, b) => a + b, 0) / this.run.length;
+    return this.emit(letter, confidence, ts, null, meanOf(this.holdProbs.slice(-this.run.length)));
+  }
+
+  /** The letter (of the hold in progress unless `startS` says where it started), unless it
+   * repeats the previous one without a move (a tremor); `probs` give its alternatives. */
+  emit(letter, confidence, ts, startS, probs) {
     const previous = this.spelled.length ? this.spelled[this.spelled.length - 1].letter : null;
-    this.holdSpent = true;
+    this.holdSpent = this.holdSpent || startS === null;
     if (letter === previous && !this.moved) return null; // the same letter again without a slide: a tremor
     this.moved = false;
-    const confidence = this.run.reduce((a, b) => a + b, 0) / this.run.length;
-    const emitted = { type: "letter", letter, confidence, start_s: this.holdStartS, emitted_s: ts };
+    const order = probs.map((_, i) => i).sort((a, b) => probs[b] - probs[a]).filter((i) => this.letters[i] !== letter);
+    const alternatives = order.slice(0, 3).filter((i) => probs[i] >= 0.05).map((i) => [this.letters[i], probs[i]]);
+    const emitted = { type: "letter", letter, confidence, start_s: startS ?? this.holdStartS, emitted_s: ts, alternatives };
     this.spelled.push(emitted);
     this.lastLetterS = ts;
     return emitted;
@@ -140,4 +173,18 @@ export class Speller {
     this.words.push(word);
     return word;
   }
+}
+
+/** Element-wise mean of equal-length rows (numpy's mean over axis 0: summed in order). */
+function meanOf(rows) {
+  const out = rows[0].slice();
+  for (let r = 1; r < rows.length; r++) for (let i = 0; i < out.length; i++) out[i] += rows[r][i];
+  return out.map((v) => v / rows.length);
+}
+
+/** The first index of the largest value (numpy's argmax). */
+function argmax(values) {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
 }
