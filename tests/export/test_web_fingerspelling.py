@@ -7,9 +7,10 @@ every window it classifies is recorded with the letter probabilities the model g
 then runs the page's decoder on the same frames, answering its classifications with the same
 probabilities in the same order: it must classify the same windows and emit the same letters
 (confidence, hold start, emission time) and close the same words at the same times for the same
-reasons, with the same alternatives; once with the default settings and once with a strict
-``min_probability`` (0.995), under which many letters are late letters (emitted when a hold
-ends). The J/Z motion letters are Python's alone, so they are switched off on both sides.
+reasons, with the same alternatives. Three runs: held letters with the motion letters off;
+the same with a strict ``min_probability`` (0.995), under which many letters are late letters
+(emitted when a hold ends); and words with Z, traced by letters_static's signer and moved onto
+each person's hand (the benchmark's splicing), with the default settings (Z as a motion).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -32,6 +33,7 @@ SPELLING_JS = Path(__file__).resolve().parents[2] / "web" / "src" / "fingerspell
 pytestmark = pytest.mark.skipif(NODE is None, reason="node not installed")
 PEOPLE = ("user_3", "user_7")
 WORDS = ["CAT", "HELLO", "BOOK", "COFFEE", "ABC"]
+Z_WORDS = ["ZOO", "PIZZA", "ZERO", "FIZZ", "QUIZ"]  # Z traced: letters_static's recordings
 
 RUNNER = """
 import { readFileSync } from "node:fs";
@@ -59,19 +61,14 @@ console.log(JSON.stringify(results));
 """
 
 
-def python_config(**changes: float) -> SpellingConfig:
-    """The defaults with ``changes``, without the motion letters where this Python has them (a
-    flag, or the letters to look for)."""
-    field = {f.name: f for f in fields(SpellingConfig)}.get("motion_letters")
-    if field is not None:
-        changes["motion_letters"] = "" if isinstance(field.default, str) else False  # type: ignore[assignment]
+def spelling_config(**changes: object) -> SpellingConfig:
     return SpellingConfig(**changes)  # type: ignore[arg-type]
 
 
 def test_the_pages_speller_emits_pythons_letters_and_words(
     shared_data: Path, tmp_path: Path
 ) -> None:
-    from aslrec.data.loaders import load_fingerspelling_npz
+    from aslrec.data.loaders import load_fingerspelling_npz, load_letters_npz
     from aslrec.inference.recognizer import Recognizer
     from benchmarks.fingerspelling import FPS, build_stream
 
@@ -80,10 +77,20 @@ def test_the_pages_speller_emits_pythons_letters_and_words(
     for clip in load_fingerspelling_npz(shared_data / "fingerspelling16.npz", frames=1):
         if clip.signer in photos and clip.presence[0, RIGHT]:
             photos[clip.signer].setdefault(str(clip.label), []).append(clip.landmarks[0, RIGHT])
+    motions: dict[str, list[np.ndarray]] = {}
+    for clip in load_letters_npz(shared_data / "letters_static.npz", window=60, stride=60):
+        if clip.label == "Z":
+            motions.setdefault("Z", []).append(clip.landmarks[:, RIGHT])
+    held, strict = (
+        spelling_config(motion_letters=""),
+        spelling_config(motion_letters="", min_probability=0.995),
+    )
+    runs = [(c, p, WORDS) for c in (held, strict) for p in PEOPLE]
+    runs += [(spelling_config(), p, Z_WORDS) for p in PEOPLE]
     expected, streams = [], []
-    runs = [(c, p) for c in (python_config(), python_config(min_probability=0.995)) for p in PEOPLE]
-    for seed, (config, person) in enumerate(runs):
-        stream = build_stream(person, photos[person], WORDS, np.random.default_rng(seed % 2))
+    for seed, (config, person, words) in enumerate(runs):
+        rng = np.random.default_rng(seed % 2)
+        stream = build_stream(person, photos[person], words, rng, motions)
         recorded: list[list[float]] = []
         windows: list[int] = []
 
@@ -116,7 +123,7 @@ def test_the_pages_speller_emits_pythons_letters_and_words(
         [NODE, str(runner), str(payload)], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    letters = words = late = 0
+    letters = words = late = zs = 0
     for (items, windows, calls, config), got in zip(expected, json.loads(done.stdout), strict=True):
         assert got["calls"] == calls and got["windows"] == windows
         assert len(got["items"]) == len(items)
@@ -124,6 +131,7 @@ def test_the_pages_speller_emits_pythons_letters_and_words(
             if isinstance(want, Letter):
                 letters += 1
                 late += want.confidence < config.min_probability
+                zs += want.letter == "Z"
                 assert js["type"] == "letter" and js["letter"] == want.letter, (want, js)
                 assert js["confidence"] == pytest.approx(want.confidence, abs=1e-9)
                 assert (js["start_s"], js["emitted_s"]) == (want.start_s, want.emitted_s)
@@ -137,5 +145,5 @@ def test_the_pages_speller_emits_pythons_letters_and_words(
                 assert js["type"] == "word" and js["word"] == want.text, (want, js)
                 assert (js["closed_s"], js["reason"]) == (want.closed_s, want.reason)
     spelled = [w.text for items, *_ in expected for w in items if not isinstance(w, Letter)]
-    print(f"{letters} letters ({late} late), {words} words, the same in node: {spelled}")
-    assert letters > 60 and words >= 4 * len(WORDS) and late > 10
+    print(f"{letters} letters ({late} late, {zs} Z), {words} words, the same in node: {spelled}")
+    assert letters > 100 and words >= 5 * len(WORDS) and late > 10 and zs > 5

@@ -9,14 +9,22 @@
 // classifications emits the top letter of their mean when that is at least late_probability
 // (a late letter); the same letter again needs a motion of move_speed since (a slide or
 // bounce); a word closes when no hand is seen for drop_s, or when for pause_s neither a letter
-// came nor the hand moved faster than move_speed. The settings are Python's SpellingConfig,
-// written into the exported aslrec.json. Not ported: lexicon snapping (the page has no
-// lexicon) and the J/Z motion letters (motion_letters).
+// came nor the hand moved faster than move_speed. J and Z are motions (the letters of
+// motion_letters): over the last motion_window frames of one hand, an index fingertip that
+// reverses its horizontal direction z_reversals times with a pointing hand is a Z, a little
+// fingertip that travels j_path hand sizes and turns with an I-shaped hand a J, checked by the
+// model when it has the letter. The settings are Python's SpellingConfig, written into the
+// exported aslrec.json. Not ported: lexicon snapping (the page has no lexicon).
 
 import { motionSpeed } from "./live.js";
 
 const EPS = 1e-6;
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const [WRIST, INDEX_TIP, PINKY_TIP] = [0, 8, 20];
+const [TIPS, KNUCKLES] = [[8, 12, 16, 20], [5, 9, 13, 17]];
+const [EXTENDED, CURLED] = [1.1, 0.95]; // fingertip-to-wrist / knuckle-to-wrist distance
+const POINTING = [true, false, false, false]; // Z: index only
+const I_SHAPE = [false, false, false, true]; // J: little finger only
 
 /** The model's letter classes: [{column, letter}] (single letters A-Z, any case). */
 export function letterColumns(classes) {
@@ -46,6 +54,7 @@ export class Speller {
 
   reset() {
     this.window = [];
+    this.trail = [];
     this.prev = null;
     this.still = 0;
     this.holdSpent = false;
@@ -76,6 +85,7 @@ export class Speller {
     const out = [];
     if (speed === null) {
       out.push(...this.breakHold(ts));
+      this.trail = [];
       if (this.spelled.length && ts - this.lastHandS >= cfg.drop_s - EPS) out.push(this.close(ts, "hand_dropped"));
       return out;
     }
@@ -89,8 +99,14 @@ export class Speller {
     if (!this.window.length) this.holdStartS = ts;
     this.window.push(frame);
     if (this.window.length > cfg.window) this.window.shift();
+    this.trail.push(frame);
+    if (this.trail.length > cfg.motion_window) this.trail.shift();
     const quietSince = Math.max(this.lastLetterS, this.lastMoveS);
     if (this.spelled.length && ts - quietSince >= cfg.pause_s - EPS) out.push(this.close(ts, "pause"));
+    if (cfg.motion_letters && speed >= cfg.settle_speed) {
+      const motion = await this.motionLetter(ts);
+      if (motion) out.push(motion);
+    }
     if (!this.holdSpent && this.still >= cfg.settle_frames && (this.still - cfg.settle_frames) % cfg.every === 0) {
       const letter = await this.vote(ts);
       if (letter) out.push(letter);
@@ -126,12 +142,17 @@ export class Speller {
     return late;
   }
 
-  async vote(ts) {
-    const all = await this.probabilities([...this.window]);
+  /** The model's letter probabilities for `frames`, renormalised over the letters. */
+  async letterProbabilities(frames) {
+    const all = await this.probabilities(frames);
     this.modelCalls += 1;
     const raw = this.columns.map((c) => all[c]);
     const sum = Math.max(raw.reduce((a, b) => a + b, 0), 1e-12);
-    const probs = raw.map((p) => p / sum);
+    return raw.map((p) => p / sum);
+  }
+
+  async vote(ts) {
+    const probs = await this.letterProbabilities([...this.window]);
     this.holdProbs.push(probs);
     const best = argmax(probs);
     const letter = this.letters[best];
@@ -158,12 +179,48 @@ export class Speller {
     this.holdSpent = this.holdSpent || startS === null;
     if (letter === previous && !this.moved) return null; // the same letter again without a slide: a tremor
     this.moved = false;
-    const order = probs.map((_, i) => i).sort((a, b) => probs[b] - probs[a]).filter((i) => this.letters[i] !== letter);
+    const order = (probs || []).map((_, i) => i).sort((a, b) => probs[b] - probs[a]).filter((i) => this.letters[i] !== letter);
     const alternatives = order.slice(0, 3).filter((i) => probs[i] >= 0.05).map((i) => [this.letters[i], probs[i]]);
     const emitted = { type: "letter", letter, confidence, start_s: startS ?? this.holdStartS, emitted_s: ts, alternatives };
     this.spelled.push(emitted);
     this.lastLetterS = ts;
     return emitted;
+  }
+
+  /** A J or Z traced over the trail, or null. */
+  async motionLetter(ts) {
+    const cfg = this.config;
+    if (this.trail.length < Math.floor(cfg.motion_window / 2)) return null;
+    const frames = [...this.trail];
+    // one hand: the signer's right when both are seen; [x, y] of its 21 points
+    const hands = frames.map((f) => {
+      const at = (f.presence[1] ? 1 : 0) * 63;
+      return Array.from({ length: 21 }, (_, p) => [f.landmarks[at + 3 * p], f.landmarks[at + 3 * p + 1]]);
+    });
+    const size = Math.max(median(hands.map(handSize)), 1e-6);
+    let candidate = null;
+    const pointing = fraction(hands, POINTING);
+    if (cfg.motion_letters.includes("Z") && pointing >= 0.5
+        && reversals(hands.map((h) => h[INDEX_TIP][0] / size), cfg.z_stroke) >= cfg.z_reversals) {
+      candidate = ["Z", pointing];
+    } else if (cfg.motion_letters.includes("J")) {
+      const hook = fraction(hands, I_SHAPE);
+      const tip = hands.map((h) => [h[PINKY_TIP][0] / size, h[PINKY_TIP][1] / size]);
+      let travel = 0;
+      for (let i = 1; i < tip.length; i++) travel += Math.hypot(tip[i][0] - tip[i - 1][0], tip[i][1] - tip[i - 1][1]);
+      if (hook >= 0.5 && travel >= cfg.j_path && turns(tip, cfg.j_path / 3)) candidate = ["J", hook];
+    }
+    if (!candidate) return null;
+    let [letter, confidence] = candidate;
+    let probs = null;
+    if (this.letters.includes(letter)) { // the model knows the letter: it must agree
+      probs = await this.letterProbabilities(frames);
+      const best = argmax(probs);
+      if (this.letters[best] !== letter || probs[best] < cfg.min_probability) return null;
+      confidence = probs[best];
+    }
+    this.trail = [];
+    return this.emit(letter, confidence, ts, frames[0].t, probs);
   }
 
   close(ts, reason) {
@@ -187,4 +244,55 @@ function argmax(values) {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
   return best;
+}
+
+const dist = (a, b) => Math.hypot(a[0] - b[0], a[1] - b[1]);
+
+/** The diagonal of a hand's bounding box (numpy: norm(ptp(points, axis=0))). */
+function handSize(points) {
+  const xs = points.map((p) => p[0]);
+  const ys = points.map((p) => p[1]);
+  return Math.hypot(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
+}
+
+function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+/** The fraction of hands whose fingers of `shape` are extended and the others curled. */
+function fraction(hands, shape) {
+  const inShape = (h) => shape.every((extended, k) => {
+    const ratio = dist(h[TIPS[k]], h[WRIST]) / Math.max(dist(h[KNUCKLES[k]], h[WRIST]), 1e-6);
+    return extended ? ratio > EXTENDED : ratio < CURLED;
+  });
+  return hands.filter(inShape).length / hands.length;
+}
+
+/** Direction changes of a 1-D path whose strokes are each at least `stroke` long. */
+function reversals(x, stroke) {
+  let [count, direction, anchor] = [0, 0, x[0]];
+  for (const value of x.slice(1)) {
+    const delta = value - anchor;
+    if (direction === 0) {
+      if (Math.abs(delta) >= stroke) [direction, anchor] = [delta > 0 ? 1 : -1, value];
+    } else if (delta * direction > 0) {
+      anchor = value;
+    } else if (Math.abs(delta) >= stroke) {
+      [count, direction, anchor] = [count + 1, -direction, value];
+    }
+  }
+  return count;
+}
+
+/** Whether a 2-D path's second half heads 60 degrees or more away from its first half, each
+ * half moving at least `leg`. */
+function turns(path, leg) {
+  const half = Math.floor(path.length / 2);
+  const a = [path[half][0] - path[0][0], path[half][1] - path[0][1]];
+  const last = path[path.length - 1];
+  const b = [last[0] - path[half][0], last[1] - path[half][1]];
+  const [na, nb] = [Math.hypot(...a), Math.hypot(...b)];
+  return Math.min(na, nb) >= leg && (a[0] * b[0] + a[1] * b[1]) / (na * nb) <= 0.5;
 }
