@@ -1,8 +1,7 @@
-// What both pages share: the camera, MediaPipe hand tracking in the page, and the drawing.
-//
-// Used by app.js (aslrec serve's page, landmarks sent to the server) and offline.js (the page of
-// `aslrec export --format web`, everything in the browser). Both load the MediaPipe files from
-// their own origin (static/mediapipe/...), never from a CDN.
+// The camera, MediaPipe hand tracking in the page, and the drawing, for the one page
+// (page.js): with server.js (aslrec serve's page, landmarks sent to the server) or local.js
+// (`aslrec export --format web`, everything in the browser). Either way the MediaPipe files
+// come from the page's own origin (mediapipe/...), never from a CDN.
 //
 // Trackers:
 // - tasksTracker: MediaPipe Tasks Vision's HandLandmarker on the CPU (WebAssembly) in VIDEO

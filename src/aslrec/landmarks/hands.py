@@ -74,7 +74,7 @@ LABEL_SLOTS: dict[str, dict[str, int]] = {
 }
 """aslrec's slot (:data:`LEFT` 0 / :data:`RIGHT` 1) of a MediaPipe hand label, per handedness
 convention (see the module docstring). The one definition of the mapping: everything in Python
-goes through :func:`label_slot`; the browser page (``web/src/app.js``) keeps a copy only to
+goes through :func:`label_slot`; the browser page (``web/src/slots.js``) keeps a copy only to
 colour its drawing, and ``tests/serving/test_page.py`` checks that copy equals this table."""
 
 _PALM_FULL = "palm_detection/palm_detection_full.tflite"
