@@ -205,6 +205,12 @@ class ClipSource:
     def read_block(self, block: int) -> list[LandmarkClip]:
         raise NotImplementedError
 
+    def read_rows(self, block: int, rows: Sequence[int]) -> list[LandmarkClip]:
+        """Clips ``rows`` (positions within the block) of block ``block``: a held-out fold
+        takes a few clips of every block, and only those are decoded."""
+        clips = self.read_block(block)
+        return [clips[r] for r in rows]
+
     def __len__(self) -> int:
         return int(self.block_starts[-1])
 
@@ -265,6 +271,9 @@ class ShardSet(ClipSource):
         )
 
     def read_block(self, block: int) -> list[LandmarkClip]:
+        return self.read_rows(block, range(int(np.diff(self.block_starts)[block])))
+
+    def read_rows(self, block: int, rows: Sequence[int]) -> list[LandmarkClip]:
         import pyarrow.parquet as pq
 
         shard, group = self._blocks[block]
@@ -273,10 +282,13 @@ class ShardSet(ClipSource):
             handle = self._open.get(shard)
             if handle is None:
                 handle = self._open[shard] = pq.ParquetFile(f)
-            rows = handle.read_row_group(group).to_pylist()  # type: ignore[attr-defined]
+            table = handle.read_row_group(group)  # type: ignore[attr-defined]
+            if len(rows) < table.num_rows:
+                table = table.take(list(rows))
+            records = table.to_pylist()
         except Exception as exc:
             raise DataError(f"{f}: not a readable shard ({_one_line(exc)})") from None
-        return [_row_clip(f"{f}#{group}", row) for row in rows]
+        return [_row_clip(f"{f}#{group}", row) for row in records]
 
     def __getstate__(self) -> dict[str, object]:
         # Parquet handles stay in the process that opened them (DataLoader workers reopen).

@@ -152,11 +152,12 @@ class ClipStream(torch.utils.data.IterableDataset):
         time, with the in-memory path's preprocessing."""
         for block, indices in self._ranges(consumer, consumers):
             source, b = self._blocks[block]
-            clips = self.sources[source].read_block(b)
-            first = self._first[block]
-            x, mask = arrays_for_model([clips[i - first] for i in indices.tolist()], self.spec)
+            rows = (indices - self._first[block]).tolist()
+            x, mask = arrays_for_model(self.sources[source].read_rows(b, rows), self.spec)
             for j, i in enumerate(indices.tolist()):
-                yield x[j], mask[j], np.int64(self.labels[i])
+                # Copies: a view would keep the whole block's arrays alive while the sample
+                # waits in the shuffle buffer.
+                yield x[j].copy(), mask[j].copy(), np.int64(self.labels[i])
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         consumer, consumers = self._consumers()
