@@ -80,14 +80,14 @@ class Stream:
         self.frames += [None] * frames
         return self
 
-    def decode(self, decoder: FingerspellingDecoder) -> list[Letter | Word]:
+    def decode(self, decoder: FingerspellingDecoder, fps: float = FPS) -> list[Letter | Word]:
         events: list[Letter | Word] = []
         for t, hand in enumerate(self.frames):
             landmarks = np.zeros((2, 21, 3), np.float32)
             presence = np.zeros(2, bool)
             if hand is not None:
                 landmarks[RIGHT], presence[RIGHT] = hand, True
-            events += decoder.push(landmarks, presence, t / FPS)
+            events += decoder.push(landmarks, presence, t / fps)
         return events + decoder.flush()
 
 
@@ -110,6 +110,25 @@ def test_word_closes_when_the_hand_drops(photos: dict[str, np.ndarray], recogniz
     assert (word.text, word.reason) == ("CAB", "hand_dropped")
     # closed on the 3rd frame without a hand (drop_s = 0.1 s), not at the end of the stream
     assert events[-1] is word and word.closed_s == pytest.approx(last_hand_s + 0.1)
+
+
+def test_one_missed_frame_at_a_low_frame_rate_does_not_split_a_word(
+    photos: dict[str, np.ndarray], recognizer: object
+) -> None:
+    """At 10 tracked frames/s (a browser on a slow laptop) one frame without a hand lasts the
+    whole ``drop_s``: a word closes only after ``drop_frames`` such frames in a row."""
+    stream = Stream().spell([photos["C"]])
+    stream.move(photos["A"])
+    stream.hold(photos["A"], 6).gone(1).hold(photos["A"], 6)
+    stream.move(photos["B"])
+    stream.hold(photos["B"]).gone(6)
+
+    def words(config: SpellingConfig) -> list[str]:
+        decoder = FingerspellingDecoder(recognizer, config)  # type: ignore[arg-type]
+        return [e.text for e in stream.decode(decoder, fps=10) if isinstance(e, Word)]
+
+    assert words(SpellingConfig()) == ["CAB"]
+    assert len(words(SpellingConfig(drop_frames=1))) == 2  # the old rule split it at the gap
 
 
 def test_a_tremor_does_not_double_a_letter(

@@ -8,8 +8,8 @@
 // classifications in a row is emitted; a hold that ends without one but with hold_votes
 // classifications emits the top letter of their mean when that is at least late_probability
 // (a late letter); the same letter again needs a motion of move_speed since (a slide or
-// bounce); a word closes when no hand is seen for drop_s, or when for pause_s neither a letter
-// came nor the hand moved faster than move_speed. J and Z are motions (the letters of
+// bounce); a word closes when no hand is seen for drop_s and drop_frames frames in a row, or
+// when for pause_s neither a letter came nor the hand moved faster than move_speed. J and Z are motions (the letters of
 // motion_letters): over the last motion_window frames of one hand, an index fingertip that
 // reverses its horizontal direction z_reversals times with a pointing hand is a Z, a little
 // fingertip that travels j_path hand sizes and turns with an I-shaped hand a J, checked by the
@@ -65,6 +65,7 @@ export class Speller {
     this.holdStartS = 0;
     this.spelled = [];
     this.lastHandS = -Infinity;
+    this.framesWithoutHand = 0;
     this.lastLetterS = -Infinity;
     this.lastMoveS = -Infinity;
     this.lastT = null;
@@ -81,15 +82,21 @@ export class Speller {
     if (this.lastT !== null && ts <= this.lastT) throw new Error(`timestamps must increase: ${ts} after ${this.lastT}`);
     this.lastT = ts;
     const speed = motionSpeed(this.prev, frame);
-    this.prev = frame.presence.some(Boolean) ? frame : null;
     const out = [];
     if (speed === null) {
       out.push(...this.breakHold(ts));
       this.trail = [];
-      if (this.spelled.length && ts - this.lastHandS >= cfg.drop_s - EPS) out.push(this.close(ts, "hand_dropped"));
+      this.framesWithoutHand += 1;
+      if (this.framesWithoutHand >= cfg.drop_frames) this.prev = null; // back = a new appearance
+      const dropped = ts - this.lastHandS >= cfg.drop_s - EPS;
+      if (this.spelled.length && dropped && this.framesWithoutHand >= cfg.drop_frames) {
+        out.push(this.close(ts, "hand_dropped"));
+      }
       return out;
     }
+    this.prev = frame; // across a shorter gap, speed is measured from where the hand was last seen
     this.lastHandS = ts;
+    this.framesWithoutHand = 0;
     if (speed >= cfg.move_speed) {
       this.moved = true;
       this.lastMoveS = ts;

@@ -23,16 +23,17 @@ pause and no hand leaving between letters, so the sign segmenter of
 - **Double letters.** The same letter again needs a new hold *and* a motion of at least
   ``move_speed`` since its first emission: the sideways slide or bounce of "LL". A hold broken
   only by tremor (slower than ``move_speed``) cannot double a letter.
-- **Words.** A word closes when no hand has been seen for ``drop_s`` (the hand drops out of
-  view) or, with the hand in view, for ``pause_s`` neither a letter came nor the hand moved
-  faster than ``move_speed`` (a long pause: a hand still moving between letters is still
-  spelling, even when a letter was missed). With a lexicon,
-  the closed word is snapped to the nearest lexicon word by edit distance when that distance is
-  at most ``max_edit_fraction`` of its length (at least 1); ties go to the earlier word (list a
-  lexicon most frequent first). A substitution costs less than 1 when the lexicon's letter was
-  a runner-up of the decoded one (:meth:`Letter.cost`: 1 - its probability / the letter's), so
-  the model's own near-misses are the cheap repairs. The raw spelling is always kept next to
-  it, and ``distance`` is the plain edit distance.
+- **Words.** A word closes when no hand has been seen for ``drop_s`` and in at least
+  ``drop_frames`` frames in a row (the hand drops out of view: at a low tracking rate one missed
+  frame can outlast ``drop_s``, and must not split a word) or, with the hand in view, for
+  ``pause_s`` neither a letter came nor the hand moved faster than ``move_speed`` (a long pause:
+  a hand still moving between letters is still spelling, even when a letter was missed). With a
+  lexicon, the closed word is snapped to the nearest lexicon word by edit distance when that
+  distance is at most ``max_edit_fraction`` of its length (at least 1); ties go to the earlier
+  word (list a lexicon most frequent first). A substitution costs less than 1 when the lexicon's
+  letter was a runner-up of the decoded one (:meth:`Letter.cost`: 1 - its probability / the
+  letter's), so the model's own near-misses are the cheap repairs. The raw spelling is always
+  kept next to it, and ``distance`` is the plain edit distance.
 
 **J and Z are motions** (issue #23): the pinky traces a J, the index finger a Z, so a J or Z
 usually never settles into a hold. Over the last ``motion_window`` frames of one hand (the
@@ -108,6 +109,7 @@ class SpellingConfig:
     min_probability: float = 0.4
     hold_votes: int = 2
     drop_s: float = 0.1
+    drop_frames: int = 2
     pause_s: float = 1.2
     max_edit_fraction: float = 0.34
     late_probability: float = 0.2
@@ -118,7 +120,14 @@ class SpellingConfig:
     j_path: float = 0.6
 
     def __post_init__(self) -> None:
-        for name in ("window", "every", "settle_frames", "hold_votes", "motion_window"):
+        for name in (
+            "window",
+            "every",
+            "settle_frames",
+            "hold_votes",
+            "motion_window",
+            "drop_frames",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
         if not 0 < self.settle_speed <= self.move_speed:
@@ -376,6 +385,7 @@ class FingerspellingDecoder:
         self._hold_start_s = 0.0
         self._current: list[Letter] = []
         self._last_hand_s = -math.inf
+        self._frames_without_hand = 0
         self._last_letter_s = -math.inf
         self._last_move_s = -math.inf
         self._last_ts: float | None = None
@@ -398,15 +408,21 @@ class FingerspellingDecoder:
             raise ValueError(f"timestamps must increase: {ts} after {self._last_ts}")
         self._last_ts = ts
         speed = motion_speed(self._prev, lm, pr, ts)
-        self._prev = (lm, pr, ts) if pr.any() else None
         out: list[Letter | Word] = []
         if speed is None:  # no hand
             out += self._break_hold(ts)
             self._trail.clear()
-            if self._current and ts - self._last_hand_s >= cfg.drop_s - _EPS:
+            self._frames_without_hand += 1
+            if self._frames_without_hand >= cfg.drop_frames:
+                self._prev = None  # the hand comes back as a new appearance (a motion)
+            dropped = ts - self._last_hand_s >= cfg.drop_s - _EPS
+            if self._current and dropped and self._frames_without_hand >= cfg.drop_frames:
                 out.append(self._close(ts, "hand_dropped"))
             return out
+        # across a shorter gap the hand's speed is measured from where it was last seen
+        self._prev = (lm, pr, ts)
         self._last_hand_s = ts
+        self._frames_without_hand = 0
         if speed >= cfg.move_speed:
             self._moved, self._last_move_s = True, ts
         if speed >= cfg.settle_speed:
