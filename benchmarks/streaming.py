@@ -214,7 +214,7 @@ def render(
         share = streamed[min(streamed)]["steps_per_s"] / memory[0]["steps_per_s"]
         verdict = "met" if share >= 0.9 else "not met"
         lines.append(
-            f"- Throughput streamed / in memory on the same {min(streamed):,} clips: {share:.0%} "
+            f"- Throughput streamed / in memory on the same {min(streamed):,} clips: {share:.1%} "
             f"(goal >= 90%: {verdict}); the in-memory run preprocesses every clip before its "
             "first step, the streamed one as it goes."
         )
