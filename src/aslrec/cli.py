@@ -27,7 +27,8 @@ DataOption = Annotated[
         "--data",
         "-d",
         help="Landmark data: .npz (WLASL-50 / GISLR / letters), an MP_Data folder, a GISLR "
-        "train.csv, or an aslrec data set folder. Repeat to combine.",
+        "train.csv, an aslrec data set folder, or a folder of .pose files (labels: sub-folder "
+        "names). Repeat to combine.",
     ),
 ]
 
@@ -229,7 +230,7 @@ def ensemble(
 
 @app.command()
 def extract(
-    out: Annotated[Path, typer.Option("--out", "-o", help="aslrec data set folder to write.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (see --format).")],
     inputs: Annotated[
         list[Path] | None,
         typer.Argument(help="Videos, folders of videos, or image-sequence folders."),
@@ -255,6 +256,24 @@ def extract(
             "each clip's pose."
         ),
     ] = False,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="aslrec (a data set folder) or pose (one pose-format .pose file per video, "
+            "OUT/<label>/<clip>.pose; needs aslrec[pose]).",
+        ),
+    ] = "aslrec",
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            help="Run on a Ray cluster instead of local processes: auto (the running cluster, "
+            "else a local one of --workers CPUs) or its address (needs aslrec[ray])."
+        ),
+    ] = None,
+    retries: Annotated[
+        int, typer.Option(help="With --ray: retries of a video whose worker died.")
+    ] = 3,
 ) -> None:
     """Extract MediaPipe hand landmarks from videos into a data set `aslrec train` reads.
 
@@ -277,6 +296,9 @@ def extract(
         options=options,
         max_side=max_side,
         body=body,
+        output_format=output_format,  # type: ignore[arg-type]
+        ray=ray,
+        max_retries=retries,
     )
     summary.print()
     if summary.errors and not (summary.ok or summary.skipped):
