@@ -28,7 +28,7 @@ def test_hybrid_with_a_cosine_head() -> None:
     assert count_parameters(cosine) == count_parameters(linear) - 77 + 1
     landmarks, mask = torch.randn(2, 30, 2, 21, 3), torch.ones(2, 30)
     with torch.no_grad():
-        features, logits = cosine.embed_and_logits(landmarks, mask)
+        _, logits = cosine.embed_and_logits(landmarks, mask)
         torch.testing.assert_close(cosine(landmarks, mask), logits)
     assert logits.abs().max() <= cosine.head[-1].scale.item() + 1e-4
     with pytest.raises(ValueError, match="head must be"):

@@ -5,14 +5,15 @@ of the sign), removed again the same way.
 
 The examples are embedded by the run's own encoder and averaged into a class prototype beside
 the trained classifier (:class:`~aslrec.models.prototypes.PrototypeHead`); the scale that puts
-prototype logits on the classifier's scale is fitted on the old classes' training clips (at
-most :data:`FIT_CLIPS_PER_CLASS` per class, so adding stays within seconds), or read from the
-run's stored :data:`REFERENCE_FILE` when it has one and no ``--data`` is given: the bundled
-model ships it, since its users do not have its training data. The new directory is built in a temporary folder beside ``--out``
-and renamed into place when complete. Its manifest lists each added sign with the sources of
-its examples (``added_signs``; shown by ``aslrec add-sign --list``). A calibrated run is
-recalibrated on its held-out fold (old signs only: the examples are all a new sign has), or
-keeps its old temperature and threshold when that data is not at hand, and says which.
+prototype logits on the classifier's scale is fitted on the old classes' training clips (at most
+:data:`FIT_CLIPS_PER_CLASS` per class, so adding stays within seconds), or read from the run's
+stored :data:`REFERENCE_FILE` when it has one and no ``--data`` is given: the bundled model
+ships it, since its users do not have its training data. The new directory is built in a
+temporary folder beside ``--out`` and renamed into place when complete. Its manifest lists each
+added sign with the sources of its examples (``added_signs``; shown by ``aslrec add-sign
+--list``). A calibrated run is recalibrated on its held-out fold (old signs only: the examples
+are all a new sign has), or keeps its old temperature and threshold when that data is not at
+hand, and says which.
 """
 
 from __future__ import annotations
