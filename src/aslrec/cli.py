@@ -27,8 +27,8 @@ DataOption = Annotated[
         "--data",
         "-d",
         help="Landmark data: .npz (WLASL-50 / GISLR / letters), an MP_Data folder, a GISLR "
-        "train.csv, an aslrec data set folder, or a folder of .pose files (labels: sub-folder "
-        "names). Repeat to combine.",
+        "train.csv, an aslrec data set folder, a shard set from `aslrec convert`, or a folder "
+        "of .pose files (labels: sub-folder names). Repeat to combine.",
     ),
 ]
 
