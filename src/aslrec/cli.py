@@ -534,10 +534,29 @@ def collect(
     countdown: Annotated[
         float | None, typer.Option(help="Seconds before recording (camera default 3).")
     ] = None,
+    add_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--add-to",
+            help="Then add the sign to this run directory as `aslrec add-sign` does, from every "
+            "clip of LABEL in --out (needs --new-model).",
+        ),
+    ] = None,
+    new_model: Annotated[
+        Path | None, typer.Option(help="The new run directory --add-to writes.")
+    ] = None,
 ) -> None:
     """Record clips of one sign into a data set `aslrec train` reads (safe to interrupt)."""
     from aslrec.workflows.collect import run_collect
 
+    if (add_to is None) != (new_model is None):
+        raise typer.BadParameter("--add-to and --new-model go together")
+    if new_model is not None and new_model.exists():
+        raise typer.BadParameter(f"{new_model}: --new-model already exists; give a new directory")
+    if add_to is not None:
+        from aslrec.runs.directory import RunDirectory
+
+        RunDirectory(add_to)  # a bad model fails before anything is recorded
     result = run_collect(
         label,
         count=count,
@@ -552,6 +571,11 @@ def collect(
     typer.echo(f"collect: {result.summary_line()}", err=True)
     if not result.saved:
         raise typer.Exit(ExitCode.NOTHING_SAVED)
+    if add_to is not None and new_model is not None:
+        from aslrec.workflows.add_sign import add_sign
+
+        for line in add_sign(add_to, label, [out], new_model).lines():
+            typer.echo(line)
 
 
 @app.command()

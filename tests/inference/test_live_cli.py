@@ -196,6 +196,29 @@ def test_collect_from_a_video_appends_clips(
     assert len(load_dataset(out)) == 3
 
 
+def test_collect_then_add_the_sign_to_the_bundled_model(
+    capfd: pytest.CaptureFixture[str], two_sign_stream: Any, tmp_path: Path
+) -> None:
+    """`collect --add-to RUN --new-model NEW`: the recorded clips become a new sign of a new
+    model directory (the bundled model's stored reference: no training data needed), the old
+    one untouched; option mistakes are refused before anything is recorded."""
+    from aslrec.inference.recognizer import Recognizer, default_model_dir
+
+    out, new = tmp_path / "my_signs", tmp_path / "with_wave"
+    args = ["collect", "wave", "--video", two_sign_stream.path, "--out", out, "--headless"]
+    code, _, err = cli(capfd, *args, "--fast", "--new-model", new)
+    assert code == 2 and "--add-to and --new-model go together" in err and not out.exists()
+    code, _, err = cli(capfd, *args, "--add-to", tmp_path / "nope", "--new-model", new)
+    assert code == 1 and "nope" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    code, stdout, err = cli(capfd, *args, "--fast", "--add-to", default_model_dir(),
+                            "--new-model", new)  # fmt: skip
+    assert code == 0, err
+    assert "2 clips of 'wave' saved" in err and "nearest known signs to 'wave'" in stdout
+    old = Recognizer.load()
+    assert Recognizer.load(new).classes == [*old.classes, "wave"]
+
+
 def test_collect_bad_input(
     capfd: pytest.CaptureFixture[str], grey_video: Path, tmp_path: Path
 ) -> None:
