@@ -45,7 +45,9 @@ def _cases(api_schema: Any) -> list[tuple[str, Any, str | None]]:
     return out
 
 
-def _fuzz(strategy: Any, key: str, seen: dict[str, set[int]]) -> Any:
+def _fuzz(
+    strategy: Any, key: str, seen: dict[str, set[int]], refusals: dict[str, set[str]]
+) -> Any:
     @given(case=strategy)
     @settings(
         max_examples=EXAMPLES,
@@ -57,6 +59,8 @@ def _fuzz(strategy: Any, key: str, seen: dict[str, set[int]]) -> Any:
     def check(case: Any) -> None:
         response = case.call_and_validate(excluded_checks=[positive_data_acceptance])
         seen.setdefault(key, set()).add(response.status_code)
+        if response.status_code == 422:
+            refusals.setdefault(key, set()).add(response.json()["error"]["code"])
 
     return check
 
@@ -65,6 +69,7 @@ def _fuzz(strategy: Any, key: str, seen: dict[str, set[int]]) -> Any:
 def test_generated_requests_never_get_a_server_error(api_schema: Any, mode: str) -> None:
     generation = schemathesis.GenerationMode(mode)
     seen: dict[str, set[int]] = {}
+    refusals: dict[str, set[str]] = {}
     cases = _cases(api_schema)
     assert {label for label, _, _ in cases} >= {
         "GET /v1/health",
@@ -75,11 +80,16 @@ def test_generated_requests_never_get_a_server_error(api_schema: Any, mode: str)
         key = f"{label} {media or ''}".strip()
         strategy = operation.as_strategy(generation_mode=generation, media_type=media)
         try:
-            _fuzz(strategy, key, seen)()
+            _fuzz(strategy, key, seen, refusals)()
         except Unsatisfiable:  # nothing to make invalid (GET without parameters)
             assert generation.name == "NEGATIVE" and label.startswith("GET ")
     assert any(key.startswith("POST /v1/predict") for key in seen)
     for key, statuses in seen.items():
         assert all(s < 500 for s in statuses), (key, statuses)
-    if generation.name == "POSITIVE":  # generated clips with hands are recognised
-        assert 200 in seen["POST /v1/predict application/json"], seen
+    if generation.name == "POSITIVE":
+        # a schema-valid request is recognised or refused (422) only for what no schema can
+        # say: no hand in any frame, landmarks the model cannot score, bytes that are no video.
+        # Whether any of these 25 generated clips has hands varied between whole-suite runs,
+        # so the success path itself is test_api's.
+        for codes in refusals.values():
+            assert codes <= {"no_hands", "invalid_input", "invalid_video"}, refusals
