@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +30,7 @@ import numpy as np
 from aslrec.atomic import write_text
 from benchmarks._cells import RESULTS_DIR, Cell, dataset_path, run_cells
 from benchmarks._common import record_measurement, recorded_header, write_section
-from benchmarks.open_set import run_open_set_cell
+from benchmarks.open_set import run_open_set_cell, unseen_signs, write_store
 from benchmarks.rows import HEADS, RETRAIN_SHOTS, open_set_cell, retrain_cell
 
 TITLE = "Few-shot signs: adding a sign from k examples (issue #24)"
@@ -184,31 +185,25 @@ def run_retrain_cell(cell: Cell) -> dict[str, Any]:
     """Train the open-set recipe on the 40 known signs (split as the open-set run splits them)
     plus the few-shot draw 0's examples of the unseen signs as train-only data; score the
     unseen signs' held-out clips among all 50 and the known held-out fold."""
-    import shutil
-
     from aslrec.data.labels import canonical_clips
     from aslrec.data.loaders import load_dataset
-    from aslrec.data.store import ClipStore
     from aslrec.inference.recognizer import Recognizer
     from aslrec.runs.directory import RunDirectory, label_indices
     from aslrec.workflows.train import train
 
     k, fold = cell.protocol["examples_per_unseen_sign"], cell.fold
-    unseen_names = sorted(open_set_cell(fold).read()["unseen_signs"])  # type: ignore[index]
     clips = canonical_clips(load_dataset(cell.data))
+    unseen_names = unseen_signs(cell, clips)  # the open-set cell's: same count and draw seed
     known = [c for c in clips if c.label not in unseen_names]
     unseen = [c for c in clips if c.label in unseen_names]
     train_idx, test_idx = cell.config().split.train_held_out(unseen)
     train_of = {n: [i for i in train_idx if unseen[i].label == n] for n in unseen_names}
     rng = np.random.default_rng([fold, k, cell.protocol["example_draw"]])
     picks = example_picks(rng, train_of, unseen_names, k)
-    known_data = cell.run_dir.with_name(cell.run_dir.name + "-data")
-    examples = cell.run_dir.with_name(cell.run_dir.name + "-examples")
-    for folder in (known_data, examples, cell.run_dir):
-        shutil.rmtree(folder, ignore_errors=True)
-    ClipStore(known_data, create=True).add_all((f"{i:05d}", c) for i, c in enumerate(known))
+    known_data = write_store(cell.run_dir.with_name(cell.run_dir.name + "-data"), known)
     chosen = [unseen[i] for n in unseen_names for i in picks[n]]
-    ClipStore(examples, create=True).add_all((f"{i:03d}", c) for i, c in enumerate(chosen))
+    examples = write_store(cell.run_dir.with_name(cell.run_dir.name + "-examples"), chosen)
+    shutil.rmtree(cell.run_dir, ignore_errors=True)
     result = train([known_data], cell.run_dir, cell.config(), train_only=[examples], progress=False)
     recognizer = Recognizer.load(cell.run_dir)
     held_new = [unseen[i] for i in test_idx]

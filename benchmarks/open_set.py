@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,27 +35,36 @@ from benchmarks._common import record_measurement
 from benchmarks.rows import open_set_cell
 
 
+def unseen_signs(cell: Cell, clips: list) -> list[str]:  # type: ignore[type-arg]
+    """The cell's ``unseen_signs`` labels of ``clips``, drawn with its ``unseen_draw_seed``."""
+    labels = sorted({c.label or "" for c in clips})
+    rng = np.random.default_rng(cell.protocol["unseen_draw_seed"])
+    return sorted(str(x) for x in rng.choice(labels, cell.protocol["unseen_signs"], replace=False))
+
+
+def write_store(folder: Path, clips: list) -> Path:  # type: ignore[type-arg]
+    """``clips`` as a fresh aslrec data set in ``folder`` (what a cell trains on)."""
+    from aslrec.data.store import ClipStore
+
+    shutil.rmtree(folder, ignore_errors=True)
+    ClipStore(folder, create=True).add_all((f"{i:05d}", c) for i, c in enumerate(clips))
+    return folder
+
+
 def run_open_set_cell(cell: Cell) -> dict[str, Any]:
     """Train on the known signs of the cell's fold; score its held-out known clips and every
     unseen clip (top-1 probability and negative energy per clip)."""
     from aslrec.data.labels import canonical_clips
     from aslrec.data.loaders import load_dataset
-    from aslrec.data.store import ClipStore
     from aslrec.inference.recognizer import Recognizer
     from aslrec.numerics import logsumexp, softmax
     from aslrec.runs.directory import RunDirectory
     from aslrec.workflows.train import train
 
     clips = canonical_clips(load_dataset(cell.data))
-    labels = sorted({c.label or "" for c in clips})
-    rng = np.random.default_rng(cell.protocol["unseen_draw_seed"])
-    unseen = sorted(
-        str(x) for x in rng.choice(labels, cell.protocol["unseen_signs"], replace=False)
-    )
-    known_data = cell.run_dir.with_name(cell.run_dir.name + "-data")
-    shutil.rmtree(known_data, ignore_errors=True)
+    unseen = unseen_signs(cell, clips)
     known = [c for c in clips if c.label not in unseen]
-    ClipStore(known_data, create=True).add_all((f"{i:05d}", c) for i, c in enumerate(known))
+    known_data = write_store(cell.run_dir.with_name(cell.run_dir.name + "-data"), known)
     shutil.rmtree(cell.run_dir, ignore_errors=True)
     result = train([known_data], cell.run_dir, cell.config(), progress=False)
 
