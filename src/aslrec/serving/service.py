@@ -128,9 +128,10 @@ class Service:
         try:
             info, (landmarks, presence, timestamps) = self._track(path, mirror=False)
             retracked = None
-            if self.recognizer.both_views:
+            if self.recognizer.both_views and presence.any():  # no hands: refused below
                 _, flipped = self._track(path, mirror=True)
-                retracked = LandmarkClip(*flipped).mirrored().trimmed()
+                if flipped[1].any():  # else the video as recorded answers alone
+                    retracked = LandmarkClip(*flipped).mirrored().trimmed()
         except _TooLong:
             raise _too_long_video(None, None, settings) from None
         except NoHandsError:
@@ -147,8 +148,6 @@ class Service:
             raise NoHandsError(f"no hands found in any of the video's {frames} frames")
         hand_rate = clip.hand_rate
         duration = float(timestamps[-1] - timestamps[0]) + (1.0 / info.fps if info.fps else 0.0)
-        if retracked is not None and not retracked.presence.any():
-            retracked = None  # the flipped view found no hand: the video as recorded answers
         return self.predict_clip(clip.trimmed(), top_k, hand_rate, frames, retracked), duration
 
     def _track(self, path: Path, *, mirror: bool) -> tuple[Any, tuple[Any, Any, Any]]:
