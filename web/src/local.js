@@ -7,7 +7,7 @@
 // window.aslrecApi: the model as functions (logits of landmark clips, a video file's
 // prediction), for tests and benchmarks.
 
-import { addWord, eachFrame, startCamera, tasksTracker } from "./tracking.js";
+import { addWord, eachFrame, startCamera, tasksTracker, trackerFiles } from "./tracking.js";
 import { HandSlotter, detection } from "./slots.js";
 import { Transcriber, framesToClip } from "./live.js";
 import { Speller, letterColumns } from "./fingerspelling.js";
@@ -155,10 +155,12 @@ const toClip = (c) => ({ frames: c.frames, landmarks: Float32Array.from(c.landma
 
 export async function prepare(config) {
   setStatus("Loading the model…");
+  trackerFiles(config.files);
   try {
     model = await Model.load(config, {
       threads: Number(params.get("threads") || 1),
       optimization: params.get("optimization") || "all",
+      fixed: params.get("fixed") !== "0",
     });
   } catch (err) {
     setStatus("The model failed to load", true);

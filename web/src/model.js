@@ -1,45 +1,75 @@
-// The exported model in the page: ONNX Runtime Web (WebAssembly) on model/model.onnx, with the
+// The exported model in the page: ONNX Runtime Web (WebAssembly) on model/model.onnx.gz, with the
 // class names, preprocessing, calibration and unknown threshold of model/aslrec.json (written by
 // `aslrec export --format web` from the run and the ONNX metadata).
 //
 // Threads: ONNX Runtime Web runs on several threads only in a cross-origin isolated page
 // (COOP/COEP headers, which `python -m http.server` does not send); elsewhere it uses one.
 
+import { fetchBytes, here } from "./files.js";
 import { toModelInput } from "./preprocess.js";
 
-const here = (path) => new URL(path, window.location.href).href;
+const FRAME = 2 * 21 * 3;
 
 export class Model {
-  constructor(ort, session, config) {
+  constructor(ort, session, config, fixed) {
     this.ort = ort;
     this.session = session;
     this.config = config;
     this.classes = config.classes;
     this.seqLen = config.preprocessing.seq_len;
+    this.fixed = fixed;
+    // one clip's input buffers, refilled by every call (ONNX Runtime copies them into its heap)
+    this.x = new Float32Array(this.seqLen * FRAME);
+    this.mask = new Float32Array(this.seqLen);
+    this.feeds = {
+      landmarks: new ort.Tensor("float32", this.x, [1, this.seqLen, 2, 21, 3]),
+      mask: new ort.Tensor("float32", this.mask, [1, this.seqLen]),
+    };
+    this.queue = Promise.resolve(); // one call at a time: the buffers are shared
   }
 
-  /** Load the model of `config` (model/aslrec.json); `threads` 0 lets ONNX Runtime choose;
-   * `optimization`: ONNX Runtime's graph optimisation level ("all", "extended", "basic",
-   * "disabled"). */
-  static async load(config, { threads = 1, optimization = "all" } = {}) {
+  /** Load the model of `config` (model/aslrec.json, whose "files" name ONNX Runtime's wasm and
+   * the model, gzip-compressed); `threads` 0 lets ONNX Runtime choose; `optimization`: ONNX
+   * Runtime's graph optimisation level ("all", "extended", "basic", "disabled"); `fixed`: the
+   * session is made for one clip of seq_len frames (the page's only input: preprocessing pads
+   * or samples every clip to seq_len), so ONNX Runtime folds the graph's shape arithmetic away
+   * (measured in benchmarks/web.py); a batch is then run clip by clip. */
+  static async load(config, { threads = 1, optimization = "all", fixed = true } = {}) {
     const ort = await import(here("static/ort/ort.wasm.min.mjs"));
-    ort.env.wasm.wasmPaths = here("static/ort/");
+    const [wasm, model] = await Promise.all([fetchBytes(config.files.ort_wasm), fetchBytes(config.model)]);
+    ort.env.wasm.wasmBinary = wasm;
+    ort.env.wasm.wasmPaths = { mjs: here("static/ort/ort-wasm-simd-threaded.mjs") };
     ort.env.wasm.numThreads = threads;
-    const session = await ort.InferenceSession.create(here(config.model), {
-      executionProviders: ["wasm"],
-      graphOptimizationLevel: optimization,
-    });
-    return new Model(ort, session, config);
+    const options = { executionProviders: ["wasm"], graphOptimizationLevel: optimization };
+    if (fixed) options.freeDimensionOverrides = { batch: 1, frames: config.preprocessing.seq_len };
+    const session = await ort.InferenceSession.create(model, options);
+    return new Model(ort, session, config, fixed);
   }
 
-  /** Logits of model inputs [{x, mask}] as one batch: an array of Float32Array rows. */
-  async run(inputs) {
+  /** Logits of model inputs [{x, mask}]: an array of Float32Array rows. */
+  run(inputs) {
+    const done = this.queue.then(() => (this.fixed ? this.runEach(inputs) : this.runBatch(inputs)));
+    this.queue = done.catch(() => {});
+    return done;
+  }
+
+  async runEach(inputs) {
+    const rows = [];
+    for (const input of inputs) {
+      this.x.set(input.x);
+      this.mask.set(input.mask);
+      const { logits } = await this.session.run(this.feeds);
+      rows.push(logits.data);
+    }
+    return rows;
+  }
+
+  async runBatch(inputs) {
     const n = inputs.length;
-    const frame = 2 * 21 * 3;
-    const x = new Float32Array(n * this.seqLen * frame);
+    const x = new Float32Array(n * this.seqLen * FRAME);
     const mask = new Float32Array(n * this.seqLen);
     inputs.forEach((input, i) => {
-      x.set(input.x, i * this.seqLen * frame);
+      x.set(input.x, i * this.seqLen * FRAME);
       mask.set(input.mask, i * this.seqLen);
     });
     const feeds = {

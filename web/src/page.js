@@ -11,6 +11,7 @@
 
 import { Drawing, showPrediction, tasksTracker } from "./tracking.js";
 import { HandSlotter, detection } from "./slots.js";
+import { here } from "./files.js";
 
 export const state = {
   mode: null, // "server" | "local"
@@ -47,7 +48,6 @@ window.aslrec = state;
 
 export const $ = (id) => document.getElementById(id);
 export const params = new URLSearchParams(window.location.search);
-export const here = (path) => new URL(path, window.location.href).href;
 export const video = $("video");
 export const drawing = new Drawing($("canvas"));
 export const HANDEDNESS = "signer"; // the Tasks tracker labels the signer's own hands

@@ -11,6 +11,12 @@
 // - handsTracker: the @mediapipe/hands solution (WebGL; fast with a GPU, very slow without).
 //   It labels as if the image were a mirror (handedness "selfie").
 // Either one returns hands as [{label: "Left" | "Right", score, points: [{x, y, z}] x 21}].
+//
+// Where tasksTracker's files lie: aslrec serve's build keeps them plain at the paths below; an
+// export's model/aslrec.json names its gzip-compressed copies instead (`trackerFiles`), which
+// are inflated once (files.js) and shared by every tracker the page makes.
+
+import { fetchBytes, fileUrl, here } from "./files.js";
 
 export const COLORS = ["#f28c28", "#2d8cf0"]; // signer's left, signer's right
 // the 21-point hand skeleton (MediaPipe's HAND_CONNECTIONS)
@@ -19,15 +25,40 @@ export const CONNECTIONS = [
   [11, 12], [9, 13], [13, 14], [14, 15], [15, 16], [13, 17], [0, 17], [17, 18], [18, 19], [19, 20],
 ];
 
-const here = (path) => new URL(path, window.location.href).href;
+const VISION = "static/mediapipe/tasks-vision/";
+let files = null; // {vision_bundle, vision_loader, vision_wasm, hand_model}: an export's
+let loaded = null; // the promise of {vision, fileset, model} once loaded
+
+/** Use an export's files (model/aslrec.json "files") instead of aslrec serve's plain ones. */
+export function trackerFiles(exported) {
+  files = exported;
+  loaded = null;
+}
+
+/** MediaPipe Tasks Vision, its WebAssembly fileset and the hand model (baseOptions). */
+async function loadVision() {
+  if (!files) {
+    const vision = await import(here(`${VISION}vision_bundle.mjs`));
+    // the SIMD build, or the non-SIMD one in a browser without WebAssembly SIMD
+    const fileset = await vision.FilesetResolver.forVisionTasks(here(`${VISION}wasm`));
+    return { vision, fileset, model: { modelAssetPath: here("models/hand_landmarker.task") } };
+  }
+  const [bundle, wasmLoaderPath, wasmBinaryPath, model] = await Promise.all([
+    fileUrl(files.vision_bundle, "text/javascript"),
+    fileUrl(files.vision_loader, "text/javascript"),
+    fileUrl(files.vision_wasm, "application/wasm"),
+    fetchBytes(files.hand_model),
+  ]);
+  const vision = await import(bundle);
+  return { vision, fileset: { wasmLoaderPath, wasmBinaryPath }, model: { modelAssetBuffer: model } };
+}
 
 /** A HandLandmarker: (image, ms) => hands; ms must increase (VIDEO mode), so it is forced to. */
 export async function tasksTracker({ delegate = "CPU" } = {}) {
-  const base = here("static/mediapipe/tasks-vision/");
-  const vision = await import(`${base}vision_bundle.mjs`);
-  const fileset = await vision.FilesetResolver.forVisionTasks(`${base}wasm`);
+  loaded = loaded || loadVision();
+  const { vision, fileset, model } = await loaded;
   const landmarker = await vision.HandLandmarker.createFromOptions(fileset, {
-    baseOptions: { modelAssetPath: here("models/hand_landmarker.task"), delegate },
+    baseOptions: { ...model, delegate },
     runningMode: "VIDEO",
     numHands: 2,
     minHandDetectionConfidence: 0.5,

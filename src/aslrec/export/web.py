@@ -18,11 +18,17 @@ MediaPipe Tasks Vision is 0.10.21, the release of the Python wheel that tracks v
 ``aslrec predict`` (and 3.4 MB smaller than its 1.1.0). Of ONNX Runtime Web only the plain
 WebAssembly build is copied (``ort-wasm-simd-threaded``, which runs on one thread too; the
 package's JSEP, JSPI and asyncify builds are for WebGPU/WebNN and larger).
+
+The large files are written gzip-compressed (:data:`GZIPPED`, ``NAME.gz``, level 9; 34.5 MB of
+files take 15.0 MB so): the page inflates them itself with the browser's ``DecompressionStream``
+(``web/src/files.js``), so the folder is small on disk and needs no server that sets
+``Content-Encoding``. ``model/aslrec.json`` names the compressed files (``model``, ``files``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import inspect
 import json
 import shutil
@@ -44,6 +50,7 @@ MODEL_DIR = "model"
 HAND_MODEL = "models/hand_landmarker.task"
 MODULES = (
     "page.js",
+    "files.js",
     "local.js",
     "tracking.js",
     "slots.js",
@@ -73,6 +80,23 @@ COPIED: tuple[tuple[str, str], ...] = (
     ),
 )
 """(file of the page build, path in the exported folder)."""
+MODEL = f"{MODEL_DIR}/{MODEL_FILENAME}"
+FILES = {
+    "ort_wasm": "static/ort/ort-wasm-simd-threaded.wasm",
+    "vision_bundle": "static/mediapipe/tasks-vision/vision_bundle.mjs",
+    "vision_loader": "static/mediapipe/tasks-vision/wasm/vision_wasm_internal.js",
+    "vision_wasm": "static/mediapipe/tasks-vision/wasm/vision_wasm_internal.wasm",
+    "hand_model": HAND_MODEL,
+}
+"""The files the page loads by the names ``model/aslrec.json`` gives them ("files")."""
+GZIPPED = (*FILES.values(), MODEL)
+"""Stored as ``NAME.gz`` only: everything over 100 kB (the page inflates them; ONNX Runtime's
+own modules, 74 kB, are imported by URL and stay plain)."""
+
+
+def gzipped(path: str) -> str:
+    """Where the folder holds ``path``: ``path.gz`` when it is stored compressed."""
+    return f"{path}.gz" if path in GZIPPED else path
 
 
 def require_built_page() -> None:
@@ -103,7 +127,8 @@ def page_config(metadata: OnnxMetadata) -> dict[str, Any]:
         "segmenter": asdict(SegmenterConfig()),
         "fingerspelling": asdict(SpellingConfig()),
         "repeat_gap_s": repeat_gap,
-        "model": f"{MODEL_DIR}/{MODEL_FILENAME}",
+        "model": gzipped(MODEL),
+        "files": {name: gzipped(path) for name, path in FILES.items()},
         "quantization": metadata.quantization,
         "version": metadata.version,
     }
@@ -111,17 +136,27 @@ def page_config(metadata: OnnxMetadata) -> dict[str, Any]:
 
 def assemble(folder: Path, metadata: OnnxMetadata, hand_model: Path) -> None:
     """Copy the page, MediaPipe, ONNX Runtime Web and the hand model into ``folder`` (which
-    already holds ``model/model.onnx``) and write ``model/aslrec.json``."""
+    already holds ``model/model.onnx``), compress :data:`GZIPPED` and write
+    ``model/aslrec.json``. ``folder`` is a temporary one that the caller renames into place, so
+    a failure leaves no half-written export."""
     require_built_page()
-    for src, dst in COPIED:
+    for src, dst in [*((BUILT_PAGE / src, dst) for src, dst in COPIED), (hand_model, HAND_MODEL)]:
         target = folder / dst
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(BUILT_PAGE / src, target)
-    (folder / HAND_MODEL).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(hand_model, folder / HAND_MODEL)
+        shutil.copyfile(src, target)
+    for path in GZIPPED:
+        plain = folder / path
+        # mtime 0: the same files give the same bytes
+        (folder / gzipped(path)).write_bytes(gzip.compress(plain.read_bytes(), 9, mtime=0))
+        plain.unlink()
     write_text(
         folder / MODEL_DIR / CONFIG_FILENAME, json.dumps(page_config(metadata), indent=2) + "\n"
     )
+
+
+def read_model(folder: Path) -> bytes:
+    """The ONNX model of a web export, inflated (what the page runs; ONNX Runtime takes bytes)."""
+    return gzip.decompress((folder / gzipped(MODEL)).read_bytes())
 
 
 def is_web_export(folder: Path) -> bool:

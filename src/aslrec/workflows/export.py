@@ -234,7 +234,7 @@ def export_web(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     files = sum(1 for p in out.rglob("*") if p.is_file())
-    onnx = replace(onnx, path=out / web.MODEL_DIR / MODEL_FILENAME)
+    onnx = replace(onnx, path=out / web.gzipped(web.MODEL))
     return WebExportResult(out, web.folder_size(out), files, onnx)
 
 
