@@ -76,6 +76,12 @@ class OptimConfig(PlainData):
     label_smoothing: float = 0.0
     ema: float | None = None  # EMA decay of the weights, e.g. 0.999; None = off
     class_weighted: bool = True
+    # Within each class, every data set given to ``train`` (``--data`` and ``--train-only``)
+    # weighs the same in the loss, however many clips it brings: a class's total weight is
+    # unchanged, its clips' shares are not. Why: GISLR's 375 `hello` clips gave MS-ASL's 8 a
+    # 2% say in what `hello` looks like, and the bundled model read most of them wrong although
+    # it had trained on them (issue #22). Off = the card's per-class weights.
+    source_balanced: bool = False
 
     def __post_init__(self) -> None:
         self.check_types()

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import lightning as L
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
@@ -20,6 +21,28 @@ def class_weights(y: np.ndarray, num_classes: int) -> torch.Tensor:
     counts = np.bincount(y, minlength=num_classes).astype(np.float64)
     weights = np.where(counts > 0, len(y) / (num_classes * np.maximum(counts, 1)), 0.0)
     return torch.tensor(weights, dtype=torch.float32)
+
+
+def source_balanced_weights(
+    y: np.ndarray, origin: np.ndarray, num_classes: int, class_weighted: bool
+) -> np.ndarray:
+    """One loss weight per clip: its class's weight (:func:`class_weights`, or 1 unweighted),
+    shared equally by the data sets (``origin``) that bring clips of the class, and within one
+    of them equally by its clips. A class's summed weight is what class weighting gives it."""
+    per_class = (
+        class_weights(y, num_classes).numpy().astype(np.float64)
+        if class_weighted
+        else np.ones(num_classes)
+    )
+    weights = np.empty(len(y), dtype=np.float64)
+    for c in np.unique(y):
+        in_class = y == c
+        sources, counts = np.unique(origin[in_class], return_counts=True)
+        share = dict(zip(sources.tolist(), counts.tolist(), strict=True))
+        weights[in_class] = [
+            per_class[c] * in_class.sum() / (len(sources) * share[o]) for o in origin[in_class]
+        ]
+    return weights.astype(np.float32)
 
 
 class ClassifierModule(L.LightningModule):
@@ -61,10 +84,25 @@ class ClassifierModule(L.LightningModule):
     def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.model(landmarks, mask)
 
+    def _loss(
+        self, logits: torch.Tensor, target: torch.Tensor, clip_weight: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The configured loss; with per-clip weights (``source_balanced``), their weighted
+        mean of the label-smoothed cross-entropy."""
+        if clip_weight is None:
+            return self.loss(logits, target)
+        per_clip = F.cross_entropy(
+            logits, target, reduction="none", label_smoothing=self.config.optim.label_smoothing
+        )
+        return (per_clip * clip_weight).sum() / clip_weight.sum()
+
     def _step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
-        """One batch: ``(landmarks, mask, labels)``, plus the teachers' probabilities when
-        distilling (training batches only)."""
+        """One batch: ``(landmarks, mask, labels)``, then in training batches each clip's loss
+        weight (``source_balanced``) and the teachers' probabilities (offline distillation)."""
         landmarks, mask, target, *offline_targets = batch
+        clip_weight = None
+        if stage == "train" and self.config.optim.source_balanced:
+            clip_weight, *offline_targets = offline_targets
         order, lam = None, 1.0
         if stage == "train":
             landmarks, mask = self.augment(landmarks, mask, self.generator)
@@ -73,9 +111,10 @@ class ClassifierModule(L.LightningModule):
                     landmarks, mask, self.generator, self.mixup_alpha
                 )
         logits = (self.model if stage == "train" else self.inference_model)(landmarks, mask)
-        loss = self.loss(logits, target)
+        loss = self._loss(logits, target, clip_weight)
         if order is not None:
-            loss = lam * loss + (1 - lam) * self.loss(logits, target[order])
+            mixed = None if clip_weight is None else clip_weight[order]
+            loss = lam * loss + (1 - lam) * self._loss(logits, target[order], mixed)
         temperature = self.config.distill.temperature
         soft = offline_targets[0] if offline_targets else None
         if stage == "train" and self.teachers:

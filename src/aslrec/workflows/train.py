@@ -195,11 +195,13 @@ class _InMemoryData:
     """Every clip loaded and preprocessed once (the default for the formats on disk here)."""
 
     def __init__(self, data: Sequence[Path], train_only: Sequence[Path]) -> None:
-        self.split_clips = canonical_clips(load_datasets(data))
-        extra = canonical_clips(load_datasets(train_only)) if train_only else []
-        self.clips = self.split_clips + extra
+        per_input = [canonical_clips(load_datasets([p])) for p in [*data, *train_only]]
+        self.split_clips = [c for clips in per_input[: len(data)] for c in clips]
+        self.clips = [c for clips in per_input for c in clips]
         self.num_split_clips = len(self.split_clips)
         self.labels = [c.label or "" for c in self.clips]
+        # Which input each clip came from (source-balanced class weights).
+        self.origin = np.repeat(np.arange(len(per_input)), [len(c) for c in per_input])
 
     def split(self, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         train_idx, heldout_idx, select_idx = split_indices(
@@ -308,7 +310,12 @@ def train(
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     from aslrec.evaluation import classification_report, plot_training_history, write_evaluation
-    from aslrec.training.module import ClassifierModule, HistoryCallback, class_weights
+    from aslrec.training.module import (
+        ClassifierModule,
+        HistoryCallback,
+        class_weights,
+        source_balanced_weights,
+    )
 
     started = time.perf_counter()
     options = trainer_options or TrainerOptions()
@@ -337,6 +344,8 @@ def train(
         raise ConfigError(
             "--teacher runs the teachers over every clip in memory: not with streamed data"
         )
+    if streaming and config.optim.source_balanced:
+        raise ConfigError("source_balanced weighs clips in memory: not with streamed data")
     data_set = _StreamedData(data, train_only) if streaming else _InMemoryData(data, train_only)
     train_idx, heldout_idx, select_idx = data_set.split(config)
     labels = data_set.labels
@@ -371,6 +380,14 @@ def train(
     weights = (
         class_weights(y[train_idx], len(encoder.classes)) if config.optim.class_weighted else None
     )
+    clip_weights = (
+        source_balanced_weights(
+            y[train_idx], data_set.origin[train_idx], len(encoder.classes),
+            config.optim.class_weighted,
+        )
+        if config.optim.source_balanced
+        else None
+    )  # fmt: skip
     online_teachers = [run.model for run in teachers] if distill.online else []
     module = ClassifierModule(model, config, weights, teachers=online_teachers)
 
@@ -440,6 +457,8 @@ def train(
                 stream, batch_size=None, num_workers=options.num_workers
             )
         arrays = [data_set.x[idx], data_set.mask[idx], y[idx]]
+        if shuffle and clip_weights is not None:  # the training loader: idx is train_idx
+            arrays.append(clip_weights)
         if shuffle and teacher_targets is not None:  # teachers only shape the training loss
             arrays.append(teacher_targets[idx])
         dataset = torch.utils.data.TensorDataset(*map(torch.from_numpy, arrays))
