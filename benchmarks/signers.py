@@ -45,7 +45,8 @@ FS16 = SHARED_DATA / "fingerspelling16.npz"
 
 
 def scores(recognizer: Any, clips: list) -> dict[str, Any]:  # type: ignore[type-arg]
-    """Top-1 overall and per signer, and how often a clip and its mirror image agree."""
+    """Top-1 overall and per signer, how often a clip and its mirror image agree, and each
+    miss as (truth, predicted, signer)."""
     from aslrec.runs.directory import label_indices
 
     y = label_indices(recognizer.classes, clips)
@@ -63,6 +64,11 @@ def scores(recognizer: Any, clips: list) -> dict[str, Any]:  # type: ignore[type
         "per_signer": {s: float(np.mean(v)) for s, v in sorted(by_signer.items())},
         "per_label": {label: [int(sum(v)), len(v)] for label, v in sorted(by_label.items())},
         "mirror_agreement": float((predicted == mirrored).mean()),
+        "errors": [
+            [str(clip.label), recognizer.classes[p], str(clip.signer)]
+            for clip, p, ok in zip(clips, predicted, right, strict=True)
+            if not ok
+        ],
     }
 
 
