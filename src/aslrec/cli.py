@@ -165,7 +165,11 @@ def train(
 @app.command()
 def convert(
     data: Annotated[
-        list[Path], typer.Argument(help="Landmark data sets (any format `aslrec train` reads).")
+        list[str],
+        typer.Argument(
+            help="Landmark data sets (any format `aslrec train` reads), or URLs of data sets "
+            "`aslrec extract` wrote (s3://..., needs aslrec[remote])."
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Shard set folder to create.")],
     clips_per_shard: Annotated[int, typer.Option(help="Clips per parquet file.")] = 8192,
@@ -230,7 +234,15 @@ def ensemble(
 
 @app.command()
 def extract(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (see --format).")],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder to write (see --format), or the URL of a data set on object storage "
+            "(s3://bucket/data, gs://...; needs aslrec[remote] and s3fs/gcsfs).",
+        ),
+    ],
     inputs: Annotated[
         list[Path] | None,
         typer.Argument(help="Videos, folders of videos, or image-sequence folders."),

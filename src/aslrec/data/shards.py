@@ -20,8 +20,10 @@ the arrays bit-for-bit what the loaders produced and cost one copy to read.
 
 A :class:`ClipSource` is anything training can stream from: a shard set (a block is a row
 group), the Kaggle GISLR layout (``train.csv`` + one parquet file per sequence, a block is one
-file, read only when its turn comes), or any other data set loaded in memory (blocks of
-:data:`MEMORY_BLOCK` clips).
+file, read only when its turn comes), an aslrec store, in a folder or at a URL (a block is
+:data:`MEMORY_BLOCK` clip files), or any other data set loaded in memory (blocks of
+:data:`MEMORY_BLOCK` clips). ``aslrec convert`` reads its inputs as these sources, so
+converting a store or a GISLR layout holds one block in memory, never the set.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ import numpy as np
 
 from aslrec.atomic import write_text
 from aslrec.data.loaders import GISLR_CSV, _one_line, gislr_clip, gislr_csv_table, load_dataset
+from aslrec.data.remote import Location, local_path
+from aslrec.data.store import ClipStore, RemoteClipStore, is_store, open_store
 from aslrec.errors import ConfigError, DataError
 from aslrec.landmarks.clip import (
     COORDS,
@@ -196,7 +200,8 @@ class ClipSource:
     """A data set read block by block. ``block_starts`` has one entry per block plus the end:
     block ``b`` holds clips ``block_starts[b]:block_starts[b + 1]`` of :meth:`table`."""
 
-    path: Path
+    path: Path | str
+    """Where the data set is (a URL for a store on object storage)."""
     block_starts: np.ndarray
 
     def table(self) -> ClipTable:
@@ -344,6 +349,37 @@ class GislrFiles(ClipSource):
         return [gislr_clip(self.path, self._rows.iloc[block])]
 
 
+class StoreFiles(ClipSource):
+    """An aslrec store (:mod:`aslrec.data.store`, a folder or a URL) read
+    :data:`MEMORY_BLOCK` clip files at a time, in the order ``load_dataset`` gives them (so the
+    same folds): converting a store to shards, or streaming it, never holds it whole. Its table
+    opens every file for its label, signer and group only."""
+
+    def __init__(self, store: ClipStore | RemoteClipStore) -> None:
+        self.store = store
+        self.path = store.root
+        self._ids = store.clip_ids()
+        if not self._ids:
+            raise DataError(f"{store.root}: the data set holds no clips")
+        self.block_starts = np.append(
+            np.arange(0, len(self._ids), MEMORY_BLOCK), len(self._ids)
+        ).astype(np.int64)
+
+    def table(self) -> ClipTable:
+        label, signer, group = zip(*map(self.store.fields, self._ids), strict=True)
+        pool: dict[str | None, str | None] = {}
+        return ClipTable(
+            label=_shared(label, pool),
+            signer=_shared(signer, pool),
+            group=_shared(group, pool),
+            where=str(self.store.root),
+        )
+
+    def read_block(self, block: int) -> list[LandmarkClip]:
+        ids = self._ids[self.block_starts[block] : self.block_starts[block + 1]]
+        return [self.store.load(cid) for cid in ids]
+
+
 class InMemory(ClipSource):
     """Any other data set, loaded whole (its format has no blocks to read on their own)."""
 
@@ -366,10 +402,14 @@ class InMemory(ClipSource):
         return self._clips[self.block_starts[block] : self.block_starts[block + 1]]
 
 
-def open_source(path: Path) -> ClipSource:
-    """The streaming view of a data set path: shard sets and GISLR layouts block by block, any
-    other format (``load_dataset``) in memory."""
-    p = Path(path)
+def open_source(path: Location) -> ClipSource:
+    """The streaming view of a data set path: shard sets, stores (also at a URL) and GISLR
+    layouts block by block, any other format (``load_dataset``) in memory."""
+    p = local_path(path)
+    if p is None:  # a URL: only stores are read there
+        return StoreFiles(open_store(path))
+    if is_store(p):
+        return StoreFiles(ClipStore(p))
     if is_shard_set(p):
         return ShardSet(p)
     if (p.is_dir() and (p / GISLR_CSV).is_file()) or (p.is_file() and p.suffix == ".csv"):

@@ -32,6 +32,11 @@ Why it is built this way:
   (:mod:`aslrec.workflows.ray_extract`); the store is still written here, by the driver.
 - Two outputs: the aslrec store, or pose-format ``.pose`` files (``output_format="pose"``,
   :class:`~aslrec.data.pose_files.PoseFolder`) for the sign-language-processing tools.
+- The store may be a URL (``s3://bucket/DATA``, any fsspec file system:
+  :class:`~aslrec.data.store.RemoteClipStore`), so the machines of a Ray cluster need no shared
+  mount for the output: each clip is uploaded whole as it is done, and a rerun lists what is
+  there once and skips it. A shard set for training is one ``aslrec convert`` of the store
+  away (it reads the store one block of clip files at a time, so memory stays bounded).
 - No orphans: a worker dies with its parent, even one killed with SIGKILL, which no handler
   sees (Linux: ``PR_SET_PDEATHSIG``; elsewhere a thread watching the parent's pid). Orphaned
   workers held ~300 MB each and went on writing nothing.
@@ -54,7 +59,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from aslrec.data.pose_files import PoseFolder
-from aslrec.data.store import ClipStore
+from aslrec.data.remote import local_path
+from aslrec.data.store import ClipStore, RemoteClipStore, open_store
 from aslrec.data.video_index import IndexedJob, as_indexed, read_video_index
 from aslrec.errors import AslrecError, ConfigError, DataError
 from aslrec.landmarks.clip import LandmarkClip
@@ -114,7 +120,8 @@ class VideoResult:
 class ExtractionSummary:
     """Everything :func:`run_extraction` did, as data (for the CLI) and as a table."""
 
-    out: Path
+    out: Path | str
+    """The store's folder, or its URL."""
     workers: int
     options: TrackerOptions
     results: list[VideoResult] = field(default_factory=list)
@@ -330,8 +337,10 @@ def run_extraction(
             rows are extracted too, each with its signer and group, and a row with a window is
             cut to the sign in it (:func:`~aslrec.workflows.sign_window.cut_sign`; ``trim``
             does not apply there).
-        out: an aslrec data set folder (:class:`ClipStore`); each clip is written atomically
-            as ``clips/<clip_id>.npz`` as soon as it is done.
+        out: an aslrec data set folder (:class:`ClipStore`), or its URL (``s3://...``,
+            ``memory://...``: :class:`RemoteClipStore`, needs fsspec and the protocol's
+            package); each clip is written atomically as ``clips/<clip_id>.npz`` as soon as it
+            is done.
         workers: processes extracting in parallel (1: in this process); with ``ray`` and no
             running cluster, the CPUs of the local cluster started for the run.
         resume: skip jobs whose clip is already in the store (status ``skipped``); with
@@ -368,7 +377,7 @@ def run_extraction(
     repeated = next((cid for cid, n in taken.items() if n > 1), None)
     if repeated is not None:
         raise DataError(f"clip id {repeated!r} comes from two inputs; give the index row a clip_id")
-    store = _open_output(Path(out), output_format)
+    store = _open_output(out, output_format)
     store.remove_stale_temp_files()
     summary = ExtractionSummary(out=store.root, workers=workers, options=options)
     start = time.perf_counter()
@@ -416,13 +425,18 @@ def run_extraction(
     return summary
 
 
-def _open_output(out: Path, output_format: OutputFormat) -> ClipStore | PoseFolder:
-    """The store a run writes: both kinds offer ``has``, ``add``, ``remove_stale_temp_files``
+def _open_output(
+    out: str | os.PathLike[str], output_format: OutputFormat
+) -> ClipStore | RemoteClipStore | PoseFolder:
+    """The store a run writes: every kind offers ``has``, ``add``, ``remove_stale_temp_files``
     and ``len``, all extraction needs."""
     if output_format == "aslrec":
-        return ClipStore(out, create=True)
+        return open_store(out, create=True)
     if output_format == "pose":
-        return PoseFolder(out)
+        path = local_path(out)
+        if path is None:
+            raise ConfigError(f"{out}: --format pose writes local files; give a folder path")
+        return PoseFolder(path)
     raise ConfigError(f"output format must be aslrec or pose, not {output_format!r}")
 
 

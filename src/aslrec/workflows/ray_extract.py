@@ -15,8 +15,10 @@ Why it is built this way:
 - One tracker per worker process, not per video: Ray reuses worker processes, so a tracker kept
   in a module global per :class:`TrackerOptions` pays MediaPipe's import and graph set-up once.
 - The driver writes the store: tasks return the clip, the driver saves it as it arrives
-  (:func:`ray.wait`), so the store needs no locking and lies wherever the driver can write (a
-  shared file system when the cluster spans machines: workers read the videos by path).
+  (:func:`ray.wait`), so the store needs no locking and lies wherever the driver can write: a
+  local folder, or an object storage URL (``--out s3://bucket/DATA``,
+  :class:`~aslrec.data.store.RemoteClipStore`), which no worker needs to reach. Workers read
+  the videos by path, so those must be on a file system every node mounts.
 - A bounded window of tasks in flight (4 per cluster CPU): results wait in Ray's object store
   until the driver takes them, and ``ray.wait`` scans its whole list each call, so submitting
   83,000 videos at once would hold their clips in memory and make every wait slow.
