@@ -9,8 +9,9 @@ other formats are read whole, one input at a time.
 This is also why ``extract`` writes a store and not shards itself: a store is what makes
 extraction resumable and safe to interrupt (one atomically written file per clip, on any
 machine of a cluster), which parquet files written as clips arrive cannot be, and one
-streaming pass of ``convert`` afterwards costs a fraction of the extraction (seconds per
-10,000 clips against hours of tracking). Labels, signers and
+streaming pass of ``convert`` afterwards costs a fraction of the extraction (a local store of
+2,000 clips converted in 3.3 s on 2 busy cores: ~17 s per 10,000 clips, which took hours to
+track). Labels, signers and
 groups are kept as the source gives them (training maps labels to the card's spellings, as it
 does for every format), so a shard set holds out exactly the folds its sources would.
 """
