@@ -264,3 +264,33 @@ def test_the_bundled_models_page_spells_photos_of_letters_from_a_webcam(
     # 0.1 s without a hand that closes a word (drop_s), at 30 frames/s it is not.
     if state["trackMs"] < 100:  # enough frames of each 1 s hold to vote twice
         assert "CAB" in "".join(state["letters"]) and "CAB" in "".join(state["words"]), state
+
+
+def test_half_stores_fp16_weights_that_the_page_runs_as_python_does(
+    small_folder: Path, wlasl_clips: list
+) -> None:
+    """``--half``: the same run with fp16 weights (computed in fp32): a smaller model, its
+    metadata and the page's config say so, and the page gives Python's logits for it within
+    1e-4 (both run the same fp16-weights graph)."""
+    import gzip
+
+    import onnx
+
+    from aslrec.errors import ConfigError
+    from aslrec.workflows.export import export_web
+
+    run = small_folder.parent / "run"
+    half = small_folder.parent / "site-half"
+    result = export_web(run, half, half=True)
+    assert "fp16 weights" in result.summary_line() and result.onnx.parity.top1_agreement >= 0.85
+    fp32_bytes = len(web.read_model(small_folder))
+    model = onnx.load_from_string(gzip.decompress((half / "model/model.onnx.gz").read_bytes()))
+    assert len(model.SerializeToString()) < 0.7 * fp32_bytes
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props["aslrec.quantization"] == web.FP16_WEIGHTS
+    assert json.loads((half / "model/aslrec.json").read_text())["quantization"] == "fp16-weights"
+    with offline_page(half) as (page, blocked):
+        check_parity(page, half, spread(wlasl_clips, 50))
+    assert blocked == []
+    with pytest.raises(ConfigError, match="--half and --quantize"):
+        export_web(run, half, half=True, quantize="int8")

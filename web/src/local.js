@@ -161,6 +161,7 @@ export async function prepare(config) {
       threads: Number(params.get("threads") || 1),
       optimization: params.get("optimization") || "all",
       fixed: params.get("fixed") !== "0",
+      arena: params.get("arena") === "1",
     });
   } catch (err) {
     setStatus("The model failed to load", true);

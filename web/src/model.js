@@ -33,14 +33,21 @@ export class Model {
    * Runtime's graph optimisation level ("all", "extended", "basic", "disabled"); `fixed`: the
    * session is made for one clip of seq_len frames (the page's only input: preprocessing pads
    * or samples every clip to seq_len), so ONNX Runtime folds the graph's shape arithmetic away
-   * (measured in benchmarks/web.py); a batch is then run clip by clip. */
-  static async load(config, { threads = 1, optimization = "all", fixed = true } = {}) {
+   * (measured in benchmarks/web.py); a batch is then run clip by clip. `arena`: ONNX Runtime's
+   * memory arena and memory pattern, off in ONNX Runtime Web unless asked for (on in Python);
+   * they made no difference here (benchmarks/web.py). */
+  static async load(config, { threads = 1, optimization = "all", fixed = true, arena = false } = {}) {
     const ort = await import(here("static/ort/ort.wasm.min.mjs"));
     const [wasm, model] = await Promise.all([fetchBytes(config.files.ort_wasm), fetchBytes(config.model)]);
     ort.env.wasm.wasmBinary = wasm;
     ort.env.wasm.wasmPaths = { mjs: here("static/ort/ort-wasm-simd-threaded.mjs") };
     ort.env.wasm.numThreads = threads;
-    const options = { executionProviders: ["wasm"], graphOptimizationLevel: optimization };
+    const options = {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: optimization,
+      enableCpuMemArena: arena,
+      enableMemPattern: arena,
+    };
     if (fixed) options.freeDimensionOverrides = { batch: 1, frames: config.preprocessing.seq_len };
     const session = await ort.InferenceSession.create(model, options);
     return new Model(ort, session, config, fixed);

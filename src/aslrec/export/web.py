@@ -41,7 +41,7 @@ from typing import Any
 from aslrec.atomic import write_text
 from aslrec.errors import ConfigError
 from aslrec.inference.fingerspelling import SpellingConfig
-from aslrec.inference.onnx_backend import MODEL_FILENAME, OnnxMetadata
+from aslrec.inference.onnx_backend import KEY, MODEL_FILENAME, OnnxMetadata
 from aslrec.inference.streaming import DEFAULT_THRESHOLD, SegmenterConfig, StreamingRecognizer
 
 BUILT_PAGE = Path(__file__).resolve().parents[1] / "serving" / "static"
@@ -92,6 +92,10 @@ FILES = {
 GZIPPED = (*FILES.values(), MODEL)
 """Stored as ``NAME.gz`` only: everything over 100 kB (the page inflates them; ONNX Runtime's
 own modules, 74 kB, are imported by URL and stay plain)."""
+
+
+FP16_WEIGHTS = "fp16-weights"
+"""``aslrec.quantization`` of a model exported with ``--half``."""
 
 
 def gzipped(path: str) -> str:
@@ -152,6 +156,34 @@ def assemble(folder: Path, metadata: OnnxMetadata, hand_model: Path) -> None:
     write_text(
         folder / MODEL_DIR / CONFIG_FILENAME, json.dumps(page_config(metadata), indent=2) + "\n"
     )
+
+
+def fp16_weights(src: Path, dst: Path, min_elements: int = 1024) -> None:
+    """``src`` with its large fp32 initializers stored as fp16, each cast back to fp32 by a Cast
+    node, its metadata saying ``aslrec.quantization`` ``fp16-weights``: about half the bytes,
+    the arithmetic still fp32 (ONNX Runtime Web's WebAssembly kernels are fp32)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(src))
+    graph = model.graph
+    casts = []
+    for init in list(graph.initializer):
+        if init.data_type == TensorProto.FLOAT and int(np.prod(init.dims)) >= min_elements:
+            half = numpy_helper.from_array(
+                numpy_helper.to_array(init).astype(np.float16), f"{init.name}_fp16"
+            )
+            graph.initializer.remove(init)
+            graph.initializer.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT))
+    nodes = [*casts, *graph.node]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    for prop in model.metadata_props:
+        if prop.key == KEY + "quantization":
+            prop.value = FP16_WEIGHTS
+    onnx.save(model, str(dst))
 
 
 def read_model(folder: Path) -> bytes:

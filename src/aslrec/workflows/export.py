@@ -49,6 +49,7 @@ from aslrec.runs.ensemble import is_ensemble
 from aslrec.version import __version__
 
 FORMATS = (*ONNX_FORMATS, "web")
+_PRECISIONS = {"int8-dynamic": "int8", web.FP16_WEIGHTS: "fp16 weights"}
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ class WebExportResult:
     def summary_line(self) -> str:
         return (
             f"{self.path} ({self.size_bytes / 1e6:.1f} MB, {self.files} files; open it from any "
-            f"static host, e.g. `python -m http.server -d {self.path}`): model vs PyTorch "
+            f"static host, e.g. `python -m http.server -d {self.path}`): model "
+            f"({_PRECISIONS.get(self.onnx.metadata.quantization, 'fp32')}) vs PyTorch "
             f"{self.onnx.parity.summary()}"
         )
 
@@ -141,11 +143,7 @@ def export_run(
         version=__version__,
         calibration=_read_calibration(run_dir),
     )
-    if check_data:
-        x, mask, source = _real_inputs(check_data, run.preprocessing)
-    else:
-        x, mask = synthetic_inputs(run.seq_len)
-        source = "synthetic"
+    x, mask, source = _check_inputs(run, check_data)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".aslrec-export-", dir=target.parent) as tmp:
@@ -181,8 +179,7 @@ def export_run(
                 f"need <= {PARITY_ATOL:g} and >= {MIN_TOP1_AGREEMENT:.0%}); nothing written"
             )
         for check in checks if quantize else []:
-            synthetic = check.source.startswith("synthetic")
-            floor = MIN_INT8_AGREEMENT_SYNTHETIC if synthetic else MIN_INT8_AGREEMENT
+            floor = _approximation_floor(check)
             if check.top1_agreement < floor:
                 raise ModelError(
                     f"{run_dir}: int8 quantisation changes too many predictions (top-1 "
@@ -199,16 +196,22 @@ def export_web(
     out: str | os.PathLike[str],
     *,
     quantize: str | None = None,
+    half: bool = False,
     check_data: Sequence[str | os.PathLike[str]] | None = None,
 ) -> WebExportResult:
     """``run_dir`` as a static folder ``out`` that recognises signs in the browser.
 
-    The model is exported and checked exactly as :func:`export_run` does; ``out`` must be
-    missing, empty or an earlier web export (which is replaced whole once the new one is
-    complete). Raises ConfigError when the page was not built (``make web``).
+    The model is exported and checked exactly as :func:`export_run` does; ``half`` then stores
+    its weights as fp16 (:func:`aslrec.export.web.fp16_weights`, 1.3 MB less for the bundled
+    model), an approximation held to int8's floor of top-1 agreement with PyTorch on the same
+    check clips, its parity reported. ``out`` must be missing, empty or an earlier web export
+    (which is replaced whole once the new one is complete). Raises ConfigError when the page
+    was not built (``make web``).
     """
     from aslrec.landmarks.hands import hand_landmarker_task
 
+    if half and quantize:
+        raise ConfigError("--half and --quantize are two ways to shrink the model; give one")
     web.require_built_page()
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -218,9 +221,10 @@ def export_web(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        onnx = export_run(
-            run_dir, tmp / web.MODEL_DIR / MODEL_FILENAME, quantize=quantize, check_data=check_data
-        )
+        model = tmp / web.MODEL_DIR / MODEL_FILENAME
+        onnx = export_run(run_dir, model, quantize=quantize, check_data=check_data)
+        if half:
+            onnx = _half(run_dir, onnx, check_data)
         web.assemble(tmp, onnx.metadata, hand_landmarker_task("full"))
         os.chmod(tmp, 0o755)
         if out.exists():
@@ -236,6 +240,48 @@ def export_web(
     files = sum(1 for p in out.rglob("*") if p.is_file())
     onnx = replace(onnx, path=out / web.gzipped(web.MODEL))
     return WebExportResult(out, web.folder_size(out), files, onnx)
+
+
+def _half(
+    run_dir: str | os.PathLike[str],
+    fp32: ExportResult,
+    check_data: Sequence[str | os.PathLike[str]] | None,
+) -> ExportResult:
+    """``fp32``'s file rewritten with fp16 weights, checked against PyTorch on the clips the
+    fp32 export was checked on and refused (ModelError) below int8's floor of top-1 agreement."""
+    run = RunDirectory(Path(run_dir))
+    web.fp16_weights(fp32.path, fp32.path)
+    x, mask, source = _check_inputs(run, check_data)
+    backend = OnnxBackend.load(fp32.path)
+    parity = compare_logits(
+        torch_logits(run.model, x, mask), backend_logits(backend, x, mask), mask, source
+    )
+    floor = _approximation_floor(parity)
+    if parity.top1_agreement < floor:
+        raise ModelError(
+            f"{run_dir}: fp16 weights change too many predictions (top-1 agreement "
+            f"{parity.top1_agreement:.1%} < {floor:.0%} on {source} clips); nothing written; "
+            "export fp32 instead"
+        )
+    metadata = replace(fp32.metadata, quantization=web.FP16_WEIGHTS)
+    return replace(fp32, metadata=metadata, size_bytes=fp32.path.stat().st_size, parity=parity)
+
+
+def _check_inputs(
+    run: RunDirectory, check_data: Sequence[str | os.PathLike[str]] | None
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """The clips an export is checked on: ``check_data`` preprocessed as the model's input, or
+    synthetic ones."""
+    if check_data:
+        return _real_inputs(check_data, run.preprocessing)
+    x, mask = synthetic_inputs(run.seq_len)
+    return x, mask, "synthetic"
+
+
+def _approximation_floor(check: ParityReport) -> float:
+    """The top-1 agreement with PyTorch that a smaller model (int8, fp16 weights) must keep."""
+    synthetic = check.source.startswith("synthetic")
+    return MIN_INT8_AGREEMENT_SYNTHETIC if synthetic else MIN_INT8_AGREEMENT
 
 
 def _read_calibration(run_dir: Path) -> dict[str, Any] | None:
