@@ -411,19 +411,33 @@ def export_command(
         list[Path] | None,
         typer.Option("--data", "-d", help="Landmark data to check parity on (default: synthetic)."),
     ] = None,
+    lexicon: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --format web: a word list (one word a line) that the page's "
+            "fingerspelling mode snaps each spelled word to, as `aslrec live --lexicon` does."
+        ),
+    ] = None,
 ) -> None:
     """Export a run to ONNX (self-describing, checked against PyTorch) for torch-free inference,
     or to a static web folder."""
     from aslrec.workflows.export import export_run, export_web
+    from aslrec.workflows.spelling import read_lexicon
 
     if fmt == "web":
         if out is None:
             raise ConfigError("--format web needs --out DIR, the folder to write")
-        result = export_web(run_dir, out, quantize=quantize, half=half, check_data=data)
+        words = read_lexicon(lexicon) if lexicon is not None else None
+        result = export_web(
+            run_dir, out, quantize=quantize, half=half, check_data=data, lexicon=words
+        )
         typer.echo(result.summary_line())
         return
-    if half:
-        raise ConfigError("--half is for --format web (the ONNX file is fp32 or --quantize int8)")
+    if half or lexicon is not None:
+        raise ConfigError(
+            f"{'--half' if half else '--lexicon'} is for --format web (the ONNX file is the "
+            "model alone)"
+        )
     result = export_run(run_dir, out, fmt=fmt, quantize=quantize, check_data=data)
     typer.echo(result.summary_line())
 

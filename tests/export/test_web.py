@@ -294,3 +294,27 @@ def test_half_stores_fp16_weights_that_the_page_runs_as_python_does(
     assert blocked == []
     with pytest.raises(ConfigError, match="--half and --quantize"):
         export_web(run, half, half=True, quantize="int8")
+
+
+def test_a_lexicon_travels_with_the_folder_and_the_page_loads_it(
+    tmp_path: Path, small_folder: Path
+) -> None:
+    """``--lexicon``: the words land in ``model/lexicon.txt`` (in order, upper-cased by the page
+    as by Python), aslrec.json points to it and the page's fingerspelling mode loads it
+    (its snapping is Python's: tests/export/test_web_fingerspelling.py); a model without
+    letters is refused, since only fingerspelling uses a lexicon."""
+    from aslrec.errors import ConfigError
+    from aslrec.inference.recognizer import default_model_dir
+    from aslrec.workflows.export import export_web
+
+    words = ["hello", "CAB", "cat", "Hello"]
+    out = tmp_path / "site"
+    export_web(default_model_dir(), out, lexicon=words)
+    assert (out / web.LEXICON).read_text() == "hello\nCAB\ncat\nHello\n"
+    assert json.loads((out / "model/aslrec.json").read_text())["lexicon"] == web.LEXICON
+    with offline_page(out, "?camera=off&mode=fingerspelling") as (page, blocked):
+        assert page.evaluate("() => window.aslrec.lexicon") == 3  # HELLO once
+    assert blocked == []
+    with pytest.raises(ConfigError, match="no letter classes"):
+        export_web(small_folder.parent / "run", tmp_path / "no-letters", lexicon=words)
+    assert not (tmp_path / "no-letters").exists()

@@ -11,6 +11,9 @@ reasons, with the same alternatives. Three runs: held letters with the motion le
 the same with a strict ``min_probability`` (0.995), under which many letters are late letters
 (emitted when a hold ends); and words with Z, traced by letters_static's signer and moved onto
 each person's hand (the benchmark's splicing), with the default settings (Z as a motion).
+Every run snaps its words to the fingerspelling benchmark's 1,000-word lexicon (plus the words
+spelled), as ``aslrec live --lexicon`` and the page of ``aslrec export --format web --lexicon``
+do: the same lexicon word at the same distance for every word.
 """
 
 from __future__ import annotations
@@ -37,17 +40,18 @@ Z_WORDS = ["ZOO", "PIZZA", "ZERO", "FIZZ", "QUIZ"]  # Z traced: letters_static's
 
 RUNNER = """
 import { readFileSync } from "node:fs";
-import { Speller } from "%s";
-const { classes, streams } = JSON.parse(readFileSync(process.argv[2], "utf8"));
+import { Lexicon, Speller } from "%s";
+const { classes, lexicon, streams } = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const results = [];
 for (const s of streams) {
   const config = s.config;
   const windows = [];
   let call = 0;
+  const words = new Lexicon(lexicon, config.max_edit_fraction);
   const speller = new Speller(config, classes, async (frames) => {
     windows.push(frames.length);
     return s.probabilities[call++];
-  });
+  }, words);
   const items = [];
   for (let t = 0; t < s.presence.length; t++) {
     const landmarks = Float32Array.from(s.landmarks[t]);
@@ -69,8 +73,10 @@ def test_the_pages_speller_emits_pythons_letters_and_words(
     shared_data: Path, tmp_path: Path
 ) -> None:
     from aslrec.data.loaders import load_fingerspelling_npz, load_letters_npz
+    from aslrec.inference.fingerspelling import read_lexicon
     from aslrec.inference.recognizer import Recognizer
     from benchmarks.fingerspelling import FPS, build_stream
+    from benchmarks.fingerspelling import WORDS as LEXICON
 
     model = Recognizer.load()
     photos: dict[str, dict[str, list[np.ndarray]]] = {p: {} for p in PEOPLE}
@@ -87,6 +93,7 @@ def test_the_pages_speller_emits_pythons_letters_and_words(
     )
     runs = [(c, p, WORDS) for c in (held, strict) for p in PEOPLE]
     runs += [(spelling_config(), p, Z_WORDS) for p in PEOPLE]
+    lexicon = [*read_lexicon(LEXICON), *WORDS, *Z_WORDS]
     expected, streams = [], []
     for seed, (config, person, words) in enumerate(runs):
         rng = np.random.default_rng(seed % 2)
@@ -101,7 +108,7 @@ def test_the_pages_speller_emits_pythons_letters_and_words(
             return rows
 
         recorder = SimpleNamespace(classes=model.classes, probabilities=probabilities)
-        decoder = FingerspellingDecoder(recorder, config)  # type: ignore[arg-type]
+        decoder = FingerspellingDecoder(recorder, config, lexicon)  # type: ignore[arg-type]
         times = [t / FPS for t in range(len(stream.presence))]
         items = []
         for t, ts in enumerate(times):
@@ -116,14 +123,16 @@ def test_the_pages_speller_emits_pythons_letters_and_words(
             "probabilities": recorded,
         })  # fmt: skip
     payload = tmp_path / "streams.json"
-    payload.write_text(json.dumps({"classes": model.classes, "streams": streams}))
+    payload.write_text(
+        json.dumps({"classes": model.classes, "lexicon": lexicon, "streams": streams})
+    )
     runner = tmp_path / "runner.mjs"
     runner.write_text(RUNNER % SPELLING_JS.as_uri())
     done = subprocess.run(
         [NODE, str(runner), str(payload)], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    letters = words = late = zs = 0
+    letters = words = late = zs = repaired = 0
     for (items, windows, calls, config), got in zip(expected, json.loads(done.stdout), strict=True):
         assert got["calls"] == calls and got["windows"] == windows
         assert len(got["items"]) == len(items)
@@ -144,6 +153,11 @@ def test_the_pages_speller_emits_pythons_letters_and_words(
                 words += 1
                 assert js["type"] == "word" and js["word"] == want.text, (want, js)
                 assert (js["closed_s"], js["reason"]) == (want.closed_s, want.reason)
+                assert (js["snapped"], js["distance"]) == (want.snapped, want.distance), want
+                repaired += bool(want.distance)
     spelled = [w.text for items, *_ in expected for w in items if not isinstance(w, Letter)]
-    print(f"{letters} letters ({late} late, {zs} Z), {words} words, the same in node: {spelled}")
-    assert letters > 100 and words >= 5 * len(WORDS) and late > 10 and zs > 5
+    print(
+        f"{letters} letters ({late} late, {zs} Z), {words} words ({repaired} snapped to another "
+        f"lexicon word), the same in node: {spelled}"
+    )
+    assert letters > 100 and words >= 5 * len(WORDS) and late > 10 and zs > 5 and repaired > 0

@@ -14,7 +14,10 @@
 // reverses its horizontal direction z_reversals times with a pointing hand is a Z, a little
 // fingertip that travels j_path hand sizes and turns with an I-shaped hand a J, checked by the
 // model when it has the letter. The settings are Python's SpellingConfig, written into the
-// exported aslrec.json. Not ported: lexicon snapping (the page has no lexicon).
+// exported aslrec.json. With a lexicon (`aslrec export --format web --lexicon words.txt`, its
+// words in model/lexicon.txt), a closed word is snapped to the nearest lexicon word as Python's
+// Lexicon does: edit distance with a substitution by a runner-up letter costing less than 1,
+// within max_edit_fraction of the word's length, ties to the earlier word.
 
 import { motionSpeed } from "./live.js";
 
@@ -36,13 +39,16 @@ export function letterColumns(classes) {
 /**
  * Frames {landmarks: Float32Array(126), presence: Uint8Array(2), t} in; letters
  * {type: "letter", letter, confidence, start_s, emitted_s} and closed words
- * {type: "word", word, letters, closed_s, reason} out. `probabilities(frames)` => the model's
- * calibrated probabilities over all its classes for those frames as one clip.
+ * {type: "word", word, letters, closed_s, reason, snapped, distance} out (snapped: the lexicon
+ * word, distance: its plain edit distance from word; null without a lexicon or when every word
+ * is too far). `probabilities(frames)` => the model's calibrated probabilities over all its
+ * classes for those frames as one clip; `lexicon`: a Lexicon or null.
  */
 export class Speller {
-  constructor(config, classes, probabilities) {
+  constructor(config, classes, probabilities, lexicon = null) {
     this.config = config;
     this.probabilities = probabilities;
+    this.lexicon = lexicon;
     const columns = letterColumns(classes);
     if (!columns.length) throw new Error("the model has no letter classes (A-Z)");
     this.columns = columns.map((c) => c.column);
@@ -231,7 +237,10 @@ export class Speller {
   }
 
   close(ts, reason) {
-    const word = { type: "word", word: this.current, letters: this.spelled, closed_s: ts, reason };
+    const word = { type: "word", word: this.current, letters: this.spelled, closed_s: ts, reason,
+      snapped: null, distance: null };
+    const snapped = this.lexicon ? this.lexicon.snap(word.word, word.letters) : null;
+    if (snapped) [word.snapped, word.distance] = snapped;
     this.spelled = [];
     this.moved = true;
     this.words.push(word);
@@ -302,4 +311,72 @@ function turns(path, leg) {
   const b = [last[0] - path[half][0], last[1] - path[half][1]];
   const [na, nb] = [Math.hypot(...a), Math.hypot(...b)];
   return Math.min(na, nb) >= leg && (a[0] * b[0] + a[1] * b[1]) / (na * nb) <= 0.5;
+}
+
+/** Levenshtein distance between two strings (Python's edit_distance). */
+export function editDistance(a, b) {
+  if (a.length < b.length) [a, b] = [b, a];
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] !== b[j - 1] ? 1 : 0));
+      diagonal = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.length];
+}
+
+/** What reading an emitted letter as `letter` costs (Python's Letter.cost): 0 for itself, 1 for
+ * a letter the model did not consider, 1 - p / confidence for a runner-up. */
+function letterCost(emitted, letter) {
+  if (letter === emitted.letter) return 0;
+  const runnerUp = emitted.alternatives.find(([l]) => l === letter);
+  return 1 - Math.min(1, (runnerUp ? runnerUp[1] : 0) / Math.max(emitted.confidence, 1e-6));
+}
+
+/** Edit distance from decoded letters to `word`, substitutions weighed by `costs` (one
+ * {letter: cost} per decoded letter; Python's _weighted_distance). */
+function weightedDistance(costs, word) {
+  const row = Array.from({ length: word.length + 1 }, (_, j) => j);
+  costs.forEach((cost, k) => {
+    let diagonal = row[0];
+    row[0] = k + 1;
+    for (let j = 1; j <= word.length; j++) {
+      const next = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + cost[word[j - 1]]);
+      diagonal = row[j];
+      row[j] = next;
+    }
+  });
+  return row[word.length];
+}
+
+/** Words to snap spellings to (Python's Lexicon: upper-cased, the first of each kept, order =
+ * priority). */
+export class Lexicon {
+  constructor(words, maxEditFraction = 0.34) {
+    this.words = [...new Set(words.map((w) => w.trim().toUpperCase()).filter((w) => w))];
+    if (!this.words.length) throw new Error("the lexicon holds no words");
+    this.maxEditFraction = maxEditFraction;
+  }
+
+  /** [word, edit distance from raw] of the nearest word, or null when every word is too far;
+   * with the decoded `letters` of raw, substitutions are weighed by their cost. */
+  snap(raw, letters = null) {
+    const bound = Math.max(1, Math.floor(this.maxEditFraction * raw.length));
+    const costs = letters && letters.map((x) => Object.fromEntries([...LETTERS].map((c) => [c, letterCost(x, c)])));
+    let best = null;
+    for (const word of this.words) { // a later word must beat the best so far: ties go earlier
+      const limit = best === null ? bound + EPS : best[1] - EPS;
+      if (Math.abs(word.length - raw.length) > limit) continue;
+      const d = costs ? weightedDistance(costs, word) : editDistance(raw, word);
+      if (d <= limit) {
+        best = [word, d];
+        if (d === 0) break;
+      }
+    }
+    return best && [best[0], editDistance(raw, best[0])];
+  }
 }

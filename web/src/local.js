@@ -1,8 +1,9 @@
 // The page's local mode (a folder written by `aslrec export --format web`): aslrec with no
 // server. Webcam -> MediaPipe hand tracking (tracking.js) -> slots (slots.js) -> sign
 // segmentation and the transcript (live.js), or letters and words in fingerspelling mode
-// (fingerspelling.js, when the model has the letters A-Z) -> preprocessing (preprocess.js) and
-// the ONNX model in ONNX Runtime Web (model.js), all from files of its own folder.
+// (fingerspelling.js, when the model has the letters A-Z; words snapped to model/lexicon.txt
+// when the export has one) -> preprocessing (preprocess.js) and the ONNX model in ONNX Runtime
+// Web (model.js), all from files of its own folder.
 //
 // window.aslrecApi: the model as functions (logits of landmark clips, a video file's
 // prediction), for tests and benchmarks.
@@ -10,7 +11,8 @@
 import { addWord, eachFrame, startCamera, tasksTracker, trackerFiles } from "./tracking.js";
 import { HandSlotter, detection } from "./slots.js";
 import { Transcriber, framesToClip } from "./live.js";
-import { Speller, letterColumns } from "./fingerspelling.js";
+import { Lexicon, Speller, letterColumns } from "./fingerspelling.js";
+import { fetchBytes } from "./files.js";
 import { Model } from "./model.js";
 import { toModelInput } from "./preprocess.js";
 import {
@@ -19,6 +21,7 @@ import {
 } from "./page.js";
 
 let model = null;
+let lexicon = null; // the export's model/lexicon.txt, when it has one
 
 async function predict(clip) {
   const started = performance.now();
@@ -63,7 +66,7 @@ function showLetters(items, speller) {
     if (item.type === "letter") state.letters.push(item);
     else {
       state.words.push(item);
-      addWord({ label: item.word, probability: Math.min(...item.letters.map((l) => l.confidence)),
+      addWord({ label: item.snapped || item.word, probability: Math.min(...item.letters.map((l) => l.confidence)),
         start_s: item.letters[0].start_s, end_s: item.closed_s });
     }
   }
@@ -91,7 +94,7 @@ async function live() {
     classify: predict,
   });
   const speller = letterColumns(model.classes).length && cfg.fingerspelling
-    ? new Speller(cfg.fingerspelling, model.classes, probabilities)
+    ? new Speller(cfg.fingerspelling, model.classes, probabilities, lexicon)
     : null;
   if (speller) {
     const caption = () => {
@@ -163,6 +166,11 @@ export async function prepare(config) {
       fixed: params.get("fixed") !== "0",
       arena: params.get("arena") === "1",
     });
+    if (config.lexicon) {
+      const text = new TextDecoder().decode(await fetchBytes(config.lexicon));
+      lexicon = new Lexicon(text.split("\n"), config.fingerspelling.max_edit_fraction);
+      state.lexicon = lexicon.words.length;
+    }
   } catch (err) {
     setStatus("The model failed to load", true);
     showMessage(`The model failed to load (${err && err.message ? err.message : err}).`);

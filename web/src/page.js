@@ -37,6 +37,7 @@ export const state = {
   events: [],
   latencies: [], // local: ms from the end of each sign (its last hand frame) to its label painted
   spelling: false, // local: fingerspelling mode
+  lexicon: 0, // local: words in the export's lexicon (fingerspelling snaps to them)
   letters: [],
   words: [],
   slotCounts: [0, 0], // frames with a hand in slot 0 / slot 1

@@ -33,14 +33,14 @@ import inspect
 import json
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from aslrec.atomic import write_text
 from aslrec.errors import ConfigError
-from aslrec.inference.fingerspelling import SpellingConfig
+from aslrec.inference.fingerspelling import LETTERS, SpellingConfig
 from aslrec.inference.onnx_backend import KEY, MODEL_FILENAME, OnnxMetadata
 from aslrec.inference.streaming import DEFAULT_THRESHOLD, SegmenterConfig, StreamingRecognizer
 
@@ -48,6 +48,7 @@ BUILT_PAGE = Path(__file__).resolve().parents[1] / "serving" / "static"
 CONFIG_FILENAME = "aslrec.json"
 MODEL_DIR = "model"
 HAND_MODEL = "models/hand_landmarker.task"
+LEXICON = f"{MODEL_DIR}/lexicon.txt"
 MODULES = (
     "page.js",
     "files.js",
@@ -113,11 +114,12 @@ def require_built_page() -> None:
         )
 
 
-def page_config(metadata: OnnxMetadata) -> dict[str, Any]:
+def page_config(metadata: OnnxMetadata, lexicon: bool = False) -> dict[str, Any]:
     """``model/aslrec.json``: what the page needs besides the graph, from the ONNX metadata.
 
     The segmenter, fingerspelling and repeat-gap settings are Python's defaults (``aslrec
-    live``), written here so the page has no second copy of them.
+    live``), written here so the page has no second copy of them; ``lexicon``: whether the
+    folder has one (``model/lexicon.txt``).
     """
     calibration = metadata.calibration or {}
     repeat_gap = inspect.signature(StreamingRecognizer).parameters["repeat_gap_s"].default
@@ -133,17 +135,28 @@ def page_config(metadata: OnnxMetadata) -> dict[str, Any]:
         "repeat_gap_s": repeat_gap,
         "model": gzipped(MODEL),
         "files": {name: gzipped(path) for name, path in FILES.items()},
+        "lexicon": LEXICON if lexicon else None,
         "quantization": metadata.quantization,
         "version": metadata.version,
     }
 
 
-def assemble(folder: Path, metadata: OnnxMetadata, hand_model: Path) -> None:
+def assemble(
+    folder: Path, metadata: OnnxMetadata, hand_model: Path, lexicon: Sequence[str] | None = None
+) -> None:
     """Copy the page, MediaPipe, ONNX Runtime Web and the hand model into ``folder`` (which
-    already holds ``model/model.onnx``), compress :data:`GZIPPED` and write
-    ``model/aslrec.json``. ``folder`` is a temporary one that the caller renames into place, so
+    already holds ``model/model.onnx``), compress :data:`GZIPPED`, write ``model/aslrec.json``
+    and, with ``lexicon`` (words, in priority order), ``model/lexicon.txt`` for the page's
+    fingerspelling mode. ``folder`` is a temporary one that the caller renames into place, so
     a failure leaves no half-written export."""
     require_built_page()
+    if lexicon is not None:
+        if not any(c.upper() in LETTERS for c in metadata.classes):
+            raise ConfigError(
+                "--lexicon is for the page's fingerspelling mode: the model has no letter "
+                "classes (A-Z)"
+            )
+        write_text(folder / LEXICON, "".join(f"{word}\n" for word in lexicon))
     for src, dst in [*((BUILT_PAGE / src, dst) for src, dst in COPIED), (hand_model, HAND_MODEL)]:
         target = folder / dst
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -153,9 +166,8 @@ def assemble(folder: Path, metadata: OnnxMetadata, hand_model: Path) -> None:
         # mtime 0: the same files give the same bytes
         (folder / gzipped(path)).write_bytes(gzip.compress(plain.read_bytes(), 9, mtime=0))
         plain.unlink()
-    write_text(
-        folder / MODEL_DIR / CONFIG_FILENAME, json.dumps(page_config(metadata), indent=2) + "\n"
-    )
+    config = page_config(metadata, lexicon=lexicon is not None)
+    write_text(folder / MODEL_DIR / CONFIG_FILENAME, json.dumps(config, indent=2) + "\n")
 
 
 def fp16_weights(src: Path, dst: Path, min_elements: int = 1024) -> None:

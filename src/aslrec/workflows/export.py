@@ -198,15 +198,18 @@ def export_web(
     quantize: str | None = None,
     half: bool = False,
     check_data: Sequence[str | os.PathLike[str]] | None = None,
+    lexicon: Sequence[str] | None = None,
 ) -> WebExportResult:
     """``run_dir`` as a static folder ``out`` that recognises signs in the browser.
 
     The model is exported and checked exactly as :func:`export_run` does; ``half`` then stores
     its weights as fp16 (:func:`aslrec.export.web.fp16_weights`, 1.3 MB less for the bundled
     model), an approximation held to int8's floor of top-1 agreement with PyTorch on the same
-    check clips, its parity reported. ``out`` must be missing, empty or an earlier web export
-    (which is replaced whole once the new one is complete). Raises ConfigError when the page
-    was not built (``make web``).
+    check clips, its parity reported. ``lexicon``: words (as
+    :func:`aslrec.inference.fingerspelling.read_lexicon` reads them) that the page's
+    fingerspelling mode snaps spelled words to. ``out`` must be missing, empty or an earlier
+    web export (which is replaced whole once the new one is complete). Raises ConfigError when
+    the page was not built (``make web``).
     """
     from aslrec.landmarks.hands import hand_landmarker_task
 
@@ -225,7 +228,7 @@ def export_web(
         onnx = export_run(run_dir, model, quantize=quantize, check_data=check_data)
         if half:
             onnx = _half(run_dir, onnx, check_data)
-        web.assemble(tmp, onnx.metadata, hand_landmarker_task("full"))
+        web.assemble(tmp, onnx.metadata, hand_landmarker_task("full"), lexicon)
         os.chmod(tmp, 0o755)
         if out.exists():
             old = out.with_name(f".{out.name}.old")
