@@ -66,15 +66,23 @@ def _write_clip(clip: LandmarkClip, fh: IO[bytes]) -> None:
     np.savez_compressed(fh, **arrays)
 
 
-def load_clip(path: Path | str, data: bytes | None = None) -> LandmarkClip:
-    """Read one clip file written by :func:`save_clip` (``data``: its bytes, read from a
-    URL ``path``)."""
+def _read_clip_file(
+    path: Path | str, data: bytes | None, keys: Iterable[str] | None = None
+) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` (default: all) of a clip file; ``data``: its bytes, read from a URL
+    ``path``. An npz member is decompressed only when asked for."""
     try:
         with np.load(path if data is None else io.BytesIO(data), allow_pickle=False) as z:
-            fields = {k: z[k] for k in z.files}
+            return {k: z[k] for k in (z.files if keys is None else keys) if k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise DataError(f"{path}: not a readable aslrec clip file ({reason})") from None
+
+
+def load_clip(path: Path | str, data: bytes | None = None) -> LandmarkClip:
+    """Read one clip file written by :func:`save_clip` (``data``: its bytes, read from a
+    URL ``path``)."""
+    fields = _read_clip_file(path, data)
     missing = {"landmarks", "presence"} - fields.keys()
     if missing:
         raise DataError(f"{path}: clip file lacks {', '.join(sorted(missing))}")
@@ -114,12 +122,7 @@ def load_clip_fields(
 ) -> tuple[str | None, str | None, str | None]:
     """A clip file's label, signer and group, without decoding its arrays (a store's table
     of clips, to hold a fold out before streaming it)."""
-    try:
-        with np.load(path if data is None else io.BytesIO(data), allow_pickle=False) as z:
-            fields = {k: z[k] for k in TEXT_FIELDS[:3] if k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataError(f"{path}: not a readable aslrec clip file ({reason})") from None
+    fields = _read_clip_file(path, data, TEXT_FIELDS[:3])
     label, signer, group = (_text(fields, key) for key in TEXT_FIELDS[:3])
     return label, signer, group
 
@@ -283,4 +286,3 @@ def open_store(location: Location, *, create: bool = False) -> ClipStore | Remot
     if path is not None:
         return ClipStore(path, create=create)
     return RemoteClipStore(str(location), create=create)
-
