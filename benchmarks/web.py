@@ -394,9 +394,10 @@ def main() -> None:
         f"{mb(sum(r[3] for r in sizes))} |",
         "",
         "Brotli (a static host sending precompressed `.br` files as `Content-Encoding`) would "
-        "shrink what a visitor downloads further, but not what the folder holds on disk, and "
-        "browsers' `DecompressionStream` has no brotli. Smaller models, measured here (200 "
-        "held-out clips of the bundled model, the web test's, against PyTorch):",
+        "shrink what a visitor downloads further, but not what the folder holds on disk; the "
+        "page inflates gzip, which every current browser's `DecompressionStream` reads. Smaller "
+        "models, measured here (200 held-out clips of the bundled model, the web test's, "
+        "against PyTorch):",
         "",
         "| sign model | MB | in the folder (gzip -9) MB | max abs logit diff vs PyTorch | "
         "top-1 agreement |",

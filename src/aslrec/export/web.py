@@ -6,7 +6,8 @@ MediaPipe Tasks Vision (npm) with the hand model aslrec builds from its own Medi
 ONNX Runtime Web (npm, WebAssembly), the exported ONNX model and ``model/aslrec.json``: class
 names, preprocessing spec, temperature and unknown threshold (from the ONNX metadata, i.e. the
 run's ``model_config.json`` and ``calibration.json``), the streaming segmenter's and the
-fingerspelling decoder's settings.
+fingerspelling decoder's settings; with ``--lexicon``, ``model/lexicon.txt``, the words the
+page's fingerspelling mode snaps spelled words to.
 Every URL the page loads is relative to its folder, so any static host serves it and nothing
 is fetched from elsewhere.
 
@@ -19,9 +20,10 @@ MediaPipe Tasks Vision is 0.10.21, the release of the Python wheel that tracks v
 WebAssembly build is copied (``ort-wasm-simd-threaded``, which runs on one thread too; the
 package's JSEP, JSPI and asyncify builds are for WebGPU/WebNN and larger).
 
-The large files are written gzip-compressed (:data:`GZIPPED`, ``NAME.gz``, level 9; 34.5 MB of
-files take 15.0 MB so): the page inflates them itself with the browser's ``DecompressionStream``
-(``web/src/files.js``), so the folder is small on disk and needs no server that sets
+The large files are written gzip-compressed (:data:`GZIPPED`, ``NAME.gz``, level 9; the
+bundled model's 34.5 MB of files take 14.8 MB so): the page inflates them itself with the
+browser's ``DecompressionStream`` (``web/src/files.js``; Chrome 80, Firefox 113, Safari 16.4
+and later), so the folder is small on disk and needs no server that sets
 ``Content-Encoding``. ``model/aslrec.json`` names the compressed files (``model``, ``files``).
 """
 
