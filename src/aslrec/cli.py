@@ -470,6 +470,7 @@ def transcribe(
             "word to; the raw spelling is kept beside it."
         ),
     ] = None,
+    both_views: BothViewsOption = True,
 ) -> None:
     """The signs in a long video with their time spans (text, JSON lines or subtitles), or with
     --fingerspelling its spelled words."""
@@ -491,7 +492,8 @@ def transcribe(
         raise typer.BadParameter("--srt lists signs; with --fingerspelling use text or --json")
     words = read_lexicon(lexicon) if lexicon is not None else None
     result: Transcript | SpellingTranscript
-    with Recognizer.load(model, backend=backend) as recognizer:
+    # Signs are found and classified in both views; spelled letters are read from one.
+    with Recognizer.load(model, backend=backend, both_views=both_views) as recognizer:
         if fingerspelling:
             result = spell_video(recognizer, video, lexicon=words)
             text = (words_jsonl if as_json else words_text)(result.words)
@@ -531,6 +533,14 @@ def live(
         Path | None,
         typer.Option(help="With --fingerspelling: a word list (one word a line) to snap to."),
     ] = None,
+    both_views: Annotated[
+        bool,
+        typer.Option(
+            "--both-views/--single-view",
+            help="Track each frame as seen and flipped left-right, as predict does (a camera "
+            "and its mirror image give the same signs; half the frame rate).",
+        ),
+    ] = False,
 ) -> None:
     """Recognise signs live from a camera: landmarks, top-3 bars and a running transcript."""
     from aslrec.inference.recognizer import Recognizer
@@ -540,7 +550,7 @@ def live(
     if lexicon is not None and not fingerspelling:
         raise typer.BadParameter("--lexicon needs --fingerspelling")
     words = read_lexicon(lexicon) if lexicon is not None else None
-    with Recognizer.load(model, backend=backend) as recognizer:
+    with Recognizer.load(model, backend=backend, both_views=both_views) as recognizer:
         result = run_live(
             recognizer,
             camera=camera,

@@ -51,7 +51,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -266,6 +266,19 @@ class Segmenter:
         return [Segment(start_s, end_s, closed_s, reason, _clip(frames, source="<stream>"))]
 
 
+def merge_views(
+    landmarks: np.ndarray, presence: np.ndarray, other: np.ndarray, other_presence: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One frame from two trackings of it: a hand seen in both is their mean, a hand seen in
+    one is that one. Symmetric, and mirroring commutes with it, so the merged stream of a
+    mirrored video is the mirror image of the original's and signs are found at the same
+    times in both."""
+    a, b = np.asarray(presence, bool), np.asarray(other_presence, bool)
+    both = (a & b)[:, None, None]
+    merged = np.where(both, (landmarks + other) / 2, np.where(a[:, None, None], landmarks, other))
+    return merged.astype(np.float32), a | b
+
+
 def _clip(frames: list[tuple[np.ndarray, np.ndarray, float]], *, source: str) -> LandmarkClip:
     return LandmarkClip(
         landmarks=np.stack([f[0] for f in frames]),
@@ -349,6 +362,10 @@ class StreamingRecognizer:
         top_k: how many labels an event carries.
         emit_unknown: also emit events labelled ``unknown`` (otherwise they are only counted).
         repeat_gap_s: see the module docstring.
+        both_views: track every frame also flipped left-right (a second tracker, twice the
+            tracking time), as ``aslrec predict`` does: signs are found in the two views
+            merged (:func:`merge_views`) and each is classified from both (the flipped one
+            mirrored back), so a video and its mirror image give the same events.
     """
 
     def __init__(
@@ -361,10 +378,15 @@ class StreamingRecognizer:
         top_k: int = 3,
         emit_unknown: bool = False,
         repeat_gap_s: float = 0.25,
+        both_views: bool = False,
     ) -> None:
         self.recognizer = recognizer
         self._tracker = tracker
         self._own_tracker = tracker is None
+        self.both_views = both_views
+        self._flipped_tracker: HandTracker | None = None
+        # Both views of the frames a sign in progress may still need, by timestamp.
+        self._views: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
         self.segmenter = Segmenter(config)
         if threshold is None:
             threshold = getattr(recognizer, "threshold", None)
@@ -404,8 +426,28 @@ class StreamingRecognizer:
         """Track one RGB frame and advance; returns the events it completed."""
         t0 = time.perf_counter()
         landmarks, presence = self.tracker.process(rgb, timestamp_s)
+        if self.both_views:
+            flipped = self._track_flipped(rgb, timestamp_s)
+            oldest = timestamp_s - self.segmenter.config.max_sign_s - 1.0  # before any open sign
+            while self._views and next(iter(self._views)) < oldest:
+                del self._views[next(iter(self._views))]
+            self._views[float(timestamp_s)] = (landmarks, presence, *flipped)
+            landmarks, presence = merge_views(landmarks, presence, *flipped)
         self.stats.track_ms.append((time.perf_counter() - t0) * 1000.0)
         return self.push_landmarks(landmarks, presence, timestamp_s)
+
+    def _track_flipped(self, rgb: np.ndarray, timestamp_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """The frame flipped left-right, tracked by a tracker of its own (MediaPipe's video
+        mode follows one stream), its hands mirrored back into the frame as recorded."""
+        if self._flipped_tracker is None:
+            from aslrec.landmarks.hands import HandTracker
+
+            self._flipped_tracker = HandTracker(getattr(self.recognizer, "tracker_options", None))
+        landmarks, presence = self._flipped_tracker.process(
+            np.ascontiguousarray(rgb[:, ::-1]), timestamp_s
+        )
+        back = LandmarkClip(landmarks[None], np.asarray(presence, bool)[None]).mirrored()
+        return back.landmarks[0], back.presence[0]
 
     def push_landmarks(
         self, landmarks: np.ndarray, presence: np.ndarray, timestamp_s: float
@@ -432,7 +474,10 @@ class StreamingRecognizer:
             return []
         out = []
         t0 = time.perf_counter()
-        predictions = self.recognizer.predict_clips([s.clip for s in segments], self.top_k)
+        if self.both_views:
+            predictions = [self._predict_both_views(s) for s in segments]
+        else:
+            predictions = self.recognizer.predict_clips([s.clip for s in segments], self.top_k)
         self.stats.model_ms.append((time.perf_counter() - t0) * 1000.0)
         for segment, prediction in zip(segments, predictions, strict=True):
             self.stats.segments += 1
@@ -442,6 +487,24 @@ class StreamingRecognizer:
                 out.append(event)
         self._provisional = (-math.inf, None)
         return out
+
+    def _predict_both_views(self, segment: Segment) -> Prediction:
+        """A sign's frames as tracked in each view, classified as one clip with its retracked
+        view (the flipped view alone is left out when it saw no hand, as in ``predict``).
+        Frames pushed as landmarks have one view only: such a sign is classified as it is."""
+        frames = [self._views.get(float(t)) for t in segment.clip.timestamps]
+        if any(f is None for f in frames):
+            return self.recognizer.predict_clips([segment.clip], self.top_k)[0]
+        clips = [
+            replace(segment.clip, landmarks=np.stack([f[i] for f in frames]),
+                    presence=np.stack([f[i + 1] for f in frames]))
+            for i in (0, 2)
+        ]  # fmt: skip
+        recorded, flipped = clips
+        if not recorded.presence.any():  # the hand was seen in the flipped view only
+            recorded, flipped = flipped, recorded
+        retracked = [flipped] if flipped.presence.any() else None
+        return self.recognizer.predict_clips([recorded], self.top_k, retracked=retracked)[0]
 
     def _event(self, segment: Segment, prediction: Prediction, ts: float) -> SignEvent | None:
         known = prediction.probability >= self.threshold
@@ -493,6 +556,9 @@ class StreamingRecognizer:
         if self._own_tracker and self._tracker is not None:
             self._tracker.close()
             self._tracker = None
+        if self._flipped_tracker is not None:
+            self._flipped_tracker.close()
+            self._flipped_tracker = None
 
     def __enter__(self) -> StreamingRecognizer:
         return self

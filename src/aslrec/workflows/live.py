@@ -161,7 +161,8 @@ def transcribe_video(
     emit_unknown: bool = False,
     top_k: int = 3,
 ) -> Transcript:
-    """Every sign in ``video`` with its time span (frames tracked as the live recogniser does).
+    """Every sign in ``video`` with its time span (frames tracked as the live recogniser does;
+    in both views when the recogniser's ``both_views`` is on, as for ``aslrec predict``).
 
     A video that breaks part-way keeps the events found before the break and reports the
     problem in ``error``; a video without any hand raises :class:`NoHandsError`.
@@ -172,7 +173,12 @@ def transcribe_video(
     source = FrameSource(path)
     error: AslrecError | None = None
     with StreamingRecognizer(
-        recognizer, config=config, threshold=threshold, emit_unknown=emit_unknown, top_k=top_k
+        recognizer,
+        config=config,
+        threshold=threshold,
+        emit_unknown=emit_unknown,
+        top_k=top_k,
+        both_views=recognizer.both_views,
     ) as stream:
         try:
             for rgb, ts in track_progress(source):
@@ -238,7 +244,9 @@ def run_live(
     stopped = False
     error: AslrecError | None = None
     speller = FingerspellingDecoder(recognizer, lexicon=lexicon) if fingerspelling else None
-    with StreamingRecognizer(recognizer, config=config, threshold=threshold) as stream:
+    with StreamingRecognizer(
+        recognizer, config=config, threshold=threshold, both_views=recognizer.both_views
+    ) as stream:
 
         def emit(events: list[SignEvent] | list[Letter | Word]) -> None:
             for event in events:
