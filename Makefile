@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[train,onnx,serve,ray,pose,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[train,onnx,serve,ray,pose,remote,dev]"
 	$(MAKE) web
 	touch $(STAMP)
 
