@@ -60,6 +60,7 @@ export class Model {
     return done;
   }
 
+  /** Clip by clip through the shared input buffers: the session made for one clip (`fixed`). */
   async runEach(inputs) {
     const rows = [];
     for (const input of inputs) {
@@ -71,6 +72,7 @@ export class Model {
     return rows;
   }
 
+  /** All clips as one batch: a session for any shape (`?fixed=0`, kept to be measured against). */
   async runBatch(inputs) {
     const n = inputs.length;
     const x = new Float32Array(n * this.seqLen * FRAME);
