@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,14 @@ def shared_data() -> Path:
 def videos(shared_data: Path) -> Path:
     """The real sign videos (apple, deaf, friend, happy, hello, learn, school, table)."""
     return shared_data / "videos"
+
+
+@pytest.fixture
+def memory_url() -> Iterator[str]:
+    """A fresh store URL on fsspec's in-process memory file system, removed afterwards."""
+    fsspec = pytest.importorskip("fsspec")
+    root = f"aslrec-tests/{uuid.uuid4().hex}"
+    yield f"memory://{root}/data"
+    fs = fsspec.filesystem("memory")
+    if fs.exists(root):
+        fs.rm(root, recursive=True)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import sys
 import tracemalloc
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 fsspec = pytest.importorskip("fsspec")
+
+from same_clips import same_clip  # noqa: E402
 
 from aslrec.data import shards  # noqa: E402
 from aslrec.data.loaders import load_dataset  # noqa: E402
@@ -25,57 +24,37 @@ from aslrec.landmarks.clip import LandmarkClip  # noqa: E402
 from aslrec.workflows.convert import convert  # noqa: E402
 
 
-@pytest.fixture
-def url() -> Iterator[str]:
-    """A fresh store URL on fsspec's in-process memory file system, removed afterwards."""
-    root = f"aslrec-tests/{uuid.uuid4().hex}"
-    yield f"memory://{root}/data"
-    fs = fsspec.filesystem("memory")
-    if fs.exists(root):
-        fs.rm(root, recursive=True)
-
-
 @pytest.fixture(scope="module")
 def clips(shared_data: Path) -> list[LandmarkClip]:
     return load_dataset(shared_data / "gislr_hello_thankyou.npz")[:12]
 
 
-def same(a: LandmarkClip, b: LandmarkClip) -> bool:
-    def raw(x: np.ndarray | None) -> bytes | None:
-        return None if x is None else x.dtype.str.encode() + x.tobytes()
-
-    return all(
-        raw(getattr(a, k)) == raw(getattr(b, k))
-        for k in ("landmarks", "presence", "timestamps", "pose")
-    ) and all(getattr(a, k) == getattr(b, k) for k in ("label", "signer", "group", "source"))
-
-
 def test_a_url_store_holds_the_local_store_s_clips_and_is_listed_once(
-    url: str, clips: list[LandmarkClip], tmp_path: Path
+    memory_url: str, clips: list[LandmarkClip], tmp_path: Path
 ) -> None:
     local = ClipStore(tmp_path / "local", create=True)
-    remote = open_store(url, create=True)
-    assert isinstance(remote, RemoteClipStore) and remote.root == url
+    remote = open_store(memory_url, create=True)
+    assert isinstance(remote, RemoteClipStore) and remote.root == memory_url
     for i, clip in enumerate(clips):
         local.add(clip, f"clip-{i:02d}")
         remote.add(clip, f"clip-{i:02d}")
-    again = open_store(url)  # a rerun: what exists comes from one listing
+    again = open_store(memory_url)  # a rerun: what exists comes from one listing
     assert isinstance(again, RemoteClipStore)
     assert again.clip_ids() == local.clip_ids() and len(again) == len(clips)
     assert again.has("clip-03") and not again.has("clip-99")
-    assert all(same(a, b) for a, b in zip(local.clips(), again.clips(), strict=True))
+    assert all(same_clip(a, b) for a, b in zip(local.clips(), again.clips(), strict=True))
     assert again.fields("clip-00") == (clips[0].label, clips[0].signer, clips[0].group)
-    assert remote.clip_path("clip-00") == f"{url}/clips/clip-00.npz"
+    assert remote.clip_path("clip-00") == f"{memory_url}/clips/clip-00.npz"
 
 
 def test_a_temporary_left_by_an_upload_is_skipped_and_cleared(
-    url: str, clips: list[LandmarkClip]
+    memory_url: str, clips: list[LandmarkClip]
 ) -> None:
-    store = open_store(url, create=True)
+    store = open_store(memory_url, create=True)
     store.add(clips[0], "kept")
-    fs, base = url_fs(url)
+    fs, base = url_fs(memory_url)
     fs.pipe_file(f"{base}/clips/.half.1a2b3c.npz", b"PK\x03\x04 cut off")
-    reopened = open_store(url)
+    reopened = open_store(memory_url)
     assert reopened.clip_ids() == ["kept"]  # readers never see a temporary
     reopened.remove_stale_temp_files()
     assert fs.ls(f"{base}/clips", detail=False) == [f"{base}/clips/kept.npz"]
@@ -105,11 +84,12 @@ def test_a_file_url_is_the_local_folder(tmp_path: Path) -> None:
     assert local_path(str(tmp_path)) == tmp_path and local_path("memory://x/y") is None
 
 
-def test_a_url_that_is_no_store_is_refused_in_one_line(url: str) -> None:
-    with pytest.raises(DataError, match=rf"^{url}: not an aslrec data set \(no aslrec_dataset"):
-        open_store(url)
-    with pytest.raises(DataError, match=rf"^{url}: not an aslrec data set"):
-        open_source(url)
+def test_a_url_that_is_no_store_is_refused_in_one_line(memory_url: str) -> None:
+    refused = rf"^{memory_url}: not an aslrec data set \(no aslrec_dataset"
+    with pytest.raises(DataError, match=refused):
+        open_store(memory_url)
+    with pytest.raises(DataError, match=rf"^{memory_url}: not an aslrec data set"):
+        open_source(memory_url)
 
 
 @pytest.mark.parametrize(
@@ -167,4 +147,4 @@ def test_a_store_converts_block_by_block_without_holding_it(
     assert count == len(many)
     assert peak < whole / 3, (peak, whole)  # a block and a row group, not the 320 clips
     back = load_dataset(tmp_path / "shards")
-    assert all(same(a, b) for a, b in zip(store.clips(), back, strict=True))
+    assert all(same_clip(a, b) for a, b in zip(store.clips(), back, strict=True))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from same_clips import same_clip
 
 from aslrec.data import loaders
 from aslrec.data.labels import canonical_clips
@@ -25,7 +26,6 @@ from aslrec.data.shards import (
 )
 from aslrec.data.splits import SplitSpec, clip_groups, make_folds, split_fields, split_indices
 from aslrec.errors import ConfigError, DataError
-from aslrec.landmarks.clip import LandmarkClip
 from aslrec.workflows.convert import convert
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,16 +37,6 @@ SETS = [
     "samples/gislr",
     "samples/MP_Data",
 ]
-
-
-def same_clip(a: LandmarkClip, b: LandmarkClip) -> bool:
-    def raw(x: np.ndarray | None) -> bytes | None:
-        return None if x is None else x.dtype.str.encode() + x.tobytes()
-
-    return all(
-        raw(getattr(a, k)) == raw(getattr(b, k))
-        for k in ("landmarks", "presence", "timestamps", "pose")
-    ) and all(getattr(a, k) == getattr(b, k) for k in ("label", "signer", "group", "source"))
 
 
 def test_every_real_set_converts_and_reads_back_bit_for_bit(

@@ -7,8 +7,6 @@ is tracked."""
 from __future__ import annotations
 
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,41 +24,32 @@ from aslrec.workflows.extract import run_extraction  # noqa: E402
 VIDEOS = ("hello.mp4", "deaf.mp4")
 
 
-@pytest.fixture
-def url() -> Iterator[str]:
-    root = f"aslrec-tests/{uuid.uuid4().hex}"
-    yield f"memory://{root}/data"
-    fs = fsspec.filesystem("memory")
-    if fs.exists(root):
-        fs.rm(root, recursive=True)
-
-
 def test_extract_into_a_url_gives_the_local_clips_resumes_and_converts(
-    videos: Path, url: str, tmp_path: Path
+    videos: Path, memory_url: str, tmp_path: Path
 ) -> None:
     inputs = [str(videos / name) for name in VIDEOS]
     local = run_extraction(inputs, tmp_path / "local", progress=False)
     # Through the command line: --out keeps its URL (a Path would fold memory:// to memory:/).
-    result = CliRunner().invoke(app, ["extract", *inputs, "--out", url])
+    result = CliRunner().invoke(app, ["extract", *inputs, "--out", memory_url])
     assert result.exit_code == 0, result.output
-    remote = open_store(url)
+    remote = open_store(memory_url)
     assert remote.clip_ids() == ClipStore(tmp_path / "local").clip_ids() == ["deaf", "hello"]
     for a, b in zip(ClipStore(tmp_path / "local").clips(), remote.clips(), strict=True):
         for key in ("landmarks", "presence", "timestamps"):
             assert np.array_equal(getattr(a, key), getattr(b, key))
         assert (a.label, a.source) == (b.label, b.source)
-    again = run_extraction(inputs, url, progress=False)
-    assert again.skipped == len(VIDEOS) and again.ok == 0 and again.out == url
+    again = run_extraction(inputs, memory_url, progress=False)
+    assert again.skipped == len(VIDEOS) and again.ok == 0 and again.out == memory_url
     assert local.ok == len(VIDEOS)
 
-    result = CliRunner().invoke(app, ["convert", url, "--out", str(tmp_path / "shards")])
+    result = CliRunner().invoke(app, ["convert", memory_url, "--out", str(tmp_path / "shards")])
     assert result.exit_code == 0, result.output
     assert [c.label for c in load_dataset(tmp_path / "shards")] == ["deaf", "hello"]
 
 
-def test_pose_output_at_a_url_is_refused(videos: Path, url: str) -> None:
-    with pytest.raises(ConfigError, match=rf"^{url}: --format pose writes local files"):
-        run_extraction([videos / "hello.mp4"], url, output_format="pose", progress=False)
+def test_pose_output_at_a_url_is_refused(videos: Path, memory_url: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^{memory_url}: --format pose writes local files"):
+        run_extraction([videos / "hello.mp4"], memory_url, output_format="pose", progress=False)
 
 
 def test_a_missing_storage_package_is_named_before_any_video_is_tracked(
