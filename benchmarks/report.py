@@ -771,7 +771,13 @@ def msasl_section() -> str:
             f"{np.mean([r['mirror_agreement'] for r in results]):.1%} |"
         )
         words = ", ".join(f"{k} {r}/{n}" for k, (r, n) in sorted(labels.items()))
-        per_word.append(f"- {name}: {words}.")
+        misses = [tuple(e[:2]) for r in results for e in r.get("errors", [])]
+        taken = (
+            "; missed: " + ", ".join(f"{t} as {p}" for t, p in sorted(misses))
+            if len(misses) == clips - right  # cells from before misses were recorded: none
+            else ""
+        )
+        per_word.append(f"- {name}: {words}{taken}.")
     bundled = signers_bundled_entry("msasl6").read()
     bundled_lines = []
     if bundled is not None:
@@ -813,8 +819,15 @@ def msasl_section() -> str:
             "classes. hello and no are also GISLR/WLASL-50 signs; eat, teacher, nice and happy "
             "are learned from msasl6 alone (8-13 clips each, 3/4 of them per fold). The "
             "body-relative row places the hands relative to the signer's shoulders "
-            "(`normalisation=body`; all three sets carry pose), the other by where they are in "
-            "the picture.",
+            "(`normalisation=body`; all three sets carry pose), the others by where they are in "
+            "the picture. The signer-style row adds another person's hand proportions "
+            "(`hand_proportions`, each bone +-10%) and a camera turned in 3D (`camera_view`, "
+            "pitch and yaw +-10 degrees) to the preset's augmentations. The source-balanced row "
+            "(`source_balanced`) lets each data set weigh the same within a word: msasl6's 6 "
+            "training `hello` clips count as much as GISLR's 375, where class weights alone "
+            "give them 2% of the word's weight; it was designed after reading the bundled "
+            "model's answers on msasl6 `hello` clips it had trained on (most wrong, while the "
+            "words only msasl6 has were all right), i.e. after the first two rows were known.",
             "",
             "| model | folds | top-1 per fold (mean ± std) | held-out clips right | "
             "per-signer top-1 (min - max) | a clip and its mirror agree |",
