@@ -22,13 +22,14 @@ app = typer.Typer(
 )
 
 DataOption = Annotated[
-    list[Path],
+    list[str],
     typer.Option(
         "--data",
         "-d",
         help="Landmark data: .npz (WLASL-50 / GISLR / letters), an MP_Data folder, a GISLR "
-        "train.csv, an aslrec data set folder, a shard set from `aslrec convert`, or a folder "
-        "of .pose files (labels: sub-folder names). Repeat to combine.",
+        "train.csv, an aslrec data set folder, a shard set from `aslrec convert`, a folder "
+        "of .pose files (labels: sub-folder names), or the URL of a data set `aslrec extract` "
+        "wrote (s3://..., needs aslrec[remote]). Repeat to combine.",
     ),
 ]
 
@@ -72,7 +73,7 @@ def train(
         "runs/latest"
     ),
     train_only: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option(
             help="More data that is always trained on, never held out: the held-out fold comes "
             "from --data alone (e.g. --data msasl6 --split signer --train-only wlasl50_mp.npz)."
@@ -194,12 +195,13 @@ def evaluate(
         ),
     ],
     data: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option(
             "--data",
             "-d",
-            help="Landmark data to score (default: the data the run records it trained on). "
-            "Repeat to combine.",
+            help="Landmark data to score, as `aslrec train --data` takes it (default: the data "
+            "the run records it trained on); a shard set is read block by block. Repeat to "
+            "combine.",
         ),
     ] = None,
     out: Annotated[
@@ -320,7 +322,10 @@ def extract(
 @app.command()
 def predict(
     source: Annotated[
-        Path, typer.Argument(help="A video, a folder of videos, or a landmark file/data set.")
+        str,
+        typer.Argument(
+            help="A video, a folder of videos, a landmark file/data set, or a data set's URL."
+        ),
     ],
     model: ModelOption = None,
     top_k: Annotated[int, typer.Option(help="How many labels to show.")] = 5,

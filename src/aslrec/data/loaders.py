@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from aslrec.data.store import ClipStore, is_store, load_clip
+from aslrec.data.remote import local_path
+from aslrec.data.store import ClipStore, RemoteClipStore, is_store, load_clip
 from aslrec.errors import ConfigError, DataError
 from aslrec.landmarks.clip import (
     COORDS,
@@ -647,8 +648,14 @@ def load_dataset(path: PathLike) -> list[LandmarkClip]:
     ``hand`` + ``person`` -> fingerspelling16, ``landmarks`` + ``presence`` -> one clip file
     (:func:`aslrec.data.store.load_clip`, as ``aslrec extract`` writes them).
     The letters set is cut with the default windows; call :func:`load_letters_npz` for others.
+    A URL (``s3://bucket/DATA``, ``memory://...``; :mod:`aslrec.data.remote`) is an aslrec
+    store there, the one format ``aslrec extract --out URL`` writes; ``file://`` is the local
+    path it names.
     """
-    p = Path(path)
+    local = local_path(path)
+    if local is None:
+        return _non_empty(path, RemoteClipStore(str(path)).clips())
+    p = local
     if not p.exists():
         raise DataError(f"{p}: no such file or folder")
     if p.is_dir():

@@ -41,6 +41,7 @@ import numpy as np
 from aslrec.atomic import write_text
 from aslrec.data.loaders import GISLR_CSV, _one_line, gislr_clip, gislr_csv_table, load_dataset
 from aslrec.data.remote import Location, local_path
+from aslrec.data.splits import Selection, SplitSpec, split_fields
 from aslrec.data.store import ClipStore, RemoteClipStore, is_store, open_store
 from aslrec.errors import ConfigError, DataError
 from aslrec.landmarks.clip import (
@@ -65,8 +66,11 @@ _TEXT = ("label", "signer", "group", "source")
 _ARRAYS = ("landmarks", "presence", "timestamps", "pose")
 
 
-def is_shard_set(path: Path) -> bool:
-    return Path(path).is_dir() and (Path(path) / MARKER).is_file()
+def is_shard_set(path: Location) -> bool:
+    """True for a shard set folder (a URL never is one: shard sets are read from local or
+    mounted folders; stores are what lives at URLs)."""
+    local = local_path(path)
+    return local is not None and local.is_dir() and (local / MARKER).is_file()
 
 
 # --------------------------------------------------------------------------- writing
@@ -415,6 +419,60 @@ def open_source(path: Location) -> ClipSource:
     if (p.is_dir() and (p / GISLR_CSV).is_file()) or (p.is_file() and p.suffix == ".csv"):
         return GislrFiles(p)
     return InMemory(p, load_dataset(p))
+
+
+class SourceSet:
+    """Data sets laid end to end as :class:`ClipSource` s, with what a split needs of every
+    clip (its canonical label, signer and group) and none of its landmarks: how training
+    holds a fold out of streamed data, and how evaluation finds that fold again."""
+
+    def __init__(self, paths: Sequence[Location]) -> None:
+        if not paths:
+            raise DataError("no data set paths given")
+        self.sources = [open_source(p) for p in paths]
+        tables = [source.table() for source in self.sources]
+        self.offsets = np.cumsum([0] + [len(t) for t in tables]).astype(np.int64)
+        self.labels = np.concatenate([canonical_labels(t) for t in tables])
+        self._tables: list[ClipTable] | None = tables
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def where(self, i: int) -> str:
+        """Clip ``i`` named in an error (``SOURCE#index``)."""
+        s = int(np.searchsorted(self.offsets, i, "right")) - 1
+        return f"{self.sources[s].path}#{i - self.offsets[s]}"
+
+    def split(
+        self, spec: SplitSpec, selection: Selection, sources: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`~aslrec.data.splits.split_fields` of the clips of the first ``sources``
+        sources (default all; the others are not split: training's ``--train-only`` data):
+        the folds the same clips get in memory. Signers and groups are only needed here, so
+        they are dropped after (a set is split once)."""
+        if self._tables is None:
+            raise ConfigError("a SourceSet is split once (its signers and groups are dropped)")
+        tables, self._tables = self._tables[:sources], None
+        count = int(self.offsets[len(tables)])
+        return split_fields(
+            self.labels[:count],
+            np.concatenate([t.group for t in tables]),
+            np.concatenate([t.signer for t in tables]),
+            spec,
+            selection,
+            self.where,
+        )
+
+    def read(self, selected: np.ndarray) -> Iterator[LandmarkClip]:
+        """Clips ``selected`` (sorted indices into the sources laid end to end) in storage
+        order, one block in memory at a time and only the selected rows of it decoded."""
+        selected = np.asarray(selected, dtype=np.int64)
+        for s, source in enumerate(self.sources):
+            starts = self.offsets[s] + source.block_starts
+            for b in range(len(starts) - 1):
+                lo, hi = np.searchsorted(selected, starts[b : b + 2])
+                if hi > lo:
+                    yield from source.read_rows(b, (selected[lo:hi] - starts[b]).tolist())
 
 
 def load_shards(path: Path) -> list[LandmarkClip]:

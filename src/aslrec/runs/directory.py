@@ -30,6 +30,7 @@ from aslrec.version import __version__
 if TYPE_CHECKING:
     from torch import nn
 
+    from aslrec.data.shards import SourceSet
     from aslrec.runs.config import TrainConfig
 
 SELECTION_NOTE: dict[Selection, str] = {
@@ -152,23 +153,50 @@ class RunDirectory:
         (another clip count), since its fold would then be someone else's training clips."""
         from aslrec.data.loaders import load_datasets
 
+        sources = self._data(data)
+        clips = canonical_clips(load_datasets(sources))
+        self._check_count(len(clips), sources)
+        train, held_out = self.split.train_held_out(clips)
+        return [clips[i] for i in train], [clips[i] for i in held_out]
+
+    def streamed_held_out(
+        self, data: Sequence[str | os.PathLike[str]] | None = None
+    ) -> tuple[SourceSet, np.ndarray]:
+        """:meth:`held_out_clips` without loading the clips: ``data`` as streaming sources
+        (:class:`~aslrec.data.shards.SourceSet`: a shard set reads only its label, signer and
+        group columns) and the indices of the held-out fold in them, split as
+        :meth:`split_clips` (and streamed training) split them."""
+        from aslrec.data.shards import SourceSet
+
+        sources = self._data(data)
+        clip_set = SourceSet(sources)
+        self._check_count(len(clip_set), sources)
+        return clip_set, clip_set.split(self.split, "fixed")[1]
+
+    def _data(self, data: Sequence[str | os.PathLike[str]] | None) -> list[str]:
+        """``data`` (default: the recorded training data) as paths or URLs, checked to exist
+        (a URL is checked by opening it)."""
+        from aslrec.data.remote import local_path
+
         sources = [str(p) for p in data] if data else self.sources
         if not sources:
             raise DataError(f"{self.path}: the run records no training data; pass --data")
-        missing = [s for s in sources if not Path(s).exists()]
+        missing = [s for s in sources if (p := local_path(s)) is not None and not p.exists()]
         if missing:
             raise DataError(
                 f"{missing[0]}: no such file (the run's data; pass --data to locate it)"
             )
-        clips = canonical_clips(load_datasets([Path(s) for s in sources]))
+        return sources
+
+    def _check_count(self, count: int, sources: Sequence[str]) -> None:
+        """Refuse data that is not what the run trained on (another clip count): its fold
+        would be someone else's training clips."""
         expected = self.config.get("data", {}).get("num_clips")
-        if expected is not None and int(expected) != len(clips):
+        if expected is not None and int(expected) != count:
             raise DataError(
-                f"{sources[0]}: {len(clips)} clips, but the run trained on {expected}; pass the "
+                f"{sources[0]}: {count} clips, but the run trained on {expected}; pass the "
                 "run's own --data so its held-out fold can be reproduced"
             )
-        train, held_out = self.split.train_held_out(clips)
-        return [clips[i] for i in train], [clips[i] for i in held_out]
 
     def label_indices(self, clips: Sequence[LandmarkClip]) -> np.ndarray:
         """Class indices of ``clips``' labels; DataError naming a label the model does not know."""

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from aslrec.data.labels import canonical_clips
 from aslrec.data.loaders import load_datasets
+from aslrec.data.remote import Location
+from aslrec.data.shards import SourceSet, is_shard_set
 from aslrec.errors import DataError
 from aslrec.evaluation.metrics import EvaluationReport, classification_report
 from aslrec.evaluation.report import PREDICTIONS_CSV, write_evaluation, write_predictions_csv
 from aslrec.inference.backends import load_backend
 from aslrec.inference.recognizer import Recognizer
+from aslrec.landmarks.clip import LandmarkClip
 from aslrec.runs.directory import RunDirectory, label_indices
 from aslrec.runs.ensemble import held_out_run, member_dirs
+
+SCORE_BATCH = 256
+"""Clips scored at a time when the data streams: the batch the torch backend runs in memory
+too (:func:`~aslrec.models.logits.torch_logits`), so streamed and in-memory evaluation put the
+same clips through the model together and give the same numbers bit for bit."""
 
 
 @dataclass
@@ -31,14 +42,16 @@ class EvaluationResult:
 
 def evaluate_run(
     run_dir: Path | Sequence[Path],
-    data: Sequence[Path] | None = None,
+    data: Sequence[Location] | None = None,
     *,
     out: Path | None = None,
     held_out_only: bool = True,
     tta: bool | None = None,
+    stream: bool | None = None,
 ) -> EvaluationResult:
     """Evaluate a run, an ensemble directory, or several runs as an ensemble, on ``data``
-    (default: the data the first run records it trained on, as ``aslrec calibrate`` does).
+    (default: the data the first run records it trained on, as ``aslrec calibrate`` does):
+    paths, or URLs of stores (:mod:`aslrec.data.remote`).
 
     With ``held_out_only`` only the run's held-out fold of ``data`` is scored
     (:meth:`RunDirectory.held_out_clips`: the same clips, split as training split them), so the
@@ -47,6 +60,12 @@ def evaluate_run(
     Clips whose label the model does not know are an error, not silently dropped. Scores are
     uncalibrated (temperature 1): calibration changes no ranking, and the reported ECE is the
     model's own.
+
+    ``stream`` (default: when a ``data`` is a shard set, as ``aslrec train`` decides) reads
+    the data block by block (:class:`~aslrec.data.shards.SourceSet`): the fold is held out
+    from the clips' label, signer and group alone, only its clips are read, and they are
+    scored :data:`SCORE_BATCH` at a time, so memory holds one block and one batch of clips
+    (and a probability row per scored clip), never the set. The report is the same.
     """
     dirs = [Path(run_dir)] if isinstance(run_dir, (str, Path)) else [Path(d) for d in run_dir]
     recognizer = (
@@ -57,16 +76,23 @@ def evaluate_run(
     recognizer.temperature = 1.0
     if not data:
         first = RunDirectory(member_dirs(dirs[0])[0])
-        data = [Path(source) for source in first.sources]
+        data = first.sources
         if not data:
             raise DataError(f"{first.path}: the run records no training data; pass --data")
-    clips = (
-        held_out_run(dirs).held_out_clips(data)
-        if held_out_only
-        else canonical_clips(load_datasets(data))
-    )
-    y = label_indices(recognizer.classes, clips)
-    probabilities = recognizer.probabilities(clips)
+    if stream if stream is not None else any(is_shard_set(p) for p in data):
+        if held_out_only:
+            clip_set, rows = held_out_run(dirs).streamed_held_out(data)
+        else:
+            clip_set = SourceSet(data)
+            rows = np.arange(len(clip_set))
+        sources, y, probabilities = _scores(recognizer, clip_set.read(rows))
+    else:
+        clips = (
+            held_out_run(dirs).held_out_clips(data)
+            if held_out_only
+            else canonical_clips(load_datasets(data))
+        )
+        sources, y, probabilities = _scores(recognizer, clips, batch=len(clips))
     report = classification_report(y, probabilities, recognizer.classes)
     name = "-".join(Path(p).stem for p in data)
     out_dir = Path(out) if out else dirs[0] / f"evaluation-{name}{'-tta' if recognizer.tta else ''}"
@@ -80,7 +106,24 @@ def evaluate_run(
             "held_out_only": held_out_only,
         },
     )
-    write_predictions_csv(
-        out_dir / PREDICTIONS_CSV, [c.source for c in clips], y, probabilities, recognizer.classes
-    )
-    return EvaluationResult(report, out_dir, len(clips), held_out_only)
+    write_predictions_csv(out_dir / PREDICTIONS_CSV, sources, y, probabilities, recognizer.classes)
+    return EvaluationResult(report, out_dir, len(y), held_out_only)
+
+
+def _scores(
+    recognizer: Recognizer, clips: Iterable[LandmarkClip], batch: int = SCORE_BATCH
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``(sources, class indices, probabilities)`` of ``clips`` (labels mapped to the card's
+    spellings), ``batch`` clips through the model at a time."""
+    sources: list[str] = []
+    y: list[np.ndarray] = []
+    probabilities: list[np.ndarray] = []
+    it = iter(clips)
+    while chunk := list(itertools.islice(it, max(batch, 1))):
+        labelled = canonical_clips(chunk)  # (the in-memory fold's already are: no change)
+        sources += [c.source for c in labelled]
+        y.append(label_indices(recognizer.classes, labelled))
+        probabilities.append(recognizer.probabilities(labelled))
+    if not y:
+        raise DataError("no clips to evaluate")
+    return sources, np.concatenate(y), np.concatenate(probabilities)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from aslrec.data.loaders import load_dataset
+from aslrec.data.remote import local_path
 from aslrec.errors import AslrecError, DataError
 from aslrec.inference.recognizer import Prediction, Recognizer
 from aslrec.landmarks.clip import LandmarkClip
@@ -29,10 +30,12 @@ def predict_inputs(
 
     A video or image folder gives one row; a folder of videos one row per video (a failing
     video gives its error in its row, the rest go on); a landmark file or data set one row per
-    clip (with the truth when the data has labels). A long video shows its progress on a
-    terminal (:func:`~aslrec.workflows.output.track_progress`).
+    clip (with the truth when the data has labels), also a data set at a URL. A long video
+    shows its progress on a terminal (:func:`~aslrec.workflows.output.track_progress`).
     """
-    path = Path(source)
+    path = local_path(source)
+    if path is None:  # a URL (s3://...): the aslrec store there
+        return [(p.source, p) for p in recognizer.predict_clips(load_dataset(source), top_k)]
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_file() and is_video_file(path):

@@ -18,8 +18,9 @@ from aslrec.atomic import write_text
 from aslrec.data.labels import LabelEncoder, canonical_clips
 from aslrec.data.loaders import load_datasets
 from aslrec.data.preprocessing import arrays_for_model
-from aslrec.data.shards import canonical_labels, is_shard_set, open_source
-from aslrec.data.splits import limit_per_class, split_fields, split_indices
+from aslrec.data.remote import Location, is_url
+from aslrec.data.shards import SourceSet, is_shard_set
+from aslrec.data.splits import limit_per_class, split_indices
 from aslrec.errors import ConfigError, InterruptedRun, ModelError
 from aslrec.models.logits import torch_logits
 from aslrec.models.registry import count_parameters, create_model
@@ -105,17 +106,18 @@ def _quiet_lightning() -> None:
 
 
 def _plan(
-    config: TrainConfig, data: Sequence[Path], train_only: Sequence[Path] = ()
+    config: TrainConfig, data: Sequence[Location], train_only: Sequence[Location] = ()
 ) -> dict[str, object]:
     """What a run computes: its resolved config and the data it reads (absolute paths, so the
-    same run resumed from another working directory is still the same run)."""
-    plan: dict[str, object] = {
-        "config": config.to_dict(),
-        "data": [str(Path(p).resolve()) for p in data],
-    }
+    same run resumed from another working directory is still the same run; URLs as given)."""
+    plan: dict[str, object] = {"config": config.to_dict(), "data": _absolute(data)}
     if train_only:
-        plan["train_only"] = [str(Path(p).resolve()) for p in train_only]
+        plan["train_only"] = _absolute(train_only)
     return plan
+
+
+def _absolute(locations: Sequence[Location]) -> list[str]:
+    return [str(p) if is_url(p) else str(Path(p).resolve()) for p in locations]
 
 
 def _flat(value: object, prefix: str = "") -> dict[str, object]:
@@ -129,7 +131,7 @@ def _flat(value: object, prefix: str = "") -> dict[str, object]:
 
 
 def _check_resumable(
-    out: Path, config: TrainConfig, data: Sequence[Path], train_only: Sequence[Path]
+    out: Path, config: TrainConfig, data: Sequence[Location], train_only: Sequence[Location]
 ) -> None:
     """Refuse a resume that would fail inside Lightning with a traceback (a truncated, corrupt
     or unsafe ``last.ckpt``) or would silently mix two recipes in one run (other
@@ -194,7 +196,7 @@ def _interrupted(out: Path, created: bool, epoch: int) -> InterruptedRun:
 class _InMemoryData:
     """Every clip loaded and preprocessed once (the default for the formats on disk here)."""
 
-    def __init__(self, data: Sequence[Path], train_only: Sequence[Path]) -> None:
+    def __init__(self, data: Sequence[Location], train_only: Sequence[Location]) -> None:
         per_input = [canonical_clips(load_datasets([p])) for p in [*data, *train_only]]
         self.split_clips = [c for clips in per_input[: len(data)] for c in clips]
         self.clips = [c for clips in per_input for c in clips]
@@ -223,27 +225,16 @@ class _StreamedData:
     """Clips read block by block (:mod:`aslrec.data.shards`): only each clip's label, signer and
     group are read up front, to hold a fold out; the landmarks stream through training."""
 
-    def __init__(self, data: Sequence[Path], train_only: Sequence[Path]) -> None:
-        self.sources = [open_source(Path(p)) for p in [*data, *train_only]]
-        tables = [source.table() for source in self.sources]
-        self.offsets = np.cumsum([0] + [len(t) for t in tables])
-        self.num_split_clips = int(self.offsets[len(data)])
-        self.labels = np.concatenate([canonical_labels(t) for t in tables])
-        self._tables = tables[: len(data)]
-
-    def _where(self, i: int) -> str:
-        s = int(np.searchsorted(self.offsets, i, "right")) - 1
-        return f"{self.sources[s].path}#{i - self.offsets[s]}"
+    def __init__(self, data: Sequence[Location], train_only: Sequence[Location]) -> None:
+        self.source_set = SourceSet([*data, *train_only])
+        self.sources = self.source_set.sources
+        self.num_data_sources = len(data)
+        self.num_split_clips = int(self.source_set.offsets[len(data)])
+        self.labels = self.source_set.labels
 
     def split(self, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        tables, self._tables = self._tables, []  # signers and groups are only needed here
-        train_idx, heldout_idx, select_idx = split_fields(
-            self.labels[: self.num_split_clips],
-            np.concatenate([t.group for t in tables]),
-            np.concatenate([t.signer for t in tables]),
-            config.split,
-            config.selection,
-            self._where,
+        train_idx, heldout_idx, select_idx = self.source_set.split(
+            config.split, config.selection, self.num_data_sources
         )
         extra = np.arange(self.num_split_clips, len(self.labels))
         return np.concatenate([train_idx, extra]), heldout_idx, select_idx
@@ -285,11 +276,11 @@ class _StreamedData:
 
 
 def train(
-    data: Sequence[Path],
+    data: Sequence[Location],
     out: Path,
     config: TrainConfig,
     *,
-    train_only: Sequence[Path] = (),
+    train_only: Sequence[Location] = (),
     resume: bool = False,
     progress: bool = True,
     trainer_options: TrainerOptions | None = None,
@@ -337,7 +328,7 @@ def train(
     streaming = (
         options.stream
         if options.stream is not None
-        else any(is_shard_set(Path(p)) for p in [*data, *train_only])
+        else any(is_shard_set(p) for p in [*data, *train_only])
     )
     distill = config.distill
     if streaming and distill.teachers:
