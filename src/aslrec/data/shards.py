@@ -476,7 +476,8 @@ class SourceSet:
 
 
 def load_shards(path: Path) -> list[LandmarkClip]:
-    """A whole shard set in memory (``aslrec evaluate``, ``predict`` on a shard set)."""
+    """A whole shard set in memory (``aslrec predict`` on a shard set; ``aslrec evaluate``
+    streams it instead, :class:`SourceSet`)."""
     return list(ShardSet(path).clips())
 
 
