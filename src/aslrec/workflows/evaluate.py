@@ -79,7 +79,8 @@ def evaluate_run(
         data = first.sources
         if not data:
             raise DataError(f"{first.path}: the run records no training data; pass --data")
-    if stream if stream is not None else any(is_shard_set(p) for p in data):
+    streaming = stream if stream is not None else any(is_shard_set(p) for p in data)
+    if streaming:
         if held_out_only:
             clip_set, rows = held_out_run(dirs).streamed_held_out(data)
         else:
