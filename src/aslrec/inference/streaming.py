@@ -406,10 +406,14 @@ class StreamingRecognizer:
     @property
     def tracker(self) -> HandTracker:
         if self._tracker is None:
-            from aslrec.landmarks.hands import HandTracker
-
-            self._tracker = HandTracker(getattr(self.recognizer, "tracker_options", None))
+            self._tracker = self._new_tracker()
         return self._tracker
+
+    def _new_tracker(self) -> HandTracker:
+        """A hand tracker with the recogniser's options (MediaPipe loads only when needed)."""
+        from aslrec.landmarks.hands import HandTracker
+
+        return HandTracker(getattr(self.recognizer, "tracker_options", None))
 
     def warm_up(self) -> None:
         """Load MediaPipe and run the model once, so the first frame and the first sign of a
@@ -440,9 +444,7 @@ class StreamingRecognizer:
         """The frame flipped left-right, tracked by a tracker of its own (MediaPipe's video
         mode follows one stream), its hands mirrored back into the frame as recorded."""
         if self._flipped_tracker is None:
-            from aslrec.landmarks.hands import HandTracker
-
-            self._flipped_tracker = HandTracker(getattr(self.recognizer, "tracker_options", None))
+            self._flipped_tracker = self._new_tracker()
         landmarks, presence = self._flipped_tracker.process(
             np.ascontiguousarray(rgb[:, ::-1]), timestamp_s
         )

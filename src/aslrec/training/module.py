@@ -34,14 +34,12 @@ def source_balanced_weights(
         if class_weighted
         else np.ones(num_classes)
     )
-    weights = np.empty(len(y), dtype=np.float64)
-    for c in np.unique(y):
-        in_class = y == c
-        sources, counts = np.unique(origin[in_class], return_counts=True)
-        share = dict(zip(sources.tolist(), counts.tolist(), strict=True))
-        weights[in_class] = [
-            per_class[c] * in_class.sum() / (len(sources) * share[o]) for o in origin[in_class]
-        ]
+    pairs, group, group_size = np.unique(
+        np.stack([y, origin], axis=1), axis=0, return_inverse=True, return_counts=True
+    )
+    class_size = np.bincount(y, minlength=num_classes)
+    sources = np.bincount(pairs[:, 0], minlength=num_classes)  # data sets per class
+    weights = per_class[y] * class_size[y] / (sources[y] * group_size[group.ravel()])
     return weights.astype(np.float32)
 
 
