@@ -827,7 +827,11 @@ def msasl_section() -> str:
             "training `hello` clips count as much as GISLR's 375, where class weights alone "
             "give them 2% of the word's weight; it was designed after reading the bundled "
             "model's answers on msasl6 `hello` clips it had trained on (most wrong, while the "
-            "words only msasl6 has were all right), i.e. after the first two rows were known.",
+            "words only msasl6 has were all right), i.e. after the first two rows were known. "
+            "The signer-balanced row (`signer_balanced`) lets each signer weigh the same within "
+            "a word, whichever set they are in (a clip with no signer id counts as its own "
+            "recording, e.g. a WLASL-50 video); designed after the source-balanced row and the "
+            "bundled model retrained with it were known.",
             "",
             "| model | folds | top-1 per fold (mean ± std) | held-out clips right | "
             "per-signer top-1 (min - max) | a clip and its mirror agree |",

@@ -82,6 +82,18 @@ class OptimConfig(PlainData):
     # 2% say in what `hello` looks like, and the bundled model read most of them wrong although
     # it had trained on them (issue #22). Off = the card's per-class weights.
     source_balanced: bool = False
+    # Within each class, every signer weighs the same, whichever data set they are in; a clip
+    # whose signer is unknown counts as its own recording (its ``group``: a WLASL video, a
+    # letters_static block). Why: source balancing gave letters_static's one signer half of
+    # each letter against fingerspelling16's 12 people, and the bundled model retrained so lost
+    # points on every source; counting people keeps MS-ASL's few `hello` signers from being
+    # drowned by GISLR's repeats without handing one person a data set's share.
+    signer_balanced: bool = False
+
+    @property
+    def clip_weighted(self) -> bool:
+        """Whether training clips carry their own loss weights (source or signer balanced)."""
+        return self.source_balanced or self.signer_balanced
 
     def __post_init__(self) -> None:
         self.check_types()
@@ -95,6 +107,10 @@ class OptimConfig(PlainData):
             (self.patience >= 1, "patience must be >= 1"),
             (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
             (self.ema is None or 0 < self.ema < 1, "ema must be in (0, 1) or null"),
+            (
+                not (self.source_balanced and self.signer_balanced),
+                "source_balanced and signer_balanced are two ways to weigh clips: choose one",
+            ),
         ]:
             _require(ok, message)
 

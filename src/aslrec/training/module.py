@@ -23,24 +23,38 @@ def class_weights(y: np.ndarray, num_classes: int) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def source_balanced_weights(
-    y: np.ndarray, origin: np.ndarray, num_classes: int, class_weighted: bool
+def balanced_weights(
+    y: np.ndarray, unit: np.ndarray, num_classes: int, class_weighted: bool
 ) -> np.ndarray:
     """One loss weight per clip: its class's weight (:func:`class_weights`, or 1 unweighted),
-    shared equally by the data sets (``origin``) that bring clips of the class, and within one
-    of them equally by its clips. A class's summed weight is what class weighting gives it."""
+    shared equally by the units (``unit``: the data set a clip came from, or its signer) that
+    bring clips of the class, and within one unit equally by its clips. A class's summed
+    weight is what class weighting gives it."""
     per_class = (
         class_weights(y, num_classes).numpy().astype(np.float64)
         if class_weighted
         else np.ones(num_classes)
     )
     pairs, group, group_size = np.unique(
-        np.stack([y, origin], axis=1), axis=0, return_inverse=True, return_counts=True
+        np.stack([y, unit], axis=1), axis=0, return_inverse=True, return_counts=True
     )
     class_size = np.bincount(y, minlength=num_classes)
-    sources = np.bincount(pairs[:, 0], minlength=num_classes)  # data sets per class
-    weights = per_class[y] * class_size[y] / (sources[y] * group_size[group.ravel()])
+    units = np.bincount(pairs[:, 0], minlength=num_classes)  # units per class
+    weights = per_class[y] * class_size[y] / (units[y] * group_size[group.ravel()])
     return weights.astype(np.float32)
+
+
+def signer_units(
+    origin: np.ndarray, signers: Sequence[str | None], groups: Sequence[str | None]
+) -> np.ndarray:
+    """An integer per clip naming who signed it, for :func:`balanced_weights`: the data set
+    and signer id when known, else the data set and the clip's recording (``group``), else
+    the clip itself. Ids are per data set: two sets' ``"1"`` are not one person."""
+    names = [
+        f"{o}:signer:{s}" if s is not None else f"{o}:group:{g}" if g is not None else f"clip:{i}"
+        for i, (o, s, g) in enumerate(zip(origin.tolist(), signers, groups, strict=True))
+    ]
+    return np.unique(np.asarray(names, dtype=object), return_inverse=True)[1].ravel()
 
 
 class ClassifierModule(L.LightningModule):
@@ -85,8 +99,8 @@ class ClassifierModule(L.LightningModule):
     def _loss(
         self, logits: torch.Tensor, target: torch.Tensor, clip_weight: torch.Tensor | None
     ) -> torch.Tensor:
-        """The configured loss; with per-clip weights (``source_balanced``), their weighted
-        mean of the label-smoothed cross-entropy."""
+        """The configured loss; with per-clip weights (source or signer balanced), their
+        weighted mean of the label-smoothed cross-entropy."""
         if clip_weight is None:
             return self.loss(logits, target)
         per_clip = F.cross_entropy(
@@ -96,10 +110,11 @@ class ClassifierModule(L.LightningModule):
 
     def _step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
         """One batch: ``(landmarks, mask, labels)``, then in training batches each clip's loss
-        weight (``source_balanced``) and the teachers' probabilities (offline distillation)."""
+        weight (source or signer balanced) and the teachers' probabilities (offline
+        distillation)."""
         landmarks, mask, target, *offline_targets = batch
         clip_weight = None
-        if stage == "train" and self.config.optim.source_balanced:
+        if stage == "train" and self.config.optim.clip_weighted:
             clip_weight, *offline_targets = offline_targets
         order, lam = None, 1.0
         if stage == "train":

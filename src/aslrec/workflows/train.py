@@ -304,8 +304,9 @@ def train(
     from aslrec.training.module import (
         ClassifierModule,
         HistoryCallback,
+        balanced_weights,
         class_weights,
-        source_balanced_weights,
+        signer_units,
     )
 
     started = time.perf_counter()
@@ -335,8 +336,10 @@ def train(
         raise ConfigError(
             "--teacher runs the teachers over every clip in memory: not with streamed data"
         )
-    if streaming and config.optim.source_balanced:
-        raise ConfigError("source_balanced weighs clips in memory: not with streamed data")
+    if streaming and config.optim.clip_weighted:
+        raise ConfigError(
+            "source_balanced/signer_balanced weigh clips in memory: not with streamed data"
+        )
     data_set = _StreamedData(data, train_only) if streaming else _InMemoryData(data, train_only)
     train_idx, heldout_idx, select_idx = data_set.split(config)
     labels = data_set.labels
@@ -371,14 +374,20 @@ def train(
     weights = (
         class_weights(y[train_idx], len(encoder.classes)) if config.optim.class_weighted else None
     )
-    clip_weights = (
-        source_balanced_weights(
-            y[train_idx], data_set.origin[train_idx], len(encoder.classes),
-            config.optim.class_weighted,
+    clip_weights = None
+    if config.optim.clip_weighted:  # in memory only (refused above for streamed data)
+        units = (
+            data_set.origin
+            if config.optim.source_balanced
+            else signer_units(
+                data_set.origin,
+                [c.signer for c in data_set.clips],
+                [c.group for c in data_set.clips],
+            )
         )
-        if config.optim.source_balanced
-        else None
-    )  # fmt: skip
+        clip_weights = balanced_weights(
+            y[train_idx], units[train_idx], len(encoder.classes), config.optim.class_weighted
+        )
     online_teachers = [run.model for run in teachers] if distill.online else []
     module = ClassifierModule(model, config, weights, teachers=online_teachers)
 
