@@ -479,7 +479,9 @@ def _recalibrate(
         result = calibrate_run(
             new_dir, list(data) if data else None, target_accuracy=old.target_accuracy
         )
-    except AslrecError as exc:
+    except ConfigError:  # the data is there but cannot be read here (a package is missing)
+        raise
+    except AslrecError as exc:  # the data is not at hand
         shutil.copy2(run.path / CALIBRATION_FILE, new_dir / CALIBRATION_FILE)
         return f"calibration: kept the old temperature and threshold ({exc})"
     c = result.calibration
