@@ -151,18 +151,19 @@ def score_fold(
 def _scores(recognizer: Recognizer, clips: Iterable[LandmarkClip], batch: int) -> ScoredClips:
     """:class:`ScoredClips` of ``clips`` (labels mapped to the card's spellings), ``batch``
     clips through the model at a time."""
-    scored = ScoredClips([], np.zeros(0, dtype=np.int64), np.zeros((0, 0)), [], [])
+    sources: list[str] = []
+    groups: list[str | None] = []
+    signers: list[str | None] = []
     y: list[np.ndarray] = []
     logits: list[np.ndarray] = []
     it = iter(clips)
     while chunk := list(itertools.islice(it, max(batch, 1))):
         labelled = canonical_clips(chunk)  # (the in-memory fold's already are: no change)
-        scored.sources += [c.source for c in labelled]
-        scored.groups += [c.group for c in labelled]
-        scored.signers += [c.signer for c in labelled]
+        sources += [c.source for c in labelled]
+        groups += [c.group for c in labelled]
+        signers += [c.signer for c in labelled]
         y.append(label_indices(recognizer.classes, labelled))
         logits.append(recognizer.logits(labelled))
     if not y:
         raise DataError("no clips to evaluate")
-    scored.y, scored.logits = np.concatenate(y), np.concatenate(logits)
-    return scored
+    return ScoredClips(sources, np.concatenate(y), np.concatenate(logits), groups, signers)
