@@ -33,6 +33,17 @@ DataOption = Annotated[
     ),
 ]
 
+RunDataOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--data",
+        "-d",
+        help="The run's training data, as `aslrec train --data` takes it (a path, or a store's "
+        "URL: s3://...); default: as the run records it.",
+    ),
+]
+"""Strings, not paths: a ``Path`` would fold ``memory://x`` into ``memory:/x``."""
+
 
 ModelOption = Annotated[
     Path | None,
@@ -413,8 +424,13 @@ def export_command(
         ),
     ] = False,
     data: Annotated[
-        list[Path] | None,
-        typer.Option("--data", "-d", help="Landmark data to check parity on (default: synthetic)."),
+        list[str] | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="Landmark data to check parity on, as `aslrec train --data` takes it (a path "
+            "or a store's URL; default: synthetic).",
+        ),
     ] = None,
     lexicon: Annotated[
         Path | None,
@@ -633,10 +649,7 @@ def collect(
 @app.command()
 def calibrate(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `aslrec train`.")],
-    data: Annotated[
-        list[Path] | None,
-        typer.Option("--data", "-d", help="The run's training data (default: as recorded)."),
-    ] = None,
+    data: RunDataOption = None,
     target_accuracy: Annotated[
         float, typer.Option(help="Accuracy the unknown threshold must reach.")
     ] = 0.9,
@@ -661,8 +674,11 @@ def calibrate(
 def add_sign_command(
     label: Annotated[str | None, typer.Argument(help="The new sign's label.")] = None,
     inputs: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Examples: videos, image folders, landmark files or data sets."),
+        list[str] | None,
+        typer.Argument(
+            help="Examples: videos, image folders, landmark files or data sets (also a store's "
+            "URL, s3://...)."
+        ),
     ] = None,
     model: Annotated[
         Path | None, typer.Option(help="Run directory to add to (default: bundled).")
@@ -670,10 +686,7 @@ def add_sign_command(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="New run directory to write.")
     ] = None,
-    data: Annotated[
-        list[Path] | None,
-        typer.Option("--data", "-d", help="The run's training data (default: as recorded)."),
-    ] = None,
+    data: RunDataOption = None,
     list_added: Annotated[
         bool, typer.Option("--list", help="List the model's added signs and their examples.")
     ] = False,
@@ -699,10 +712,7 @@ def remove_sign_command(
     label: Annotated[str, typer.Argument(help="An added sign's label.")],
     model: Annotated[Path, typer.Option(help="Run directory with added signs.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="New run directory to write.")],
-    data: Annotated[
-        list[Path] | None,
-        typer.Option("--data", "-d", help="The run's training data (default: as recorded)."),
-    ] = None,
+    data: RunDataOption = None,
 ) -> None:
     """Remove a sign added by `aslrec add-sign`, into a new run directory."""
     from aslrec.workflows.add_sign import remove_sign

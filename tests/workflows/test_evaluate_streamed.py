@@ -1,6 +1,7 @@
-"""`aslrec evaluate` on a shard set: the run's held-out fold found from the label, signer and
-group columns as streamed training found it, only its clips read block by block and scored
-batch by batch, and the report the in-memory evaluation writes, number for number."""
+"""`aslrec evaluate` and `aslrec calibrate` on a shard set: the run's held-out fold found from
+the label, signer and group columns as streamed training found it, only its clips read block by
+block and scored batch by batch, and the report (the calibration) the in-memory path writes,
+number for number."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from aslrec.data.loaders import load_dataset
 from aslrec.data.shards import ShardSet
 from aslrec.runs.config import preset
 from aslrec.runs.directory import RunDirectory
+from aslrec.workflows.calibrate import CalibrationResult, calibrate_run
 from aslrec.workflows.convert import convert
 from aslrec.workflows.evaluate import SCORE_BATCH, EvaluationResult, evaluate_run
 from aslrec.workflows.train import train
@@ -116,3 +118,38 @@ def test_streamed_evaluation_holds_one_block_and_batch_not_the_set(
     assert abs(thrice - once) < 0.1 * size  # 2 x size more clips: flat
     assert in_memory_thrice - in_memory_once > size  # in memory: they are all held
     assert thrice < in_memory_thrice / 2
+
+
+def test_streamed_calibration_is_the_in_memory_one(
+    run_dir: Path, shard_set: Path, gislr: Path, tmp_path: Path
+) -> None:
+    """The same temperature, threshold and every other number (exactly: the same logits and
+    the same halves), while only the held-out clips are read, one row group at a time."""
+    size = sum(c.landmarks.nbytes + c.presence.nbytes for c in load_dataset(gislr))  # ~12 MB
+
+    def calibrated(name: str, **options: object) -> tuple[int, CalibrationResult]:
+        tracemalloc.start()
+        try:
+            result = calibrate_run(run_dir, write=False, plots_dir=tmp_path / name, **options)
+            return tracemalloc.get_traced_memory()[1], result
+        finally:
+            tracemalloc.stop()
+
+    streamed_peak, streamed = calibrated("streamed")  # the recorded shard set
+    memory_peak, in_memory = calibrated("memory", data=[shard_set], stream=False)
+    _, original = calibrated("npz", data=[gislr])  # the clips the shards came from
+
+    def numbers(result: CalibrationResult) -> dict[str, object]:
+        payload = result.calibration.to_dict()
+        payload["fitted_on"].pop("data")  # names the data as given
+        return payload
+
+    assert numbers(streamed) == numbers(in_memory) == numbers(original)
+    held_out = RunDirectory(run_dir).config["data"]["num_val"]
+    assert streamed.calibration.fitted_on["clips"] == held_out
+    assert streamed.calibration.fitted_on["data"] == [shard_set.name]
+    print(
+        f"calibrate traced peak: streamed {streamed_peak / 1e6:.1f} MB, in memory "
+        f"{memory_peak / 1e6:.1f} MB (clips {size / 1e6:.1f} MB)"
+    )
+    assert memory_peak - streamed_peak > size / 2  # in memory every clip is loaded first

@@ -33,6 +33,7 @@ import numpy as np
 from aslrec.data.labels import LabelEncoder
 from aslrec.data.loaders import load_dataset
 from aslrec.data.preprocessing import arrays_for_model
+from aslrec.data.remote import local_path
 from aslrec.errors import AslrecError, ConfigError, DataError, ModelError
 from aslrec.inference.onnx_backend import MODEL_FILENAME
 from aslrec.inference.recognizer import Recognizer
@@ -295,11 +296,16 @@ def _load_examples(
     recognizer: Recognizer, label: str, inputs: Sequence[str | os.PathLike[str]]
 ) -> list[LandmarkClip]:
     """Every example clip: a video or image folder is tracked as ``aslrec predict`` tracks it,
-    a landmark file or data set gives its clips labelled ``label`` (or unlabelled)."""
+    a landmark file or data set (also a store's URL, read by ``load_dataset`` as everywhere)
+    gives its clips labelled ``label`` (or unlabelled)."""
     if not inputs:
         raise DataError("no examples given")
     clips: list[LandmarkClip] = []
-    for source in map(Path, inputs):
+    for given in inputs:
+        source = local_path(given)
+        if source is None:  # a URL: a data set there, never a video
+            clips += _labelled(load_dataset(given), label, given)
+            continue
         if not source.exists():
             raise DataError(f"{source}: no such file or folder")
         if source.is_file() and is_video_file(source):
@@ -312,12 +318,19 @@ def _load_examples(
                 raise
             clips += [_tracked(recognizer, job.path) for job in collect_inputs([source])]
             continue
-        matching = [c for c in found if c.label in (None, label)]
-        if not matching:
-            labels = ", ".join(sorted({str(c.label) for c in found})[:8])
-            raise DataError(f"{source}: no clip labelled {label!r} (its labels: {labels})")
-        clips += matching
+        clips += _labelled(found, label, source)
     return clips
+
+
+def _labelled(
+    found: list[LandmarkClip], label: str, source: str | os.PathLike[str]
+) -> list[LandmarkClip]:
+    """The clips of ``found`` labelled ``label`` or unlabelled; DataError when there are none."""
+    matching = [c for c in found if c.label in (None, label)]
+    if not matching:
+        labels = ", ".join(sorted({str(c.label) for c in found})[:8])
+        raise DataError(f"{source}: no clip labelled {label!r} (its labels: {labels})")
+    return matching
 
 
 def _tracked(recognizer: Recognizer, video: Path) -> LandmarkClip:
@@ -464,9 +477,11 @@ def _recalibrate(
         return "calibration: none (the old run had none; `aslrec calibrate` fits one)"
     try:
         result = calibrate_run(
-            new_dir, [Path(p) for p in data] if data else None, target_accuracy=old.target_accuracy
+            new_dir, list(data) if data else None, target_accuracy=old.target_accuracy
         )
-    except AslrecError as exc:
+    except ConfigError:  # the data is there but cannot be read here (a package is missing)
+        raise
+    except AslrecError as exc:  # the data is not at hand
         shutil.copy2(run.path / CALIBRATION_FILE, new_dir / CALIBRATION_FILE)
         return f"calibration: kept the old temperature and threshold ({exc})"
     c = result.calibration

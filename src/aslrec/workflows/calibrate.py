@@ -1,9 +1,9 @@
 """``aslrec calibrate``: fit temperature and the unknown threshold on a run's held-out fold.
 
-The fitting itself is :mod:`aslrec.inference.calibration`; this workflow finds the clips (the
-run's own held-out fold, :meth:`RunDirectory.held_out_clips`), runs the model the way the
-``Recognizer`` does (TTA and ensembles included), stores ``calibration.json`` and draws the
-reliability and coverage plots.
+The fitting itself is :mod:`aslrec.inference.calibration`; this workflow scores the run's own
+held-out fold the way ``aslrec evaluate`` does (:func:`~aslrec.workflows.evaluate.score_fold`:
+block by block for a shard set, TTA and ensembles included), stores ``calibration.json`` and
+draws the reliability and coverage plots.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aslrec.data.splits import SplitSpec
+from aslrec.data.remote import Location
+from aslrec.data.splits import SplitSpec, split_fields
 from aslrec.errors import DataError
 from aslrec.evaluation.plots import DEFAULT_DPI, new_figure, plot_reliability_diagram, save_figure
 from aslrec.inference.calibration import (
@@ -26,8 +27,8 @@ from aslrec.inference.calibration import (
 )
 from aslrec.inference.recognizer import Recognizer
 from aslrec.runs.calibration import DEFAULT_TARGET_ACCURACY, Calibration, write_calibration
-from aslrec.runs.directory import label_indices
 from aslrec.runs.ensemble import held_out_run
+from aslrec.workflows.evaluate import ScoredClips, score_fold
 
 
 @dataclass
@@ -51,18 +52,21 @@ class CalibrationResult:
 
 def calibrate_run(
     run_dir: str | os.PathLike[str],
-    data: Sequence[Path] | None = None,
+    data: Sequence[Location] | None = None,
     *,
     target_accuracy: float = DEFAULT_TARGET_ACCURACY,
     min_answered: int = MIN_ANSWERED,
     plots_dir: Path | None = None,
     write: bool = True,
+    stream: bool | None = None,
 ) -> CalibrationResult:
     """Fit temperature and threshold on ``run_dir``'s held-out fold and store them.
 
     ``run_dir`` is a run or an ensemble directory (whose members must share their split); the
     logits are the ones the ``Recognizer`` computes for it, TTA included when it is on.
-    ``data`` defaults to the run's recorded training data. Writes ``calibration.json`` in the
+    ``data`` (paths or store URLs) defaults to the run's recorded training data; ``stream``
+    (default: when a ``data`` is a shard set) scores the fold block by block, with the same
+    temperature and threshold as in memory (the same logits). Writes ``calibration.json`` in the
     directory (unless ``write=False``) and, in ``plots_dir`` (default
     ``RUN_DIR/calibration``), ``reliability.png`` (before/after, cross-fitted) and
     ``coverage.png``.
@@ -72,17 +76,12 @@ def calibrate_run(
     run_dir = Path(run_dir)
     recognizer = Recognizer.load(run_dir)
     run = held_out_run([run_dir])
-    clips = run.held_out_clips(data)
-    if len(clips) < 4:
-        raise DataError(f"{run_dir}: only {len(clips)} held-out clips; too few to calibrate")
-    y = label_indices(recognizer.classes, clips)
-    logits = recognizer.logits(clips)
-    try:
-        _, second = SplitSpec(folds=2, fold=0, seed=run.split.seed).train_held_out(clips)
-        halves = np.zeros(len(clips), dtype=int)
-        halves[second] = 1
-    except Exception:  # too few groups for a group-safe halving: alternate instead
-        halves = np.arange(len(clips)) % 2
+    data = list(data) if data else run.sources
+    scored = score_fold(recognizer, [run_dir], data, stream=stream)
+    if len(scored.y) < 4:
+        raise DataError(f"{run_dir}: only {len(scored.y)} held-out clips; too few to calibrate")
+    y, logits = scored.y, scored.logits
+    halves = _halves(scored, [recognizer.classes[i] for i in y], run.split.seed)
     fit = calibrate_logits(
         logits,
         y,
@@ -93,7 +92,7 @@ def calibrate_run(
             "what": "held-out fold of the run's split (never used for weights)",
             # file names only: calibration.json ships with models, and a path on the machine
             # that fitted it means nothing (and tells too much) anywhere else
-            "data": [Path(p).name for p in (data or run.sources)],
+            "data": [Path(p).name for p in data],
             "split": run.split.to_dict(),
         },
     )
@@ -101,6 +100,27 @@ def calibrate_run(
     out = Path(plots_dir) if plots_dir else run_dir / "calibration"
     plots = plot_calibration(fit, out)
     return CalibrationResult(fit.calibration, path, plots)
+
+
+def _halves(scored: ScoredClips, labels: list[str], seed: int) -> np.ndarray:
+    """0/1 per scored clip: two group-safe, stratified halves of the fold, which the
+    temperature and threshold are cross-fitted on. Split from the clips' label, group and
+    signer alone (as :meth:`SplitSpec.train_held_out` splits clips), so a streamed fold gets
+    the halves its clips would get in memory; too few groups for that: alternate instead."""
+    try:
+        _, second, _ = split_fields(
+            labels,
+            scored.groups,
+            scored.signers,
+            SplitSpec(folds=2, fold=0, seed=seed),
+            "fixed",
+            lambda i: scored.sources[i],
+        )
+        halves = np.zeros(len(labels), dtype=int)
+        halves[second] = 1
+    except Exception:  # too few groups for a group-safe halving
+        halves = np.arange(len(labels)) % 2
+    return halves
 
 
 def plot_calibration(fit: CalibrationFit, out_dir: Path) -> list[Path]:

@@ -19,6 +19,7 @@ from aslrec.evaluation.report import PREDICTIONS_CSV, write_evaluation, write_pr
 from aslrec.inference.backends import load_backend
 from aslrec.inference.recognizer import Recognizer
 from aslrec.landmarks.clip import LandmarkClip
+from aslrec.numerics import softmax
 from aslrec.runs.directory import RunDirectory, label_indices
 from aslrec.runs.ensemble import held_out_run, member_dirs
 
@@ -62,10 +63,10 @@ def evaluate_run(
     model's own.
 
     ``stream`` (default: when a ``data`` is a shard set, as ``aslrec train`` decides) reads
-    the data block by block (:class:`~aslrec.data.shards.SourceSet`): the fold is held out
-    from the clips' label, signer and group alone, only its clips are read, and they are
-    scored :data:`SCORE_BATCH` at a time, so memory holds one block and one batch of clips
-    (and a probability row per scored clip), never the set. The report is the same.
+    the data block by block (:func:`score_fold`): the fold is held out from the clips' label,
+    signer and group alone, only its clips are read, and they are scored :data:`SCORE_BATCH`
+    at a time, so memory holds one block and one batch of clips (and a probability row per
+    scored clip), never the set. The report is the same.
     """
     dirs = [Path(run_dir)] if isinstance(run_dir, (str, Path)) else [Path(d) for d in run_dir]
     recognizer = (
@@ -73,27 +74,14 @@ def evaluate_run(
         if len(dirs) == 1
         else Recognizer([load_backend(d) for d in dirs], tta=bool(tta))
     )
-    recognizer.temperature = 1.0
     if not data:
         first = RunDirectory(member_dirs(dirs[0])[0])
         data = first.sources
         if not data:
             raise DataError(f"{first.path}: the run records no training data; pass --data")
-    streaming = stream if stream is not None else any(is_shard_set(p) for p in data)
-    if streaming:
-        if held_out_only:
-            clip_set, rows = held_out_run(dirs).streamed_held_out(data)
-        else:
-            clip_set = SourceSet(data)
-            rows = np.arange(len(clip_set))
-        sources, y, probabilities = _scores(recognizer, clip_set.read(rows))
-    else:
-        clips = (
-            held_out_run(dirs).held_out_clips(data)
-            if held_out_only
-            else canonical_clips(load_datasets(data))
-        )
-        sources, y, probabilities = _scores(recognizer, clips, batch=len(clips))
+    scored = score_fold(recognizer, dirs, data, held_out_only=held_out_only, stream=stream)
+    sources, y = scored.sources, scored.y
+    probabilities = softmax(scored.logits, 1.0)  # uncalibrated, whatever the run's temperature
     report = classification_report(y, probabilities, recognizer.classes)
     name = "-".join(Path(p).stem for p in data)
     out_dir = Path(out) if out else dirs[0] / f"evaluation-{name}{'-tta' if recognizer.tta else ''}"
@@ -111,20 +99,71 @@ def evaluate_run(
     return EvaluationResult(report, out_dir, len(y), held_out_only)
 
 
-def _scores(
-    recognizer: Recognizer, clips: Iterable[LandmarkClip], batch: int = SCORE_BATCH
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """``(sources, class indices, probabilities)`` of ``clips`` (labels mapped to the card's
-    spellings), ``batch`` clips through the model at a time."""
+@dataclass
+class ScoredClips:
+    """What scoring a fold keeps of each clip: one row of logits and a few strings, never its
+    landmarks (the clips themselves may have been read and dropped block by block)."""
+
+    sources: list[str]
+    y: np.ndarray
+    """Class indices of the clips' labels (in the card's spellings) in the model's classes."""
+    logits: np.ndarray
+    """``(N, C)`` logits averaged over members and TTA views, before calibration."""
+    groups: list[str | None]
+    signers: list[str | None]
+    """The clips' group and signer: what a split of the scored clips needs (calibration
+    halves its fold by them, group-safe)."""
+
+
+def score_fold(
+    recognizer: Recognizer,
+    dirs: Sequence[Path],
+    data: Sequence[Location],
+    *,
+    held_out_only: bool = True,
+    stream: bool | None = None,
+) -> ScoredClips:
+    """``recognizer``'s logits on the held-out fold of ``dirs``' runs in ``data`` (or on every
+    clip), for ``aslrec evaluate`` and ``aslrec calibrate`` alike.
+
+    ``stream`` (default: when a ``data`` is a shard set) reads the data block by block
+    (:meth:`RunDirectory.streamed_held_out`) and scores :data:`SCORE_BATCH` clips at a time;
+    otherwise the fold is loaded and scored in one call. Both put the same batches through a
+    torch model (it runs :data:`SCORE_BATCH` clips at a time), so the logits are the same bit
+    for bit; with TTA the views of a batch are batched together, which may move the last bits.
+    """
+    streaming = stream if stream is not None else any(is_shard_set(p) for p in data)
+    if streaming:
+        if held_out_only:
+            clip_set, rows = held_out_run(dirs).streamed_held_out(data)
+        else:
+            clip_set = SourceSet(data)
+            rows = np.arange(len(clip_set))
+        return _scores(recognizer, clip_set.read(rows), SCORE_BATCH)
+    clips = (
+        held_out_run(dirs).held_out_clips(data)
+        if held_out_only
+        else canonical_clips(load_datasets(data))
+    )
+    return _scores(recognizer, clips, len(clips))
+
+
+def _scores(recognizer: Recognizer, clips: Iterable[LandmarkClip], batch: int) -> ScoredClips:
+    """:class:`ScoredClips` of ``clips`` (labels mapped to the card's spellings), ``batch``
+    clips through the model at a time."""
     sources: list[str] = []
+    groups: list[str | None] = []
+    signers: list[str | None] = []
     y: list[np.ndarray] = []
-    probabilities: list[np.ndarray] = []
+    logits: list[np.ndarray] = []
     it = iter(clips)
     while chunk := list(itertools.islice(it, max(batch, 1))):
         labelled = canonical_clips(chunk)  # (the in-memory fold's already are: no change)
         sources += [c.source for c in labelled]
+        groups += [c.group for c in labelled]
+        signers += [c.signer for c in labelled]
         y.append(label_indices(recognizer.classes, labelled))
-        probabilities.append(recognizer.probabilities(labelled))
+        logits.append(recognizer.logits(labelled))
     if not y:
         raise DataError("no clips to evaluate")
-    return sources, np.concatenate(y), np.concatenate(probabilities)
+    return ScoredClips(sources, np.concatenate(y), np.concatenate(logits), groups, signers)

@@ -298,6 +298,6 @@ def _real_inputs(
     data: Sequence[str | os.PathLike[str]], preprocessing: PreprocessingSpec
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """The check clips preprocessed exactly as the model's own input (dominant hand etc.)."""
-    clips = load_datasets([Path(p) for p in data])
+    clips = load_datasets(list(data))  # paths or store URLs, as `aslrec train --data` takes them
     x, mask = arrays_for_model(clips, preprocessing)
     return x, mask, "+".join(Path(p).name for p in data)
