@@ -82,6 +82,12 @@ class OptimConfig(PlainData):
     # 2% say in what `hello` looks like, and the bundled model read most of them wrong although
     # it had trained on them (issue #22). Off = the card's per-class weights.
     source_balanced: bool = False
+    # A supervised contrastive loss (SupCon, :mod:`aslrec.training.contrastive`) on the
+    # L2-normalised embedding the prototype head of added signs compares, added to the
+    # cross-entropy with this weight: clips of one sign pulled together in angle, so a sign
+    # added later from a few examples has a tight class to average (issue #24). 0 = off.
+    supcon_weight: float = 0.0
+    supcon_temperature: float = 0.1
 
     def __post_init__(self) -> None:
         self.check_types()
@@ -95,6 +101,8 @@ class OptimConfig(PlainData):
             (self.patience >= 1, "patience must be >= 1"),
             (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
             (self.ema is None or 0 < self.ema < 1, "ema must be in (0, 1) or null"),
+            (self.supcon_weight >= 0, "supcon_weight must be >= 0"),
+            (self.supcon_temperature > 0, "supcon_temperature must be > 0"),
         ]:
             _require(ok, message)
 
