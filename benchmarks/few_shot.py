@@ -31,7 +31,7 @@ from aslrec.atomic import write_text
 from benchmarks._cells import RESULTS_DIR, Cell, dataset_path, run_cells
 from benchmarks._common import record_measurement, recorded_header, write_section
 from benchmarks.open_set import run_open_set_cell, unseen_signs, write_store
-from benchmarks.rows import HEADS, RETRAIN_SHOTS, open_set_cell, retrain_cell
+from benchmarks.rows import HEADS, RETRAIN_SHOTS, SUPCON, open_set_cell, retrain_cell
 
 TITLE = "Few-shot signs: adding a sign from k examples (issue #24)"
 SHOTS = (1, 3, 5, 10)
@@ -40,6 +40,17 @@ SWEEP_K = 5
 BIAS_OFFSETS = (-6.0, -4.0, -2.0, 0.0, 2.0)
 """Offsets to the fitted bias tried at k = :data:`SWEEP_K`: what another operating point of
 the same prototypes would trade between new and known signs (the fit is not tuned on them)."""
+
+
+HEAD_LABELS = {
+    "linear": "linear head",
+    "cosine": "cosine head",
+    "supcon": (
+        f"linear head + supervised contrastive loss (weight {SUPCON['supcon_weight']}, "
+        f"temperature {SUPCON['supcon_temperature']})"
+    ),
+}
+"""How each :data:`~benchmarks.rows.HEADS` variant's block is titled."""
 
 
 def ensure_run(fold: int, head: str) -> Path:
@@ -360,7 +371,7 @@ def render(result: dict[str, Any]) -> str:
             )
     return "\n".join(
         [
-            f"**{result.get('head', 'linear')} head.** "
+            f"**{HEAD_LABELS.get(result.get('head', 'linear'), result.get('head'))}.** "
             f"WLASL-50 open-set fold {result['fold']} (`{result['run']}`): trained on 40 signs, "
             f"the 10 unseen ones ({', '.join(result['unseen_signs'])}) added with k examples each "
             "from their training folds (seeded, "
@@ -433,7 +444,7 @@ def main() -> None:
         result["new_people"] = new_people(args.fold, args.head)
         # beside sections.json, not in a table folder: a measurement, not a cached cell
         write_text(result_path(args.fold, args.head), json.dumps(result, indent=1) + "\n")
-    record_measurement(TITLE)
+    record_measurement(TITLE, keep_commands=True)
     write_section(TITLE, recorded_header(TITLE) + "\n" + render_all(args.fold))
 
 

@@ -312,29 +312,37 @@ OPEN_SET_ROW = f"{OPEN_SET_PRESET}, {UNSEEN} of 50 signs unseen"
 
 
 FEW_SHOT = "few_shot"
+SUPCON: dict[str, Any] = {"supcon_weight": 0.5, "supcon_temperature": 0.1}
+"""The contrastive row's loss: cross-entropy + 0.5 x SupCon at temperature 0.1 on the normalised
+embedding (chosen before any of its cells ran; the paper's temperature)."""
 HEADS = {
     "linear": OPEN_SET_ROW,
     "cosine": f"{OPEN_SET_PRESET}, cosine head, {UNSEEN} of 50 signs unseen",
+    "supcon": f"{OPEN_SET_PRESET}, supervised contrastive 0.5 at 0.1, {UNSEEN} of 50 signs unseen",
 }
-"""The open-set run's last layer: the preset's linear one, or ``CosineClassifier`` (issue #24:
-signs added later score on the trained classes' scale)."""
+"""The open-set run's variants for adding signs: the preset's linear last layer,
+``CosineClassifier`` (signs added later score on the trained classes' scale), or the linear one
+with a supervised contrastive loss on the embedding the prototypes compare (issue #24)."""
+
+
+def head_overrides(head: str) -> dict[str, Any]:
+    """What a :data:`HEADS` variant changes in the preset (besides the fixed schedule)."""
+    if head == "cosine":
+        return {"model_kwargs": {**preset(OPEN_SET_PRESET).model.kwargs, "head": "cosine"}}
+    return dict(SUPCON) if head == "supcon" else {}
 
 
 def open_set_cell(fold: int, head: str = "linear") -> Cell:
     """Fold ``fold`` of WLASL-50 without :data:`UNSEEN` signs drawn with seed ``fold``; the
-    preset's own fixed schedule (cells otherwise default to an inner selection split). A cosine
-    head's cell belongs to the few-shot table only (the open-set table is the preset's)."""
-    overrides: dict[str, Any] = {"selection": "fixed"}
-    if head != "linear":
-        kwargs = preset(OPEN_SET_PRESET).model.kwargs
-        overrides["model_kwargs"] = {**kwargs, "head": head}
+    preset's own fixed schedule (cells otherwise default to an inner selection split). A
+    variant's cell belongs to the few-shot table only (the open-set table is the preset's)."""
     return Cell(
         OPEN_SET if head == "linear" else FEW_SHOT,
         HEADS[head],
         "wlasl50",
         OPEN_SET_PRESET,
         fold,
-        overrides=overrides,
+        overrides={"selection": "fixed", **head_overrides(head)},
         protocol={"unseen_signs": UNSEEN, "unseen_draw_seed": fold},
     )
 
@@ -376,7 +384,7 @@ def every_cell() -> Iterator[Cell]:
         yield from (frame_sampling_cell(method, f) for f in folds)
     yield from (c for c in compare_cells(seeds=REPEAT_SEEDS) if c.table == COMPARE)
     yield from (open_set_cell(f) for f in folds)
-    yield open_set_cell(0, head="cosine")
+    yield from (open_set_cell(0, head) for head in HEADS if head != "linear")
     yield retrain_cell(0, RETRAIN_SHOTS)
     yield one_signer_cell()
     yield from (signers_cell(f, row) for row in SIGNERS_ROWS for f in range(SIGNER_FOLDS))
