@@ -45,10 +45,11 @@ the same prototypes would trade between new and known signs (the fit is not tune
 HEAD_LABELS = {
     "linear": "linear head",
     "cosine": "cosine head",
-    "supcon": (
-        f"linear head + supervised contrastive loss (weight {SUPCON['supcon_weight']}, "
-        f"temperature {SUPCON['supcon_temperature']})"
-    ),
+    **{
+        head: f"linear head + supervised contrastive loss (weight {loss['supcon_weight']}, "
+        f"temperature {loss['supcon_temperature']})"
+        for head, loss in SUPCON.items()
+    },
 }
 """How each :data:`~benchmarks.rows.HEADS` variant's block is titled."""
 
