@@ -441,8 +441,8 @@ adding) and end where the linear head's do (84.3% against 84.4% at k = 5, -4.9 p
 "among themselves" accuracy is the linear head's (68.7% against 68.0% at k = 5): the embedding
 separates the unseen signs no better, the gain is the fitted scale's operating point (R² 0.85
 against 0.75), measured from one training run per setting on 60 test clips (no other
-training seed was run, so how much of it is the seed is not known). Neither setting is near the goals; the preset and the bundled model
-keep the plain cross-entropy."""
+training seed was run, so how much of it is the seed is not known). Neither setting is near
+the goals; the preset and the bundled model keep the plain cross-entropy."""
 
 
 def main() -> None:
