@@ -58,11 +58,17 @@ def command_line() -> str:
     return "python " + " ".join([script, *sys.argv[1:]])
 
 
-def record_measurement(title: str) -> None:
+def record_measurement(title: str, *, keep_commands: bool = False) -> None:
     """Store this machine, the time and this process's command as section ``title``'s
-    measurement (called by a script that has just trained or measured something for it)."""
+    measurement (called by a script that has just trained or measured something for it).
+    ``keep_commands``: a section assembled from several runs of a script (one per variant)
+    keeps the commands recorded before, this one appended unless it is among them."""
     sections = _read_sections()
-    sections[title] = {"machine": machine(), "date": _now(), "command": command_line()}
+    command = command_line()
+    if keep_commands and title in sections:
+        before = [c for c in sections[title]["command"].split("; ") if c]
+        command = "; ".join(before if command in before else [*before, command])
+    sections[title] = {"machine": machine(), "date": _now(), "command": command}
     write_text(SECTIONS, json.dumps(sections, indent=1, ensure_ascii=False) + "\n")
 
 

@@ -89,6 +89,12 @@ class OptimConfig(PlainData):
     # points on every source; counting people keeps MS-ASL's few `hello` signers from being
     # drowned by GISLR's repeats without handing one person a data set's share.
     signer_balanced: bool = False
+    # A supervised contrastive loss (SupCon, :mod:`aslrec.training.contrastive`) on the
+    # L2-normalised embedding the prototype head of added signs compares, added to the
+    # cross-entropy with this weight: clips of one sign pulled together in angle, so a sign
+    # added later from a few examples has a tight class to average (issue #24). 0 = off.
+    supcon_weight: float = 0.0
+    supcon_temperature: float = 0.1
 
     @property
     def clip_weighted(self) -> bool:
@@ -111,6 +117,8 @@ class OptimConfig(PlainData):
                 not (self.source_balanced and self.signer_balanced),
                 "source_balanced and signer_balanced are two ways to weigh clips: choose one",
             ),
+            (self.supcon_weight >= 0, "supcon_weight must be >= 0"),
+            (self.supcon_temperature > 0, "supcon_temperature must be > 0"),
         ]:
             _require(ok, message)
 

@@ -13,6 +13,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from aslrec.data.augment import build_augmentation, mixup, mixup_alpha
 from aslrec.runs.config import TrainConfig
+from aslrec.training.contrastive import supcon_loss
 from aslrec.training.distill import distillation_loss, online_teacher_probabilities
 
 
@@ -108,6 +109,23 @@ class ClassifierModule(L.LightningModule):
         )
         return (per_clip * clip_weight).sum() / clip_weight.sum()
 
+    def _supcon(
+        self,
+        features: torch.Tensor,
+        target: torch.Tensor,
+        order: torch.Tensor | None,
+        lam: float,
+    ) -> torch.Tensor:
+        """SupCon on the training batch's embeddings (``supcon_weight``); a mixed-up batch
+        mixes it as cross-entropy is mixed: ``lam`` of it with each clip's own labels, the rest
+        with its partner's (every clip of the batch is mixed with the same ``lam``, so either
+        labelling is one consistent labelling of the whole batch)."""
+        temperature = self.config.optim.supcon_temperature
+        loss = supcon_loss(features, target, temperature)
+        if order is not None:
+            loss = lam * loss + (1 - lam) * supcon_loss(features, target[order], temperature)
+        return loss
+
     def _step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
         """One batch: ``(landmarks, mask, labels)``, then in training batches each clip's loss
         weight (source or signer balanced) and the teachers' probabilities (offline
@@ -123,7 +141,11 @@ class ClassifierModule(L.LightningModule):
                 landmarks, mask, order, lam = mixup(
                     landmarks, mask, self.generator, self.mixup_alpha
                 )
-        logits = (self.model if stage == "train" else self.inference_model)(landmarks, mask)
+        features = None
+        if stage == "train" and self.config.optim.supcon_weight > 0:
+            features, logits = self.model.embed_and_logits(landmarks, mask)
+        else:
+            logits = (self.model if stage == "train" else self.inference_model)(landmarks, mask)
         loss = self._loss(logits, target, clip_weight)
         if order is not None:
             mixed = None if clip_weight is None else clip_weight[order]
@@ -137,6 +159,17 @@ class ClassifierModule(L.LightningModule):
         if soft is not None:
             weight = self.config.distill.weight
             loss = (1 - weight) * loss + weight * distillation_loss(logits, soft, temperature)
+        if features is not None:
+            contrastive = self._supcon(features, target, order, lam)
+            self.log(
+                "train_supcon",
+                contrastive.detach(),
+                on_step=False,
+                on_epoch=True,
+                batch_size=target.shape[0],
+                sync_dist=True,
+            )
+            loss = loss + self.config.optim.supcon_weight * contrastive
         correct = (logits.argmax(dim=1) == target).float()
         size = target.shape[0]
         if stage != "train":
