@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes: most of the suite waits on one core at a time (MediaPipe, subprocesses,
+# sockets), so 2 workers about halve it on CI's 2 cores; a test file stays on one worker
+# (`--dist loadfile`) so its module fixtures are built once.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test test-slow lint benchmarks results clean web
 
@@ -26,7 +30,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports  # the layer contract in pyproject.toml: no upward import between packages
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
+from unittest import mock
 
 import pytest
 
@@ -38,3 +41,33 @@ def memory_url() -> Iterator[str]:
     fs = fsspec.filesystem("memory")
     if fs.exists(root):
         fs.rm(root, recursive=True)
+
+
+class CliResult(NamedTuple):
+    """What a finished ``aslrec`` command left: the fields tests read off a CompletedProcess."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def aslrec_cli(capfd: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``aslrec ARGS...`` in this process through the console script's own ``main()`` (the
+    same one-line errors and exit codes), without a fresh interpreter's 5-15 s of imports.
+    Tests of what only a separate process shows (signals, environment, a missing PyTorch)
+    start one instead."""
+    from aslrec.cli import main
+
+    def invoke(*args: str | Path) -> CliResult:
+        capfd.readouterr()  # only this command's output
+        with mock.patch.object(sys, "argv", ["aslrec", *map(str, args)]):
+            try:
+                main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capfd.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,8 @@ def test_every_command_has_help_and_a_readme_row(command: str) -> None:
     assert f"| `aslrec {command}" in readme
 
 
-def test_models_lists_the_registry() -> None:
-    result = run("models")
+def test_models_lists_the_registry(aslrec_cli: Callable[..., Any]) -> None:
+    result = aslrec_cli("models")
     assert "seed " in result.stdout and "3,258,574" in result.stdout
 
 
@@ -65,11 +66,11 @@ def test_models_lists_the_registry() -> None:
     ],
 )
 def test_train_bad_input_is_one_clear_line(
-    args: list[str], message: str, shared_data: Path, tmp_path: Path
+    args: list[str], message: str, shared_data: Path, tmp_path: Path, aslrec_cli: Callable[..., Any]
 ) -> None:
     data = [] if "--data" in args else ["--data", shared_data / "samples" / "MP_Data"]
     out = tmp_path / "run"
-    result = run("train", *data, *args, "--out", out, "--epochs", "1")
+    result = aslrec_cli("train", *data, *args, "--out", out, "--epochs", "1")
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -77,18 +78,20 @@ def test_train_bad_input_is_one_clear_line(
     assert not out.exists()
 
 
-def test_train_unreadable_file(tmp_path: Path) -> None:
+def test_train_unreadable_file(tmp_path: Path, aslrec_cli: Callable[..., Any]) -> None:
     bad = tmp_path / "corrupt.npz"
     bad.write_bytes(b"not a zip archive")
-    result = run("train", "--data", bad, "--out", tmp_path / "run")
+    result = aslrec_cli("train", "--data", bad, "--out", tmp_path / "run")
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {bad}")
 
 
 def test_evaluate_missing_run(tmp_path: Path, shared_data: Path) -> None:
+    """A real process (the others run in this one): an error is still one line, no traceback."""
     result = run("evaluate", tmp_path / "nowhere", "--data", shared_data / "wlasl50_mp.npz")
     assert result.returncode == 1
     assert "model directory not found" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.fixture
@@ -174,7 +177,7 @@ def test_serve_bad_limits_are_usage_errors(
     assert not serve_settings  # refused before the model is loaded
 
 
-def test_transcribe_fingerspelling_flags(tmp_path: Path) -> None:
+def test_transcribe_fingerspelling_flags(tmp_path: Path, aslrec_cli: Callable[..., Any]) -> None:
     from typer.testing import CliRunner
 
     from aslrec.cli import app
@@ -185,6 +188,6 @@ def test_transcribe_fingerspelling_flags(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["transcribe", str(video), "--fingerspelling", "--srt"])
     assert result.exit_code == 2 and "with --fingerspelling use text or --json" in result.output
     missing = tmp_path / "missing.txt"
-    result = run("transcribe", video, "--fingerspelling", "--lexicon", missing)
+    result = aslrec_cli("transcribe", video, "--fingerspelling", "--lexicon", missing)
     assert result.returncode == 1
     assert result.stderr == f"error: {missing}: no such lexicon file\n"

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -203,31 +204,17 @@ def test_bad_export_options(options: dict, message: str, make_run, tmp_path: Pat
         export_run(make_run("seed-baseline"), tmp_path / "x.onnx", **options)
 
 
-def test_export_cli_bad_input_is_one_line(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "aslrec.cli", "export", str(tmp_path / "nope")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def test_export_cli_bad_input_is_one_line(tmp_path: Path, aslrec_cli: Callable[..., Any]) -> None:
+    result = aslrec_cli("export", tmp_path / "nope")
     assert result.returncode == 1
     assert result.stderr == f"error: {tmp_path / 'nope'}: model directory not found\n"
 
 
-def test_export_cli_writes_a_checked_file(make_run: Callable[[str], Path], tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
+def test_export_cli_writes_a_checked_file(
+    make_run: Callable[[str], Path], tmp_path: Path, aslrec_cli: Callable[..., Any]
+) -> None:
     out = tmp_path / "deploy" / "asl.onnx"
-    result = subprocess.run(
-        [sys.executable, "-m", "aslrec.cli", "export", str(make_run("seed-baseline")),
-         "--format", "onnx", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, env={**__import__("os").environ,
-                                                           "OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
+    result = aslrec_cli("export", make_run("seed-baseline"), "--format", "onnx", "--out", out)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{out} (") and "top-1 agreement 100.00%" in result.stdout
     assert read_metadata(out).architecture == "seed-baseline"

@@ -7,9 +7,9 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 
@@ -27,20 +27,6 @@ def run(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[
     )
 
 
-def cli(capfd: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    """Run ``aslrec`` in this process (no start-up cost): exit code, stdout, stderr."""
-    from aslrec.cli import main
-
-    with mock.patch.object(sys, "argv", ["aslrec", *map(str, args)]):
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capfd.readouterr()
-    return code, captured.out, captured.err
-
-
 def seconds(h: str, m: str, s: str, ms: str) -> float:
     return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
 
@@ -54,10 +40,10 @@ def one_sign(shared_data: Path, tmp_path_factory: pytest.TempPathFactory, stream
 
 
 def test_transcribe_srt_parses(
-    capfd: pytest.CaptureFixture[str], random_run_dir: Path, two_sign_stream: Any
+    aslrec_cli: Callable[..., Any], random_run_dir: Path, two_sign_stream: Any
 ) -> None:
-    code, out, err = cli(
-        capfd, "transcribe", two_sign_stream.path, "--srt", "--model", random_run_dir,
+    code, out, err = aslrec_cli(
+        "transcribe", two_sign_stream.path, "--srt", "--model", random_run_dir,
         "--threshold", "0",
     )  # fmt: skip
     assert code == 0, err
@@ -72,10 +58,10 @@ def test_transcribe_srt_parses(
 
 
 def test_transcribe_json_lines_and_threshold(
-    capfd: pytest.CaptureFixture[str], random_run_dir: Path, one_sign: Any
+    aslrec_cli: Callable[..., Any], random_run_dir: Path, one_sign: Any
 ) -> None:
-    code, out, _ = cli(
-        capfd, "transcribe", one_sign.path, "--json", "--model", random_run_dir, "--threshold", "0"
+    code, out, _ = aslrec_cli(
+        "transcribe", one_sign.path, "--json", "--model", random_run_dir, "--threshold", "0"
     )
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
@@ -83,8 +69,8 @@ def test_transcribe_json_lines_and_threshold(
     assert set(rows[0]) == {"start_s", "end_s", "label", "probability", "top_k"}
     assert rows[0]["top_k"][0]["label"] == rows[0]["label"]
     # a random 4-class model is never 99 % sure: everything is unknown, nothing printed
-    code, out, err = cli(
-        capfd, "transcribe", one_sign.path, "--json", "--model", random_run_dir,
+    code, out, err = aslrec_cli(
+        "transcribe", one_sign.path, "--json", "--model", random_run_dir,
         "--threshold", "0.99",
     )  # fmt: skip
     assert code == 0 and out == "" and "1 unsure" in err
@@ -104,20 +90,22 @@ def test_live_video_headless_fast_exits_cleanly_at_the_end(
     assert "Traceback" not in result.stderr
 
 
-def test_camera_that_cannot_be_opened_is_one_clear_line(random_run_dir: Path) -> None:
-    result = run("live", "--camera", "57", "--headless", "--model", random_run_dir, timeout=60)
+def test_camera_that_cannot_be_opened_is_one_clear_line(
+    aslrec_cli: Callable[..., Any], random_run_dir: Path
+) -> None:
+    result = aslrec_cli("live", "--camera", "57", "--headless", "--model", random_run_dir)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: camera 57: cannot be opened")
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_corrupt_video_is_one_clear_line(
-    capfd: pytest.CaptureFixture[str], random_run_dir: Path, tmp_path: Path
+    aslrec_cli: Callable[..., Any], random_run_dir: Path, tmp_path: Path
 ) -> None:
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
     for command in (["transcribe", bad], ["live", "--video", bad, "--headless", "--fast"]):
-        code, out, err = cli(capfd, *command, "--model", random_run_dir)
+        code, out, err = aslrec_cli(*command, "--model", random_run_dir)
         assert code == 1 and out == ""
         assert (
             err.strip()
@@ -126,7 +114,7 @@ def test_corrupt_video_is_one_clear_line(
 
 
 def test_video_ending_early_keeps_what_was_found(
-    capfd: pytest.CaptureFixture[str], random_run_dir: Path, one_sign: Any, tmp_path: Path
+    aslrec_cli: Callable[..., Any], random_run_dir: Path, one_sign: Any, tmp_path: Path
 ) -> None:
     import cv2
 
@@ -139,29 +127,27 @@ def test_video_ending_early_keeps_what_was_found(
     writer.release()
     data = avi.read_bytes()
     avi.write_bytes(data[: int(len(data) * 0.75)])
-    code, out, err = cli(
-        capfd, "transcribe", avi, "--json", "--model", random_run_dir, "--threshold", "0"
+    code, out, err = aslrec_cli(
+        "transcribe", avi, "--json", "--model", random_run_dir, "--threshold", "0"
     )
     assert code == 1
     assert len(out.splitlines()) == 1  # the sign before the break
     assert err.strip().splitlines()[-1].startswith(f"error: {avi}: truncated or corrupt")
 
 
-def test_no_hands(
-    capfd: pytest.CaptureFixture[str], random_run_dir: Path, grey_video: Path
-) -> None:
-    code, out, err = cli(capfd, "transcribe", grey_video, "--model", random_run_dir)
+def test_no_hands(aslrec_cli: Callable[..., Any], random_run_dir: Path, grey_video: Path) -> None:
+    code, out, err = aslrec_cli("transcribe", grey_video, "--model", random_run_dir)
     assert code == ExitCode.NO_HANDS and out == ""
     assert err.strip() == f"error: {grey_video}: no hands in any of its 30 frames"
-    code, out, err = cli(
-        capfd, "live", "--video", grey_video, "--headless", "--fast", "--model", random_run_dir
+    code, out, err = aslrec_cli(
+        "live", "--video", grey_video, "--headless", "--fast", "--model", random_run_dir
     )
     assert code == 0 and out == ""
     assert "30 frames (hands in 0%), 0 signs" in err
 
 
 def test_window_without_display_points_to_headless(
-    capfd: pytest.CaptureFixture[str],
+    aslrec_cli: Callable[..., Any],
     random_run_dir: Path,
     grey_video: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -170,18 +156,18 @@ def test_window_without_display_points_to_headless(
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     if not sys.platform.startswith("linux"):
         pytest.skip("display detection is for Linux")
-    code, _, err = cli(capfd, "live", "--video", grey_video, "--model", random_run_dir)
+    code, _, err = aslrec_cli("live", "--video", grey_video, "--model", random_run_dir)
     assert code == 1 and "use --headless" in err
 
 
 def test_collect_from_a_video_appends_clips(
-    capfd: pytest.CaptureFixture[str], two_sign_stream: Any, tmp_path: Path
+    aslrec_cli: Callable[..., Any], two_sign_stream: Any, tmp_path: Path
 ) -> None:
     from aslrec.data.loaders import load_dataset
 
     out = tmp_path / "my_signs"
     args = ["collect", "hello", "--video", two_sign_stream.path, "--out", out, "--headless"]
-    code, _, err = cli(capfd, *args, "--fast", "--count", "5", "--signer", "me")
+    code, _, err = aslrec_cli(*args, "--fast", "--count", "5", "--signer", "me")
     assert code == 0, err
     assert "clip 1/5 saved" in err and "clip 2/5 saved" in err
     clips = load_dataset(out)
@@ -191,13 +177,13 @@ def test_collect_from_a_video_appends_clips(
         assert clip.timestamps[0] == pytest.approx(sign.start_s, abs=0.2)
         assert clip.hand_rate > 0.9
     # a second session appends, never overwrites; it stops at --count
-    code, _, err = cli(capfd, *args, "--fast", "--count", "1")
+    code, _, err = aslrec_cli(*args, "--fast", "--count", "1")
     assert code == 0 and "1 clips of 'hello' saved" in err
     assert len(load_dataset(out)) == 3
 
 
 def test_collect_then_add_the_sign_to_the_bundled_model(
-    capfd: pytest.CaptureFixture[str], two_sign_stream: Any, tmp_path: Path
+    aslrec_cli: Callable[..., Any], two_sign_stream: Any, tmp_path: Path
 ) -> None:
     """`collect --add-to RUN --new-model NEW`: the recorded clips become a new sign of a new
     model directory (the bundled model's stored reference: no training data needed), the old
@@ -206,13 +192,14 @@ def test_collect_then_add_the_sign_to_the_bundled_model(
 
     out, new = tmp_path / "my_signs", tmp_path / "with_wave"
     args = ["collect", "wave", "--video", two_sign_stream.path, "--out", out, "--headless"]
-    code, _, err = cli(capfd, *args, "--fast", "--new-model", new)
+    code, _, err = aslrec_cli(*args, "--fast", "--new-model", new)
     assert code == 2 and "--add-to and --new-model go together" in err and not out.exists()
-    code, _, err = cli(capfd, *args, "--add-to", tmp_path / "nope", "--new-model", new)
+    code, _, err = aslrec_cli(*args, "--add-to", tmp_path / "nope", "--new-model", new)
     assert code == 1 and "nope" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
-    code, stdout, err = cli(capfd, *args, "--fast", "--add-to", default_model_dir(),
-                            "--new-model", new)  # fmt: skip
+    code, stdout, err = aslrec_cli(
+        *args, "--fast", "--add-to", default_model_dir(), "--new-model", new
+    )
     assert code == 0, err
     assert "2 clips of 'wave' saved" in err and "nearest known signs to 'wave'" in stdout
     old = Recognizer.load()
@@ -220,13 +207,13 @@ def test_collect_then_add_the_sign_to_the_bundled_model(
 
 
 def test_collect_bad_input(
-    capfd: pytest.CaptureFixture[str], grey_video: Path, tmp_path: Path
+    aslrec_cli: Callable[..., Any], grey_video: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "ds"
-    code, _, err = cli(capfd, "collect", "hello", "--video", grey_video, "--out", out,
-                       "--headless", "--fast", "--count", "2")  # fmt: skip
+    options = ["--out", out, "--headless", "--fast", "--count", "2"]
+    code, _, err = aslrec_cli("collect", "hello", "--video", grey_video, *options)
     assert code == ExitCode.NOTHING_SAVED and "0 clips of 'hello' saved" in err
-    code, _, err = cli(capfd, "collect", "hello", "--out", out, "--count", "0", "--headless")
+    code, _, err = aslrec_cli("collect", "hello", "--out", out, "--count", "0", "--headless")
     assert code == 1 and err.strip() == "error: --count must be at least 1, not 0"
     assert os.path.isdir(out)
 

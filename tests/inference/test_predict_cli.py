@@ -7,7 +7,9 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -53,8 +55,8 @@ def test_recognizer_api_on_a_real_video(recognizer: Recognizer, shared_data: Pat
     assert prediction.label in recognizer.classes
 
 
-def test_predict_json_on_a_real_video(shared_data: Path) -> None:
-    result = run("predict", shared_data / "videos" / "hello.mp4", "--json", "--top-k", "3")
+def test_predict_json_on_a_real_video(shared_data: Path, aslrec_cli: Callable[..., Any]) -> None:
+    result = aslrec_cli("predict", shared_data / "videos" / "hello.mp4", "--json", "--top-k", "3")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert [set(p) for p in payload["predictions"]] == [{"label", "probability"}] * 3
@@ -62,13 +64,13 @@ def test_predict_json_on_a_real_video(shared_data: Path) -> None:
     assert payload["label"] == payload["predictions"][0]["label"]
 
 
-def test_video_without_hands_exits_no_hands(tmp_path: Path) -> None:
+def test_video_without_hands_exits_no_hands(tmp_path: Path, aslrec_cli: Callable[..., Any]) -> None:
     blank = tmp_path / "blank.mp4"
     writer = cv2.VideoWriter(str(blank), cv2.VideoWriter_fourcc(*"mp4v"), 25, (160, 120))
     for _ in range(15):
         writer.write(np.full((120, 160, 3), 127, np.uint8))
     writer.release()
-    result = run("predict", blank)
+    result = aslrec_cli("predict", blank)
     assert result.returncode == ExitCode.NO_HANDS == 3
     assert result.stderr.strip() == f"error: {blank}: no hands found in 15 frames"
     assert result.stdout == ""
@@ -93,12 +95,14 @@ def test_every_video_the_decoder_reads_is_predicted(
         assert isinstance(prediction, Prediction) and prediction.label in recognizer.classes
 
 
-def test_folder_of_videos_gives_one_csv_row_each(tmp_path: Path, shared_data: Path) -> None:
+def test_folder_of_videos_gives_one_csv_row_each(
+    tmp_path: Path, shared_data: Path, aslrec_cli: Callable[..., Any]
+) -> None:
     folder = tmp_path / "videos"
     (folder / "table").mkdir(parents=True)
     (folder / "table" / "a.mp4").write_bytes((shared_data / "videos" / "table.mp4").read_bytes())
     (folder / "broken.mp4").write_bytes(b"not a video")
-    result = run("predict", folder, "--csv")
+    result = aslrec_cli("predict", folder, "--csv")
     assert result.returncode == 0, result.stderr
     rows = {Path(r["source"]).name: r for r in csv.DictReader(io.StringIO(result.stdout))}
     assert set(rows) == {"a.mp4", "broken.mp4"}
@@ -106,8 +110,10 @@ def test_folder_of_videos_gives_one_csv_row_each(tmp_path: Path, shared_data: Pa
     assert "broken.mp4" in rows["broken.mp4"]["error"]
 
 
-def test_landmark_file_predicts_every_clip(shared_data: Path) -> None:
-    result = run("predict", shared_data / "samples" / "MP_Data", "--json", "--top-k", "1")
+def test_landmark_file_predicts_every_clip(
+    shared_data: Path, aslrec_cli: Callable[..., Any]
+) -> None:
+    result = aslrec_cli("predict", shared_data / "samples" / "MP_Data", "--json", "--top-k", "1")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert len(payload) == 15

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import pytest
 
 
-def test_demo_on_a_real_video_draws_the_tracked_hands(shared_data: Path, tmp_path: Path) -> None:
+def test_demo_on_a_real_video_draws_the_tracked_hands(
+    shared_data: Path, tmp_path: Path, aslrec_cli: Callable[..., Any]
+) -> None:
     video = shared_data / "videos" / "hello.mp4"
     preview = tmp_path / "hello.png"
-    result = subprocess.run(
-        [sys.executable, "-m", "aslrec.cli", "demo", "--video", str(video), "--preview", preview],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = aslrec_cli("demo", "--video", video, "--preview", preview)
     assert result.returncode == 0, result.stderr
     assert f"{video}: " in result.stdout and "  1. " in result.stdout
     assert result.stdout.strip().endswith(f"tracked hands drawn on its best frame: {preview}")
@@ -32,16 +30,13 @@ def test_demo_on_a_real_video_draws_the_tracked_hands(shared_data: Path, tmp_pat
     assert any(np.all(picture == colour, axis=-1).sum() > 50 for colour in slot_colours)
 
 
-def test_demo_video_that_is_not_a_video_is_one_line(tmp_path: Path) -> None:
+def test_demo_video_that_is_not_a_video_is_one_line(
+    tmp_path: Path, aslrec_cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = tmp_path / "notes.mp4"
     fake.write_text("not a video")
-    result = subprocess.run(
-        [sys.executable, "-m", "aslrec.cli", "demo", "--video", str(fake)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
+    monkeypatch.chdir(tmp_path)  # where a default preview would be written
+    result = aslrec_cli("demo", "--video", fake)
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"error: {fake}") and "Traceback" not in result.stderr
     assert not list(tmp_path.glob("*.png"))

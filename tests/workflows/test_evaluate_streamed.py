@@ -40,7 +40,9 @@ def shard_set(gislr: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_dir(shard_set: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One epoch streamed from the shard set, the participants held out."""
     out = tmp_path_factory.mktemp("run") / "streamed"
-    config = preset("seed").updated(epochs=1, batch_size=32, split="signer", threads=1)
+    config = preset("seed").updated(
+        model="seed-baseline", epochs=1, batch_size=32, split="signer", threads=1
+    )
     train([shard_set], out, config, progress=False)
     return out
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -16,8 +16,6 @@ import pytest
 
 from aslrec.landmarks.video import FrameSource
 from aslrec.workflows.output import PROGRESS_MIN_S, track_progress
-
-ASLREC = [sys.executable, "-m", "aslrec.cli"]
 
 
 class _Terminal(io.StringIO):
@@ -51,13 +49,13 @@ def test_no_progress_bar_when_piped_or_short(tmp_path: Path, seconds: float, str
     assert out.getvalue() == ""
 
 
-def test_predict_json_frames_are_every_decoded_frame(shared_data: Path) -> None:
+def test_predict_json_frames_are_every_decoded_frame(
+    shared_data: Path, aslrec_cli: Callable[..., Any]
+) -> None:
     video = shared_data / "videos" / "table.mp4"  # hands in 47 of its 70 frames
     with FrameSource(video) as source:
         decoded = sum(1 for _ in source)
-    result = subprocess.run(
-        [*ASLREC, "predict", str(video), "--json"], capture_output=True, text=True, timeout=300
-    )
+    result = aslrec_cli("predict", video, "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["frames"] == decoded == 70
