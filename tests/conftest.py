@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -71,3 +72,15 @@ def aslrec_cli(capfd: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return invoke
+
+
+@pytest.fixture
+def aslrec_process() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``aslrec ARGS...`` as its own process (``python -m aslrec.cli``), for what only a
+    process shows: the real entry point, exit at the end of a live loop."""
+
+    def start(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "aslrec.cli", *map(str, args)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+    return start

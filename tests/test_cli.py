@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-ASLREC = [sys.executable, "-m", "aslrec.cli"]
-
-
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ASLREC, *map(str, args)], capture_output=True, text=True, timeout=120)
 
 
 def registered_commands() -> list[str]:
@@ -25,10 +17,10 @@ def registered_commands() -> list[str]:
     return [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
 
 
-def test_help_lists_every_command() -> None:
+def test_help_lists_every_command(aslrec_process: Callable[..., Any]) -> None:
     commands = registered_commands()
     assert len(commands) == 16
-    result = run("--help")
+    result = aslrec_process("--help")
     assert result.returncode == 0
     # Rows of the help's command box: "│ name   description"; wrapped lines start with spaces.
     listed = set(re.findall(r"^│ ([a-z][a-z-]*) ", result.stdout, re.M))
@@ -86,9 +78,13 @@ def test_train_unreadable_file(tmp_path: Path, aslrec_cli: Callable[..., Any]) -
     assert result.stderr.startswith(f"error: {bad}")
 
 
-def test_evaluate_missing_run(tmp_path: Path, shared_data: Path) -> None:
+def test_evaluate_missing_run(
+    tmp_path: Path, shared_data: Path, aslrec_process: Callable[..., Any]
+) -> None:
     """A real process (the others run in this one): an error is still one line, no traceback."""
-    result = run("evaluate", tmp_path / "nowhere", "--data", shared_data / "wlasl50_mp.npz")
+    result = aslrec_process(
+        "evaluate", tmp_path / "nowhere", "--data", shared_data / "wlasl50_mp.npz"
+    )
     assert result.returncode == 1
     assert "model directory not found" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

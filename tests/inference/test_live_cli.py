@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,16 +14,9 @@ import pytest
 
 from aslrec.errors import ExitCode
 
-ASLREC = [sys.executable, "-m", "aslrec.cli"]
 SRT_CUE = re.compile(
     r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)\n(.+)\n?", re.M
 )
-
-
-def run(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ASLREC, *map(str, args)], capture_output=True, text=True, timeout=timeout
-    )
 
 
 def seconds(h: str, m: str, s: str, ms: str) -> float:
@@ -77,9 +69,9 @@ def test_transcribe_json_lines_and_threshold(
 
 
 def test_live_video_headless_fast_exits_cleanly_at_the_end(
-    random_run_dir: Path, one_sign: Any
+    aslrec_process: Callable[..., Any], random_run_dir: Path, one_sign: Any
 ) -> None:
-    result = run(
+    result = aslrec_process(
         "live", "--video", one_sign.path, "--headless", "--fast", "--model", random_run_dir,
         "--threshold", "0",
     )  # fmt: skip

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,12 +18,6 @@ from aslrec.errors import ExitCode
 from aslrec.inference.recognizer import Prediction, default_model_dir
 from aslrec.runs.ensemble import member_dirs
 from aslrec.workflows.predict import predict_inputs
-
-ASLREC = [sys.executable, "-m", "aslrec.cli"]
-
-
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ASLREC, *map(str, args)], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +112,8 @@ def test_landmark_file_predicts_every_clip(
     assert {row["truth"] for row in payload} == {"book", "drink", "yes"}
 
 
-def test_demo_recognises_bundled_held_out_clips() -> None:
-    result = run("demo")
+def test_demo_recognises_bundled_held_out_clips(aslrec_process: Callable[..., Any]) -> None:
+    result = aslrec_process("demo")
     assert result.returncode == 0, result.stderr
     correct, total = result.stdout.split(" recognised correctly")[0].split()[-1].split("/")
     from aslrec.workflows.predict import demo_data_dir
