@@ -734,11 +734,14 @@ def signers_section() -> str:
             "only by a model that never saw them. Clips: one photo held for 30 frames. "
             "Mirror agreement: same top-1 for a clip and its left-right mirror image (x "
             "mirrored, slots swapped). The one-signer row trains on letters_static's "
-            "recording (4 of its 5 blocks, un-mirrored by the loader).",
+            "recording (4 of its 5 blocks, un-mirrored by the loader). The signer-style row "
+            "adds another person's hand proportions (each bone +-10%) and a camera turned in "
+            "3D (pitch and yaw +-10 degrees) to the bundled recipe's augmentations, at the "
+            "msasl6 row's settings, run after that row and the others here were known.",
             "",
             *lines,
             "",
-            f"Held-out people, worst first: {people or '-'}.",
+            f"Held-out people, worst first ({SIGNERS_ROW}): {people or '-'}.",
         ]
     )
 
