@@ -431,6 +431,7 @@ SIGNERS_OVERRIDES: dict[str, Any] = {
 SIGNERS_ROW = "best-fast, chirality, 40 epochs"
 # The bundled model's recipe (mirror-invariant) on the same people and schedule.
 SIGNERS_MIRROR_ROW = "best-fast, chirality, mirror-invariant, 40 epochs"
+SIGNERS_MIRROR_OVERRIDES: dict[str, Any] = {**SIGNERS_OVERRIDES, "mirror_invariant": True}
 # Issue #22's signer-style augmentation on top of the bundled recipe (msasl6 rows below): another
 # person's hand proportions and a camera turned in 3D (roll, scale, speed and mirror are in the
 # preset already), at the transforms' documented defaults, chosen before any of these cells ran.
@@ -452,8 +453,8 @@ def with_signer_style(overrides: dict[str, Any]) -> dict[str, Any]:
 SIGNERS_STYLE_ROW = "best-fast, chirality, mirror-invariant, signer-style augmentation, 40 epochs"
 SIGNERS_ROWS = {
     SIGNERS_ROW: SIGNERS_OVERRIDES,
-    SIGNERS_MIRROR_ROW: {**SIGNERS_OVERRIDES, "mirror_invariant": True},
-    SIGNERS_STYLE_ROW: with_signer_style({**SIGNERS_OVERRIDES, "mirror_invariant": True}),
+    SIGNERS_MIRROR_ROW: SIGNERS_MIRROR_OVERRIDES,
+    SIGNERS_STYLE_ROW: with_signer_style(SIGNERS_MIRROR_OVERRIDES),
 }
 
 
@@ -481,8 +482,8 @@ def one_signer_cell() -> Cell:
 # 4 folds because happy and no have 4 signers each. The bundled model's recipe, on the short
 # schedule of the fingerspelling16 cells.
 MSASL_FOLDS = 4
-MSASL_OVERRIDES: dict[str, Any] = {**SIGNERS_OVERRIDES, "mirror_invariant": True}
-MSASL_ROW = "best-fast, chirality, mirror-invariant, 40 epochs"
+MSASL_OVERRIDES = SIGNERS_MIRROR_OVERRIDES
+MSASL_ROW = SIGNERS_MIRROR_ROW
 # The same with the hands placed relative to the shoulders (normalisation="body"; msasl6,
 # WLASL-50 and GISLR all carry pose): issue #22's body context, kept only if it wins here.
 MSASL_BODY_ROW = "best-fast, chirality, mirror-invariant, body-relative, 40 epochs"
