@@ -42,7 +42,10 @@ recipes are level (benchmarks/RESULTS.md, "Model comparison (issue #10)"). The s
 now (``--run-dir runs/default-v5 --preset best-fast --set handedness=chirality --set
 mirror_invariant=true --threads 2``: about 15 minutes alone on 2 cores, far longer when other
 jobs share them) has no teachers yet: teachers trained on the new data would take three more
-training runs.
+training runs. Without ``mirror_invariant`` (``runs/default-v6``, held-out fold 95.4% against
+its 94.5%) a WLASL-50 clip and its mirror image agreed on 53%; with ``dominance=symmetric``
+instead, they are one input, but cross-validation put that recipe no higher
+(benchmarks/RESULTS.md, "Model comparison (issue #10)"), so it was not shipped.
 """
 
 from __future__ import annotations
@@ -269,18 +272,28 @@ ARCHITECTURE_NOTES = {
 def handedness_note(config: dict[str, Any]) -> str:
     from aslrec.data.preprocessing import PreprocessingSpec
 
+    preprocessing = PreprocessingSpec.from_dict(config["preprocessing"])
+    chirality = preprocessing.handedness == "chirality"
     slots = (
         "Hands are put in the slot their 3D shape says (a right hand's palm normal and finger "
         "bend point the same way) when the evidence is clear, whatever the tracker labelled"
-        if PreprocessingSpec.from_dict(config["preprocessing"]).handedness == "chirality"
+        if chirality
         else "Hands are taken in the slots their source gave them"
     )
-    mirror = (
-        "; the model averages its logits over each clip and its mirror image, so a clip and "
-        "its mirror (a left-handed signer, a selfie view) get exactly the same answer"
-        if config.get("model_kwargs", {}).get("mirror_invariant")
-        else "; a mirrored two-handed clip can read differently from the original"
-    )
+    if config.get("model_kwargs", {}).get("mirror_invariant"):
+        mirror = (
+            "; the model averages its logits over each clip and its mirror image, so a clip "
+            "and its mirror (a left-handed signer, a selfie view) get exactly the same answer"
+        )
+    elif chirality and preprocessing.dominant_hand and preprocessing.dominance == "symmetric":
+        mirror = (
+            "; with the leading hand then mirrored to the right by a rule a mirror cannot fool "
+            "(`symmetric`), a clip and its mirror image (a left-handed signer, a selfie view) "
+            "reach the model as the same input, and `aslrec predict` tracks a video both as "
+            "recorded and flipped"
+        )
+    else:
+        mirror = "; a mirrored two-handed clip can read differently from the original"
     return f"{slots}{mirror} ([hands the right way round]({HANDEDNESS_LINK}))."
 
 

@@ -227,6 +227,33 @@ def test_canonical_input_is_the_same_for_a_clip_and_its_mirror_image(shared_data
     assert np.mean(same) >= 0.95, f"{np.mean(same):.1%} of {len(clips)} clips"
 
 
+def test_the_symmetric_rule_makes_two_handed_clips_and_their_mirrors_one_input(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """WLASL-50 is mostly two-handed: the ``moving`` rule keeps such a clip and its mirror image
+    apart (both stay in the RIGHT-leads orientation they arrived in); ``symmetric`` lets the
+    hand that moves more lead, which a mirror swaps with the slots."""
+    from aslrec.data.loaders import load_dataset
+
+    clips = load_dataset(shared_data / "wlasl50_mp.npz")[::10]
+
+    def identical(dominance: str) -> float:
+        spec = PreprocessingSpec(handedness="chirality", dominant_hand=True, dominance=dominance)  # type: ignore[arg-type]
+        return float(
+            np.mean(
+                [
+                    np.allclose(
+                        arrays_for_model([c], spec)[0],
+                        arrays_for_model([c.mirrored()], spec)[0],
+                        atol=1e-5,
+                    )
+                    for c in clips
+                ]
+            )
+        )
+
+    assert identical("moving") < 0.5
+    assert identical("symmetric") == 1.0
+
+
 def test_a_mirror_invariant_model_answers_every_clip_and_its_mirror_alike(shared_data) -> None:  # type: ignore[no-untyped-def]
     """Preprocessing gives a mirrored clip either the mirrored input or (dominant hand mirrored
     back) the same input; a mirror-invariant model maps both to one answer, so agreement holds

@@ -2,7 +2,7 @@
 
 No browser needed: node runs the very module the exported page imports on the landmarks of
 real clips of the three shared sets and their mirror images, for several preprocessing specs
-(every frame sampling, normalisation, chirality slots, both dominance rules, other lengths),
+(every frame sampling, normalisation, chirality slots, every dominance rule, other lengths),
 and its model input must equal :func:`aslrec.data.preprocessing.to_model_input` to 1e-6.
 """
 
@@ -31,6 +31,9 @@ SPECS = [
     ),
     PreprocessingSpec(frame_sampling="truncate", normalisation="clip", dominant_hand=True),
     PreprocessingSpec(seq_len=16, handedness="chirality", dominant_hand=True, dominance="moving"),
+    PreprocessingSpec(
+        frame_sampling="span", dominant_hand=True, dominance="symmetric", handedness="chirality"
+    ),
     PreprocessingSpec(seq_len=48, frame_sampling="span", normalisation="clip"),
 ]
 

@@ -45,9 +45,7 @@ def _cases(api_schema: Any) -> list[tuple[str, Any, str | None]]:
     return out
 
 
-def _fuzz(
-    strategy: Any, key: str, seen: dict[str, set[int]], refusals: dict[str, set[str]]
-) -> Any:
+def _fuzz(strategy: Any, key: str, seen: dict[str, set[int]], refusals: dict[str, set[str]]) -> Any:
     @given(case=strategy)
     @settings(
         max_examples=EXAMPLES,

@@ -195,9 +195,20 @@ export function handMotion(clip) {
   });
 }
 
+/** symmetric_dominant_slot: "moving" without its right-handed default (mirror equivariant). */
+export function symmetricDominantSlot(seen, motion) {
+  for (const [hand, other] of [[LEFT, RIGHT], [RIGHT, LEFT]]) {
+    if (seen[hand] > DOMINANCE_MARGIN * seen[other]) {
+      return motion[hand] < RESTING_MOTION * motion[other] ? other : hand;
+    }
+  }
+  return motion[LEFT] > motion[RIGHT] ? LEFT : RIGHT;
+}
+
 /** The slot of the signing hand (dominant_slot); "moving" also weighs how much each moves. */
-export function dominantSlot(clip, moving) {
+export function dominantSlot(clip, moving, symmetric = false) {
   const seen = seenCounts(clip);
+  if (symmetric) return symmetricDominantSlot(seen, handMotion(clip));
   if (seen[LEFT] <= DOMINANCE_MARGIN * seen[RIGHT]) return RIGHT;
   if (moving) {
     const motion = handMotion(clip);
@@ -208,10 +219,11 @@ export function dominantSlot(clip, moving) {
 
 /** Mirror left-handed signing onto the right hand (canonicalise_dominant_hand). */
 export function canonicaliseDominantHand(clip, dominance = "seen") {
-  if (dominance !== "seen" && dominance !== "moving") {
-    throw new Error(`dominance must be 'seen' or 'moving', not ${dominance}`);
+  if (!["seen", "moving", "symmetric"].includes(dominance)) {
+    throw new Error(`dominance must be 'seen', 'moving' or 'symmetric', not ${dominance}`);
   }
-  return dominantSlot(clip, dominance === "moving") === LEFT ? swapSlots(clip, true) : clip;
+  const slot = dominantSlot(clip, dominance !== "seen", dominance === "symmetric");
+  return slot === LEFT ? swapSlots(clip, true) : clip;
 }
 
 /** The frames `keep` of a clip, as a new clip. */
