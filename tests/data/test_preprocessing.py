@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from aslrec.data import preprocessing as pp
 from aslrec.data.preprocessing import (
     PreprocessingSpec,
     arrays_for_model,
@@ -254,10 +255,15 @@ def test_the_symmetric_rule_makes_two_handed_clips_and_their_mirrors_one_input(s
     assert identical("symmetric") == 1.0
 
 
-def test_a_mirror_invariant_model_answers_every_clip_and_its_mirror_alike(shared_data) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("canonical", [False, True])
+def test_a_mirror_invariant_model_answers_every_clip_and_its_mirror_alike(
+    shared_data,  # type: ignore[no-untyped-def]
+    canonical: bool,
+) -> None:
     """Preprocessing gives a mirrored clip either the mirrored input or (dominant hand mirrored
     back) the same input; a mirror-invariant model maps both to one answer, so agreement holds
-    for two-handed WLASL-50 signs too, where the inputs themselves differ."""
+    for two-handed WLASL-50 signs too, where the inputs themselves differ. With canonical
+    mirrored views as well: the pair {input, view} is the same for a clip and its mirror."""
     import torch
 
     from aslrec.data.loaders import load_dataset
@@ -267,13 +273,56 @@ def test_a_mirror_invariant_model_answers_every_clip_and_its_mirror_alike(shared
     clips = load_dataset(shared_data / "wlasl50_mp.npz")[::50]
     clips += load_dataset(shared_data / "gislr_hello_thankyou.npz")[::50]
     torch.manual_seed(0)
-    model = create_model("isl-hybrid", num_classes=9, mirror_invariant=True).eval()
+    model = create_model(
+        "isl-hybrid", num_classes=9, mirror_invariant=True, mirror_canonical=canonical
+    ).eval()
     x, mask = (torch.from_numpy(a) for a in arrays_for_model(clips, spec))
     mirrors = [c.mirrored() for c in clips]
     xm, mask_m = (torch.from_numpy(a) for a in arrays_for_model(mirrors, spec))
     assert not torch.allclose(x, xm)  # the inputs differ for some clips...
     with torch.no_grad():  # ...the answers never do
         assert torch.allclose(model(x, mask), model(xm, mask_m), atol=1e-4)
+
+
+def test_canonical_mirror_views_leave_one_handed_clips_to_the_bare_model(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """GISLR's one-handed clips are their own mirrored view: the canonical wrapper answers them
+    exactly as the wrapped model does (no left-hand view averaged in), and the torch rule picks
+    the clips NumPy's dominant_slot would mirror back, on real two- and one-handed clips."""
+    import torch
+
+    from aslrec.data.augment import mirror_batch
+    from aslrec.data.loaders import load_dataset
+    from aslrec.models import create_model
+    from aslrec.models.symmetry import led_by_the_right_hand
+
+    spec = PreprocessingSpec(handedness="chirality", dominant_hand=True, dominance="moving")
+    clips = load_dataset(shared_data / "gislr_hello_thankyou.npz")[::25]
+    clips += load_dataset(shared_data / "wlasl50_mp.npz")[::25]
+    x, mask = (torch.from_numpy(a) for a in arrays_for_model(clips, spec))
+    own = led_by_the_right_hand(x, mask)
+    expected = [
+        pp.dominant_slot(view.abs().sum(dim=(-1, -2)).numpy() > 0, view.numpy()) == pp.LEFT
+        for view in mirror_batch(x)
+    ]
+    assert own.tolist() == expected
+    assert 0 < int(own.sum()) < len(clips)
+    torch.manual_seed(0)
+    model = create_model("isl-hybrid", 9, mirror_invariant=True, mirror_canonical=True).eval()
+    with torch.no_grad():
+        assert torch.allclose(model(x, mask)[own], model.model(x, mask)[own], atol=1e-5)
+
+
+def test_canonical_mirror_views_need_the_rule_they_mirror() -> None:
+    from aslrec.errors import ConfigError
+    from aslrec.runs.config import resolve_config
+
+    with pytest.raises(ConfigError, match="mirror_canonical needs mirror_invariant"):
+        resolve_config("best-fast", overrides={"mirror_canonical": True})
+    with pytest.raises(ConfigError, match="dominance=moving"):
+        resolve_config(
+            "best-fast",
+            overrides={"mirror_invariant": True, "mirror_canonical": True, "dominance": "seen"},
+        )
 
 
 def _body_clip(pose: np.ndarray | None) -> LandmarkClip:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -43,7 +44,12 @@ def real_batch(wlasl_clips: list) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_run(
-    run_dir: Path, architecture: str, classes: list[str], x: np.ndarray, mask: np.ndarray
+    run_dir: Path,
+    architecture: str,
+    classes: list[str],
+    x: np.ndarray,
+    mask: np.ndarray,
+    model_kwargs: dict | None = None,
 ) -> Path:
     """A run directory as `aslrec train` writes it, with seeded weights.
 
@@ -59,7 +65,7 @@ def build_run(
     from aslrec.runs import artifacts
 
     torch.manual_seed(0)
-    model = create_model(architecture, num_classes=len(classes))
+    model = create_model(architecture, num_classes=len(classes), **(model_kwargs or {}))
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for norm in norms:
         norm.reset_running_stats()
@@ -77,7 +83,7 @@ def build_run(
         run_dir,
         {
             "architecture": architecture,
-            "model_kwargs": {},
+            "model_kwargs": model_kwargs or {},
             "num_classes": len(classes),
             "classes": classes,
             "preprocessing": PreprocessingSpec().to_dict(),
@@ -93,15 +99,19 @@ def make_run(
     wlasl_clips: list,
     real_batch: tuple[np.ndarray, np.ndarray],
 ) -> Callable[[str], Path]:
-    """``make_run(architecture)`` -> a run directory on WLASL-50's 50 classes (cached)."""
+    """``make_run(architecture, **model_kwargs)`` -> a run directory on WLASL-50's 50 classes
+    (cached)."""
     classes = sorted({c.label for c in wlasl_clips})
-    cache: dict[str, Path] = {}
+    cache: dict[tuple, Path] = {}
 
-    def make(architecture: str) -> Path:
-        if architecture not in cache:
+    def make(architecture: str, **model_kwargs: Any) -> Path:
+        key = (architecture, *sorted(model_kwargs.items()))
+        if key not in cache:
             root = tmp_path_factory.mktemp(f"run-{architecture}")
-            cache[architecture] = build_run(root / "run", architecture, classes, *real_batch)
-        return cache[architecture]
+            cache[key] = build_run(
+                root / "run", architecture, classes, *real_batch, model_kwargs=model_kwargs
+            )
+        return cache[key]
 
     return make
 

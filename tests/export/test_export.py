@@ -45,6 +45,20 @@ def test_fp32_parity_on_real_clips(
     assert reference.std(axis=0).mean() > 1e-3
 
 
+def test_canonical_mirror_views_export_with_parity(
+    make_run: Callable[..., Path], real_batch: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """The canonical mirrored view (a per-clip choice made from the input) is part of the
+    graph: ONNX Runtime matches PyTorch on real clips, some their own view and some not."""
+    from aslrec.workflows.export import export_run
+
+    run_dir = make_run("isl-hybrid", mirror_invariant=True, mirror_canonical=True)
+    export_run(run_dir)
+    x, mask = real_batch
+    reference = torch_logits(RunDirectory(run_dir).model, x, mask)
+    assert_parity(reference, OnnxBackend.load(run_dir).logits(x, mask))
+
+
 @pytest.mark.parametrize("architecture", list_models())
 def test_dynamic_frames_parity(
     architecture: str, exported: Callable[[str], Path], wlasl_clips: list

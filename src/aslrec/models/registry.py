@@ -41,13 +41,19 @@ def list_models() -> list[str]:
 
 
 def create_model(
-    name: str, num_classes: int, *, mirror_invariant: bool = False, **kwargs: Any
+    name: str,
+    num_classes: int,
+    *,
+    mirror_invariant: bool = False,
+    mirror_canonical: bool = False,
+    **kwargs: Any,
 ) -> nn.Module:
     """Build a registered model; unknown names give a one-line error listing the known ones.
 
     ``mirror_invariant`` wraps any of them in :class:`~aslrec.models.symmetry.MirrorAveraged`
     (no extra parameters), so every architecture can be made to answer a clip and its mirror
-    image alike.
+    image alike; ``mirror_canonical`` gives it the canonical mirrored views (only clips whose
+    mirror preprocessing does not map back get a second view).
     """
     _ensure_builtin_models()
     if name not in _REGISTRY:
@@ -56,10 +62,12 @@ def create_model(
         model = _REGISTRY[name](num_classes=num_classes, **kwargs)
     except TypeError as exc:
         raise ConfigError(f"model {name!r}: bad arguments {kwargs} ({exc})") from None
+    if mirror_canonical and not mirror_invariant:
+        raise ConfigError("mirror_canonical needs mirror_invariant")
     if mirror_invariant:
         from aslrec.models.symmetry import MirrorAveraged
 
-        return MirrorAveraged(model)
+        return MirrorAveraged(model, canonical=mirror_canonical)
     return model
 
 

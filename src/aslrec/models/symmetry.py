@@ -23,14 +23,50 @@ import torch
 from torch import nn
 
 from aslrec.data.augment import mirror_batch
+from aslrec.data.preprocessing import DOMINANCE_MARGIN, RESTING_MOTION
+from aslrec.landmarks.clip import LEFT, RIGHT
+
+
+def led_by_the_right_hand(landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``(B,)``: whether preprocessing's ``"moving"`` rule would mirror this input's mirror image
+    back onto it (:func:`~aslrec.data.preprocessing.dominant_slot` of the mirror is LEFT): the
+    right hand is seen in clearly more frames and is not resting. Such a clip and its mirror
+    image reach the model as the same input, so its mirrored view is the input itself. The same
+    arithmetic as the NumPy rule, on the model input (absent hands are zero)."""
+    present = (landmarks.abs().sum(dim=(-1, -2)) > 0) & (mask[:, :, None] > 0)  # (B, T, 2)
+    weight = present.to(landmarks.dtype)
+    seen = weight.sum(dim=1)  # (B, 2)
+    centres = landmarks[..., :2].mean(dim=-2)  # (B, T, 2, 2): per hand, x and y
+    count = seen.clamp(min=1)[..., None]
+    mean = (centres * weight[..., None]).sum(dim=1) / count
+    variance = (((centres - mean[:, None]) ** 2) * weight[..., None]).sum(dim=1) / count
+    motion = torch.where(seen > 1, variance.sum(dim=-1).sqrt(), torch.zeros_like(seen))
+    clearly_seen = seen[:, RIGHT] > DOMINANCE_MARGIN * seen[:, LEFT]
+    return clearly_seen & ~(motion[:, RIGHT] < RESTING_MOTION * motion[:, LEFT])
 
 
 class MirrorAveraged(nn.Module):
-    """``model`` made exactly invariant to a left-right mirror of its input (eval mode)."""
+    """``model`` made exactly invariant to a left-right mirror of its input (eval mode).
 
-    def __init__(self, model: nn.Module) -> None:
+    ``canonical``: a clip that preprocessing (``dominance="moving"``) would map onto itself when
+    mirrored (:func:`led_by_the_right_hand`: one-handed signing, mostly) is its own mirrored
+    view, in training and in eval. Why: its mirror image, the dominant hand in the LEFT slot,
+    never reaches the model from real input, yet the plain wrapper trains on it half the time
+    and averages it in; only two-handed clips need the second view.
+    """
+
+    def __init__(self, model: nn.Module, *, canonical: bool = False) -> None:
         super().__init__()
         self.model = model
+        self.canonical = canonical
+
+    def mirrored_view(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Each input's mirror image (``canonical``: the input itself where it is its own)."""
+        mirrored = mirror_batch(landmarks)
+        if not self.canonical:
+            return mirrored
+        own = led_by_the_right_hand(landmarks, mask)[:, None, None, None, None]
+        return torch.where(own, landmarks, mirrored)
 
     def embed_and_logits(
         self, landmarks: torch.Tensor, mask: torch.Tensor
@@ -39,10 +75,12 @@ class MirrorAveraged(nn.Module):
         mode (so a prototype head on the embedding is mirror-invariant too)."""
         if self.training:
             flip = torch.rand(landmarks.shape[0], device=landmarks.device) < 0.5
-            views = torch.where(flip[:, None, None, None, None], mirror_batch(landmarks), landmarks)
+            views = torch.where(
+                flip[:, None, None, None, None], self.mirrored_view(landmarks, mask), landmarks
+            )
             return self.model.embed_and_logits(views, mask)
         features, logits = self.model.embed_and_logits(
-            torch.cat([landmarks, mirror_batch(landmarks)]), torch.cat([mask, mask])
+            torch.cat([landmarks, self.mirrored_view(landmarks, mask)]), torch.cat([mask, mask])
         )
         return _view_mean(features), _view_mean(logits)
 

@@ -41,6 +41,9 @@ class ModelSpec(PlainData):
     mirror_invariant: bool = False
     """Average the logits of each clip and its mirror image
     (:class:`~aslrec.models.symmetry.MirrorAveraged`): one answer for both."""
+    mirror_canonical: bool = False
+    """With ``mirror_invariant``: a clip whose mirror image preprocessing maps back onto it is
+    its own mirrored view (needs ``dominance="moving"``, the rule it mirrors)."""
 
     def __post_init__(self) -> None:
         self.check_types()
@@ -51,6 +54,8 @@ class ModelSpec(PlainData):
         records as ``model_kwargs``); ``mirror_invariant`` only when on, so older runs and
         their manifests stay as they were."""
         extra = {"mirror_invariant": True} if self.mirror_invariant else {}
+        if self.mirror_canonical:
+            extra["mirror_canonical"] = True
         return {"dropout": self.dropout, **self.kwargs, **extra}
 
 
@@ -177,6 +182,12 @@ class TrainConfig(PlainData):
         from aslrec.data.augment import build_augmentation
 
         build_augmentation(self.augment)
+        if self.model.mirror_canonical:
+            _require(self.model.mirror_invariant, "mirror_canonical needs mirror_invariant")
+            _require(
+                self.preprocessing.dominant_hand and self.preprocessing.dominance == "moving",
+                "mirror_canonical needs dominant_hand with dominance=moving (the rule it mirrors)",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Nested plain data (JSON-ready), as saved in ``model_config.json``."""
@@ -205,6 +216,7 @@ FLAT_NAMES: dict[str, tuple[str, ...]] = {
     "model_kwargs": ("model", "kwargs"),
     "dropout": ("model", "dropout"),
     "mirror_invariant": ("model", "mirror_invariant"),
+    "mirror_canonical": ("model", "mirror_canonical"),
     **{f.name: ("preprocessing", f.name) for f in dataclasses.fields(PreprocessingSpec)},
     **{f.name: ("optim", f.name) for f in dataclasses.fields(OptimConfig)},
     "augment": ("augment",),
