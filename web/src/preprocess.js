@@ -206,9 +206,8 @@ export function symmetricDominantSlot(seen, motion) {
 }
 
 /** The slot of the signing hand (dominant_slot); "moving" also weighs how much each moves. */
-export function dominantSlot(clip, moving, symmetric = false) {
+export function dominantSlot(clip, moving) {
   const seen = seenCounts(clip);
-  if (symmetric) return symmetricDominantSlot(seen, handMotion(clip));
   if (seen[LEFT] <= DOMINANCE_MARGIN * seen[RIGHT]) return RIGHT;
   if (moving) {
     const motion = handMotion(clip);
@@ -222,7 +221,10 @@ export function canonicaliseDominantHand(clip, dominance = "seen") {
   if (!["seen", "moving", "symmetric"].includes(dominance)) {
     throw new Error(`dominance must be 'seen', 'moving' or 'symmetric', not ${dominance}`);
   }
-  const slot = dominantSlot(clip, dominance !== "seen", dominance === "symmetric");
+  const slot =
+    dominance === "symmetric"
+      ? symmetricDominantSlot(seenCounts(clip), handMotion(clip))
+      : dominantSlot(clip, dominance === "moving");
   return slot === LEFT ? swapSlots(clip, true) : clip;
 }
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -168,12 +168,9 @@ def hand_motion(landmarks: np.ndarray, presence: np.ndarray) -> np.ndarray:
     return motion
 
 
-def dominant_slot(
-    presence: np.ndarray, landmarks: np.ndarray | None = None, *, symmetric: bool = False
-) -> int:
+def dominant_slot(presence: np.ndarray, landmarks: np.ndarray | None = None) -> int:
     """The slot of the signing (dominant) hand: LEFT only when the left hand is seen in clearly
-    more frames (over ``DOMINANCE_MARGIN`` = 1.2 times the right's), RIGHT otherwise
-    (``symmetric``: :func:`symmetric_dominant_slot`, which needs ``landmarks``).
+    more frames (over ``DOMINANCE_MARGIN`` = 1.2 times the right's), RIGHT otherwise.
 
     Why a margin and a right-handed default: in a two-handed sign both hands are usually seen
     in every frame, and no cheap cue says which one leads; an earlier rule (more frames, ties
@@ -193,8 +190,6 @@ def dominant_slot(
     the other left-seen-more ones move 0.62-5.3 times as much as the right.
     """
     seen = presence.sum(axis=0)
-    if symmetric:
-        return symmetric_dominant_slot(seen, hand_motion(landmarks, presence))
     if seen[LEFT] <= DOMINANCE_MARGIN * seen[RIGHT]:
         return RIGHT
     if landmarks is not None:
@@ -277,12 +272,12 @@ def canonicalise_dominant_hand(
     the dominant one) or ``"symmetric"`` (``"moving"`` without the right-handed default, so a
     mirrored clip is canonicalised to the same input).
     """
-    if dominance not in ("seen", "moving", "symmetric"):
+    if dominance not in get_args(Dominance):
         raise ConfigError(f"dominance must be 'seen', 'moving' or 'symmetric', not {dominance!r}")
-    moving = dominance != "seen"
-    slot = dominant_slot(
-        presence, landmarks if moving else None, symmetric=dominance == "symmetric"
-    )
+    if dominance == "symmetric":
+        slot = symmetric_dominant_slot(presence.sum(axis=0), hand_motion(landmarks, presence))
+    else:
+        slot = dominant_slot(presence, landmarks if dominance == "moving" else None)
     if slot == LEFT:
         return mirror(landmarks, presence)
     return landmarks, presence
