@@ -7,7 +7,9 @@
 // same label again within repeat_gap_s merges into the previous word. The settings are
 // Python's own (SegmenterConfig), written into the exported aslrec.json.
 // What differs: no pre-roll (Python's default is off too), unknown signs are always shown, the
-// provisional top-3 of the sign in progress is recomputed every 0.2 s like `provisional()`.
+// provisional top-3 of the sign in progress is recomputed every 0.2 s like `provisional()`, and
+// the event a sign would give is answered (and shown as pending) as soon as its end can be seen,
+// before the segmenter has waited to be sure (Transcriber's `pending`).
 
 import { HANDS, POINTS, COORDS } from "./preprocess.js";
 
@@ -125,57 +127,120 @@ export class Segmenter {
     return out;
   }
 
+  /** The segment close(reason) would return now, without closing anything (null if none). */
+  candidate(reason) {
+    if (this.state !== "active") return null;
+    return this.segment(this.frames, reason === "still" ? this.stillSince : this.lastHand, reason);
+  }
+
   close(endS, reason) {
-    const cfg = this.config;
     const frames = this.frames;
     this.frames = [];
     this.stillSince = null;
+    return [this.segment(frames, endS, reason)].filter(Boolean);
+  }
+
+  /** frames as a kept segment {start_s, end_s, reason, frames}, or null when it is dropped. */
+  segment(all, endS, reason) {
+    const cfg = this.config;
+    const frames = [...all];
     while (frames.length && !frames[frames.length - 1].presence.some(Boolean)) frames.pop();
     const handFrames = frames.filter((f) => f.presence.some(Boolean)).length;
-    if (!frames.length || handFrames < cfg.min_hand_frames) return [];
+    if (!frames.length || handFrames < cfg.min_hand_frames) return null;
     const startS = frames.find((f) => f.presence.some(Boolean)).t;
-    if (endS - startS < cfg.min_sign_s) return [];
-    return [{ start_s: startS, end_s: endS, reason, frames }];
+    if (endS - startS < cfg.min_sign_s) return null;
+    return { start_s: startS, end_s: endS, reason, frames };
   }
 }
 
 /**
  * Segments -> sign events, with the unknown threshold and repeats merged (StreamingRecognizer).
  * `classify(clip)` => {label, probability, top_k}.
+ *
+ * The pending event (`pending`): the event the sign in progress would give if it ended now,
+ * answered as soon as its end can be seen (the first frame without a hand, or `pendingStillS`
+ * of stillness) instead of when the segmenter has waited long enough to be sure (end_gap_s,
+ * still_s). The page shows it, marked as pending, so the label is on screen while the segmenter
+ * still waits; it is withdrawn when the hands come back or move again. When the sign closes with
+ * the very frames it was answered on (hands leaving: the closing segment drops the hand-less
+ * frames), its prediction is reused and the final event is the pending one; a sign that closes
+ * on stillness has more hold frames by then and is classified again.
  */
 export class Transcriber {
-  constructor({ segmenter, threshold, repeatGapS, minHandFrames, classify }) {
+  constructor({ segmenter, threshold, repeatGapS, minHandFrames, classify, pendingStillS = 0.1 }) {
     this.segmenter = new Segmenter(segmenter);
     this.threshold = threshold;
     this.repeatGapS = repeatGapS;
     this.minHandFrames = minHandFrames;
     this.classify = classify;
+    this.pendingStillS = pendingStillS;
     this.events = [];
     this.provisionalAt = -Infinity;
+    this.early = null; // {reason, segment, prediction, event}: the pending answer
+  }
+
+  /** The pending event (see the class comment), or null. */
+  get pending() {
+    return this.early ? this.early.event : null;
   }
 
   /** One frame: the events it completed (each {start_s, end_s, label, probability, top_k, known}). */
   async push(frame) {
     const out = [];
-    for (const segment of this.segmenter.push(frame)) {
-      const event = this.event(segment, await this.classify(framesToClip(segment.frames)));
+    const closed = this.segmenter.push(frame);
+    for (const segment of closed) {
+      const reused = this.early && sameFrames(this.early.segment, segment) ? this.early.prediction : null;
+      const event = this.event(segment, reused ?? (await this.classify(framesToClip(segment.frames))));
       if (event) out.push(event);
       this.provisionalAt = -Infinity;
     }
+    if (closed.length) this.early = null;
+    else await this.answerEarly(frame);
     return out;
   }
 
+  /** Keep `early` the answer for how the sign in progress would end at this frame. */
+  async answerEarly(frame) {
+    const seg = this.segmenter;
+    let reason = null;
+    if (seg.state === "active" && !frame.presence.some(Boolean)) reason = "hands_left";
+    else if (seg.state === "active" && seg.stillSince !== null && frame.t - seg.stillSince >= this.pendingStillS - EPS) {
+      reason = "still";
+    }
+    if (reason === null) {
+      this.early = null;
+      return;
+    }
+    if (this.early && this.early.reason === reason) return;
+    const segment = seg.candidate(reason);
+    if (!segment) {
+      this.early = null;
+      return;
+    }
+    const prediction = await this.classify(framesToClip(segment.frames));
+    this.early = { reason, segment, prediction, event: this.decide(segment, prediction).event };
+  }
+
   event(segment, prediction) {
+    const { event, merge } = this.decide(segment, prediction);
+    if (merge) {
+      merge.end_s = segment.end_s;
+      return null;
+    }
+    this.events.push(event);
+    return event;
+  }
+
+  /** The event of a segment, or the earlier event it merges into (the same sign again). */
+  decide(segment, prediction) {
     const known = prediction.probability >= this.threshold;
     const label = known ? prediction.label : "unknown";
     const previous = [...this.events].reverse().find((e) => e.known);
     if (known && previous && previous.label === label && segment.start_s - previous.end_s < this.repeatGapS) {
-      previous.end_s = segment.end_s;
-      return null;
+      return { event: null, merge: previous };
     }
     const event = { start_s: segment.start_s, end_s: segment.end_s, label, known, probability: prediction.probability, top_k: prediction.top_k, reason: segment.reason };
-    this.events.push(event);
-    return event;
+    return { event, merge: null };
   }
 
   /** The top-k of the sign in progress, at most every `everyS` seconds of stream time. */
@@ -186,4 +251,9 @@ export class Transcriber {
     this.provisionalAt = t;
     return this.classify(framesToClip(frames));
   }
+}
+
+/** Whether two segments hold the same frames (the first and last of the same stream). */
+function sameFrames(a, b) {
+  return a.frames.length === b.frames.length && a.frames[0] === b.frames[0] && a.frames[a.frames.length - 1] === b.frames[b.frames.length - 1];
 }

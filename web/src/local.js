@@ -51,13 +51,22 @@ function slotOfDrawn(hand, frame) {
 
 /** How long the user waited for a sign's label: from the sign's end (the arrival of its last
  * frame with a hand, `endMs`) to the next paint, in parts: waiting for the frame that closes the
- * segment (`closeMs`: its arrival), tracking that frame and the model (`classifyMs`), paint. */
-function timeToPaint(event, endMs, frameMs) {
+ * segment (`closeMs`: its arrival), tracking that frame and the model (`classifyMs`), paint.
+ * Pending labels (Transcriber's `pending`) go to `state.pendingLatencies`; a final label records
+ * the last pending label painted for the same span before it, if any (`pendingLabel`,
+ * `pendingMs`). */
+function timeToPaint(event, endMs, frameMs, pending = false) {
   const classified = performance.now();
   requestAnimationFrame(() => {
     const now = performance.now();
-    state.latencies.push({ label: event.label, reason: event.reason, ms: now - endMs,
-      closeMs: frameMs - endMs, classifyMs: classified - frameMs, paintMs: now - classified });
+    const timing = { label: event.label, reason: event.reason, start_s: event.start_s, end_s: event.end_s,
+      ms: now - endMs, closeMs: frameMs - endMs, classifyMs: classified - frameMs, paintMs: now - classified };
+    if (pending) {
+      state.pendingLatencies.push(timing);
+      return;
+    }
+    const before = state.pendingLatencies.filter((p) => p.start_s === event.start_s && p.end_s === event.end_s).pop();
+    state.latencies.push({ ...timing, pendingLabel: before ? before.label : null, pendingMs: before ? before.ms : null });
   });
 }
 
@@ -113,6 +122,7 @@ async function live() {
   const t0 = performance.now();
   let lastT = -1;
   let lastHandMs = performance.now();
+  let [pending, pendingWord] = [null, null]; // the pending event shown, and its word
   eachFrame(
     video,
     async () => {
@@ -141,7 +151,14 @@ async function live() {
         showLetters(await speller.push(sample), speller);
         return;
       }
-      for (const event of await transcriber.push(sample)) {
+      const events = await transcriber.push(sample);
+      if (transcriber.pending !== pending) {
+        if (pendingWord) pendingWord.remove();
+        pending = transcriber.pending;
+        pendingWord = pending ? addWord(pending, true) : null;
+        if (pending) timeToPaint(pending, t0 + pending.end_s * 1000, started, true);
+      }
+      for (const event of events) {
         state.events.push(event);
         addWord(event);
         show({ ...event, final: true });

@@ -36,6 +36,7 @@ export const state = {
   prediction: null, // {label, probability, top_k, final}
   events: [],
   latencies: [], // local: ms from the end of each sign (its last hand frame) to its label painted
+  pendingLatencies: [], // local: the same for pending labels (shown before the sign is sure to be over)
   spelling: false, // local: fingerspelling mode
   lexicon: 0, // local: words in the export's lexicon (fingerspelling snaps to them)
   letters: [],

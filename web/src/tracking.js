@@ -221,14 +221,16 @@ export function showPrediction(pred) {
   );
 }
 
-/** Append a sign event {label, probability, start_s, end_s, known} to the transcript. */
-export function addWord(event) {
+/** Append a sign event {label, probability, start_s, end_s, known} to the transcript (marked
+ * as pending: the sign may not be over yet); returns its element. */
+export function addWord(event, pending = false) {
   const span = document.createElement("span");
   const known = event.known !== false && event.label !== "unknown";
-  span.className = known ? "word" : "word unknown";
+  span.className = `word${known ? "" : " unknown"}${pending ? " pending" : ""}`;
   span.textContent = known ? event.label : "?";
-  span.title = `${event.start_s.toFixed(1)}–${event.end_s.toFixed(1)} s, ${Math.round(event.probability * 100)}%`;
+  span.title = `${event.start_s.toFixed(1)}–${event.end_s.toFixed(1)} s, ${Math.round(event.probability * 100)}%${pending ? " (pending)" : ""}`;
   document.getElementById("transcript").appendChild(span);
+  return span;
 }
 
 /** Call `step` on every new video frame, one at a time; errors go to `onError`. */
