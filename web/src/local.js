@@ -171,6 +171,12 @@ async function live() {
   );
 }
 
+/** Two model threads where the page may use them (cross-origin isolated, two cores or more):
+ * faster per clip on this 2-core machine (benchmarks/web.py); one elsewhere. */
+function defaultThreads() {
+  return self.crossOriginIsolated && (navigator.hardwareConcurrency || 1) >= 2 ? 2 : 1;
+}
+
 const toClip = (c) => ({ frames: c.frames, landmarks: Float32Array.from(c.landmarks), presence: Uint8Array.from(c.presence) });
 
 export async function prepare(config) {
@@ -178,7 +184,7 @@ export async function prepare(config) {
   trackerFiles(config.files);
   try {
     model = await Model.load(config, {
-      threads: Number(params.get("threads") || 1),
+      threads: Number(params.get("threads") || defaultThreads()),
       optimization: params.get("optimization") || "all",
       fixed: params.get("fixed") !== "0",
       arena: params.get("arena") === "1",

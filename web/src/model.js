@@ -3,7 +3,8 @@
 // `aslrec export --format web` from the run and the ONNX metadata).
 //
 // Threads: ONNX Runtime Web runs on several threads only in a cross-origin isolated page
-// (COOP/COEP headers, which `python -m http.server` does not send); elsewhere it uses one.
+// (COOP/COEP headers, which `python -m http.server` does not send); elsewhere it uses one. The
+// page asks for two where it may (local.js), or for `?threads=N`.
 
 import { fetchBytes, here } from "./files.js";
 import { toModelInput } from "./preprocess.js";
