@@ -46,6 +46,7 @@ from benchmarks.rows import (
     SAMPLING_METHODS,
     SEED_MODELS,
     SIGNER_FOLDS,
+    SIGNERS_LOPO_FOLDS,
     SIGNERS_ROW,
     SIGNERS_ROWS,
     STEP_MATCHED_SEED,
@@ -58,14 +59,16 @@ from benchmarks.rows import (
     gislr_error_rows,
     gislr_errors_result,
     latency_result,
+    logistic_baseline_entry,
     msasl_cell,
     one_signer_cell,
     open_set_cell,
     real_video_result,
     seed_extra,
     seed_recipe_cell,
+    signer_folds,
     signers_bundled_entry,
-    signers_cell,
+    signers_cells,
     trained_cell,
 )
 
@@ -703,7 +706,7 @@ def open_set_section() -> str:
 def signers_section() -> str:
     """fingerspelling16 with signers held out, the one-signer model, the bundled model."""
     done_by_row = {
-        row: [r for f in range(SIGNER_FOLDS) if (r := signers_cell(f, row).read()) is not None]
+        row: [r for cell in signers_cells(row) if (r := cell.read()) is not None]
         for row in SIGNERS_ROWS
     }
     done = done_by_row[SIGNERS_ROW]
@@ -741,9 +744,21 @@ def signers_section() -> str:
                          [one["scored_on"]], "-"))  # fmt: skip
     for name, results in done_by_row.items():
         if results:
-            lines.append(row(f"{name}: fingerspelling16, other 9 people", "the 3 held-out "
-                             "people of each fold", [r["scored_on"] for r in results],
-                             f"{len(results)} of {SIGNER_FOLDS}"))  # fmt: skip
+            folds = signer_folds(name)
+            out = 12 // folds
+            held_out = f"the {out} held-out people" if out > 1 else "the held-out person"
+            lines.append(row(f"{name}: fingerspelling16, other {12 - out} people",
+                             f"{held_out} of each fold", [r["scored_on"] for r in results],
+                             f"{len(results)} of {folds}"))  # fmt: skip
+    baseline = logistic_baseline_entry().read()
+    if baseline is not None:
+        people = list(baseline["per_signer"].values())
+        lines.append(
+            f"| logistic regression on wrist-centred, size-normalised landmarks (the issue's "
+            f"baseline): fingerspelling16, other 11 people | the held-out person of each fold | "
+            f"12 of 12 | {mean_std(people)} | {min(people):.1%} - {max(people):.1%} (12 people) | "
+            "- |"
+        )
     per_person = sorted(
         ((p, v) for r in done for p, v in r["scored_on"]["per_signer"].items()),
         key=lambda item: item[1],
@@ -762,7 +777,14 @@ def signers_section() -> str:
             "3D (pitch and yaw +-10 degrees) to the bundled recipe's augmentations, at the "
             "msasl6 row's settings, run after that row and the others here were known. The "
             "`+ letters_static` row also trains on letters_static's one signer (always, never "
-            "scored), as the bundled model does; added after the signer-style row.",
+            "scored), as the bundled model does; added after the signer-style row. The `one "
+            f"person held out` row is that recipe on the issue's own protocol for its 97% goal: "
+            f"{SIGNERS_LOPO_FOLDS} folds of one person, the other 11 trained on (as the 96% "
+            "logistic regression of the issue was). That baseline, measured here on the same "
+            "folds (features: x, y, z minus the wrist's, divided by the wrist to middle-finger "
+            "MCP distance; sklearn's LogisticRegression, C = 1), reads fewer letters than the "
+            "issue quotes; two other normalisations tried afterwards (by the largest distance "
+            "from the wrist or the box size, raw or standardised) scored 92.4% to 94.3%.",
             "",
             *lines,
             "",

@@ -1,11 +1,13 @@
 """Letters of people the model never saw: fingerspelling16 (12 people) with signers held out.
 
-Trains :func:`benchmarks.rows.signers_cell` (4 folds, 3 people held out in each) and
+Trains :func:`benchmarks.rows.signers_cells` (4 folds, 3 people held out in each; 12 folds of
+one person for the row on issue #22's own protocol) and
 :func:`~benchmarks.rows.one_signer_cell` (letters_static, one signer), then scores every
-held-out person separately, a clip against its mirror image, and the bundled model on all 12
-people. Rendered by :func:`benchmarks.report.signers_section`. Then msasl6's words with its
-signers held out (:func:`~benchmarks.rows.msasl_cell`, 4 folds, WLASL-50 and GISLR always
-trained on): :func:`benchmarks.report.msasl_section`.
+held-out person separately, a clip against its mirror image, the bundled model on all 12
+people, and the issue's logistic-regression baseline on the same one-person folds. Rendered
+by :func:`benchmarks.report.signers_section`. Then msasl6's words with its signers held out
+(:func:`~benchmarks.rows.msasl_cell`, 4 folds, WLASL-50 and GISLR always trained on):
+:func:`benchmarks.report.msasl_section`.
 
     python -m benchmarks.signers --jobs 2
 """
@@ -33,12 +35,12 @@ from benchmarks._common import SHARED_DATA, record_measurement
 from benchmarks.rows import (
     MSASL_FOLDS,
     MSASL_ROWS,
-    SIGNER_FOLDS,
     SIGNERS_ROWS,
+    logistic_baseline_entry,
     msasl_cell,
     one_signer_cell,
     signers_bundled_entry,
-    signers_cell,
+    signers_cells,
 )
 
 FS16 = SHARED_DATA / "fingerspelling16.npz"
@@ -112,6 +114,26 @@ def bundled_scores(dataset: str = "fingerspelling16") -> dict[str, Any]:
     }
 
 
+def logistic_baseline_scores() -> dict[str, Any]:
+    """Issue #22's baseline (:data:`~benchmarks.rows.LOGISTIC_BASELINE`): each person of
+    fingerspelling16 scored by a logistic regression trained on the other 11."""
+    from sklearn.linear_model import LogisticRegression
+
+    data = np.load(FS16, allow_pickle=False)
+    hand = data["hand"].astype(np.float64)
+    centred = hand - hand[:, :1]
+    size = np.linalg.norm(centred[:, 9, :2], axis=1)[:, None, None]
+    features = (centred / np.maximum(size, 1e-6)).reshape(len(hand), -1)
+    labels, people = data["label"], data["person"]
+    per_signer = {}
+    for person in sorted(set(people.tolist())):
+        test = people == person
+        model = LogisticRegression(C=1.0, max_iter=5000).fit(features[~test], labels[~test])
+        per_signer[person] = float((model.predict(features[test]) == labels[test]).mean())
+    return {"clips": len(hand), "top1": float(np.mean(list(per_signer.values()))),
+            "per_signer": per_signer}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1)
@@ -122,10 +144,12 @@ def main() -> None:
     args = parser.parse_args()
     if "fingerspelling16" in args.sets:
         cells = [one_signer_cell()]
-        cells += [signers_cell(f, row) for row in SIGNERS_ROWS for f in range(SIGNER_FOLDS)]
+        cells += [cell for row in SIGNERS_ROWS for cell in signers_cells(row)]
         trained = run_cells(cells, args.jobs, run_signers_cell, rerun_stale=args.rerun_stale)
         bundled: Cached = signers_bundled_entry()
         measured = measure(bundled, bundled_scores, rerun_stale=args.rerun_stale)
+        baseline = logistic_baseline_entry()
+        measured |= measure(baseline, logistic_baseline_scores, rerun_stale=args.rerun_stale)
         if trained or measured:
             record_measurement(report.SIGNERS_TITLE)
         print(report.write(report.SIGNERS_TITLE))
