@@ -234,6 +234,59 @@ def test_one_sign_is_emitted_once() -> None:
     assert len(push_all(stream, centres)) == 2
 
 
+def pending_trace(stream: StreamingRecognizer, centres: list[Any]) -> list[Any]:
+    """Per frame: the events it completed and :attr:`~StreamingRecognizer.pending` after it."""
+    trace = []
+    for i, c in enumerate(centres):
+        events = stream.push_landmarks(*hand_frame(c), i / FPS)
+        trace.append((events, stream.pending))
+    return trace
+
+
+def test_hands_leaving_the_pending_event_comes_first_and_is_the_event() -> None:
+    recognizer = FakeRecognizer([("hello", 0.9)])
+    stream = StreamingRecognizer(recognizer, threshold=0.5)
+    trace = pending_trace(stream, [None] * 5 + moving(20) + [None] * 10)
+    pending_at = next(i for i, (_, p) in enumerate(trace) if p is not None)
+    final_at = next(i for i, (e, _) in enumerate(trace) if e)
+    assert (pending_at, final_at) == (25, 27)  # the first frame without a hand; end_gap_s later
+    pending, (event,) = trace[pending_at][1], trace[final_at][0]
+    assert pending is not None
+    assert (pending.label, pending.start_s, pending.end_s) == (
+        event.label,
+        event.start_s,
+        event.end_s,
+    )
+    assert recognizer.calls == 1  # the pending answer is the event's
+    assert trace[final_at][1] is None
+
+
+def test_the_pending_event_is_withdrawn_when_the_sign_goes_on() -> None:
+    centres = moving(20)
+    centres[10] = None  # the tracker loses the hand for one frame
+    stream = StreamingRecognizer(FakeRecognizer([("hello", 0.9)]), threshold=0.5)
+    trace = pending_trace(stream, centres + [None] * 10)
+    assert trace[10][1] is not None and trace[11][1] is None
+    assert sum(len(e) for e, _ in trace) == 1
+
+
+def test_still_hands_give_a_pending_event_before_still_s() -> None:
+    first = moving(20)
+    recognizer = FakeRecognizer([("apple", 0.9)])
+    stream = StreamingRecognizer(recognizer, threshold=0.5)
+    trace = pending_trace(stream, first + [first[-1]] * 15 + [None] * 5)
+    pending_at = next(i for i, (_, p) in enumerate(trace) if p is not None)
+    final_at = next(i for i, (e, _) in enumerate(trace) if e)
+    assert (pending_at, final_at) == (23, 29)  # still from frame 20: 0.1 s, then still_s
+    assert trace[final_at][0][0].reason == "still"
+    assert recognizer.calls == 2  # the final clip holds more of the hold: classified again
+
+
+def test_an_unsure_sign_has_no_pending_event_by_default() -> None:
+    stream = StreamingRecognizer(FakeRecognizer([("apple", 0.3)]), threshold=0.5)
+    assert all(p is None for _, p in pending_trace(stream, moving(20) + [None] * 10))
+
+
 def test_timestamps_must_increase() -> None:
     stream = StreamingRecognizer(FakeRecognizer([("hello", 0.9)]))
     stream.push_landmarks(*hand_frame(None), 1.0)

@@ -1,7 +1,8 @@
 """The page's port of the streaming segmenter (``web/src/live.js``) against Python's, under node.
 
 The page must cut a stream into the same signs as ``aslrec live`` (:class:`Segmenter`, same
-config): checked on the real two-sign stream. Its pending answer (the event a sign gives if it
+config) and answer them early on the same frames (``StreamingRecognizer.pending``): checked on
+the real two-sign stream. Its pending answer (the event a sign gives if it
 ends now, shown before the segmenter is sure) must appear as soon as the end can be seen, be
 withdrawn when the sign goes on, and, when hands leave, be the final event itself, from the same
 frames and one model call.
@@ -109,6 +110,40 @@ def test_the_page_cuts_a_real_stream_into_the_signs_aslrec_live_finds(
         assert start == pytest.approx(segment.start_s, abs=1e-6)
         assert end == pytest.approx(segment.end_s, abs=1e-6)
         assert count == segment.clip.num_frames
+
+
+class Answers:
+    """A recogniser answering every clip with one sure label (``predict_clips`` only)."""
+
+    threshold = None
+    tracker_options = None
+    classes = ("sign",)
+
+    def predict_clips(self, clips: list[Any], top_k: int = 3) -> list[Any]:
+        from aslrec.inference.recognizer import Prediction
+
+        return [Prediction(c.source, [("sign", 0.9)], c.num_frames, 1.0) for c in clips]
+
+
+def test_the_pages_pending_events_are_aslrec_lives_on_a_real_stream(
+    two_sign_tracked: Any, tmp_path: Path
+) -> None:
+    from aslrec.inference.streaming import StreamingRecognizer
+
+    t = two_sign_tracked
+    frames = list(zip(t.landmarks, t.presence, t.timestamps, strict=True))
+    stream = StreamingRecognizer(Answers(), threshold=0.5, repeat_gap_s=0.0)  # type: ignore[arg-type]
+    python = []
+    for lm, pr, ts in frames:
+        stream.push_landmarks(lm, pr, ts)
+        p = stream.pending
+        python.append(None if p is None else (p.start_s, p.end_s, p.reason))
+    page = [s["pending"] and tuple(s["pending"][1:]) for s in run_page(frames, tmp_path)["steps"]]
+    assert sum(p is not None for p in python) > 0
+    assert [p is None for p in page] == [p is None for p in python]
+    for ours, theirs in zip(page, python, strict=True):
+        if ours is not None:
+            assert ours[:2] == pytest.approx(theirs[:2], abs=1e-6) and ours[2] == theirs[2]
 
 
 def test_hands_leaving_the_pending_event_comes_first_and_is_the_final_one(tmp_path: Path) -> None:

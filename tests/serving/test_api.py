@@ -553,6 +553,13 @@ def test_stream_real_clips_gives_events(
     assert any(round(p, 4) != p for p in probabilities)
     assert any(p["label"] in recognizer.classes for p in partials)
     assert any(p["presence"] == [True, True] for p in partials)
+    # each sign's label came first as pending, at the first frame without hands: the same answer
+    for event in events:
+        before = messages[: messages.index(event)]
+        pending = [m for m in before if m["type"] == "pending" and m["label"] is not None][-1]
+        assert {k: pending[k] for k in event if k != "type"} == {
+            k: v for k, v in event.items() if k != "type"
+        }
 
 
 def test_stream_bad_messages_get_errors_and_the_socket_survives(

@@ -7,9 +7,10 @@
 // same label again within repeat_gap_s merges into the previous word. The settings are
 // Python's own (SegmenterConfig), written into the exported aslrec.json.
 // What differs: no pre-roll (Python's default is off too), unknown signs are always shown, the
-// provisional top-3 of the sign in progress is recomputed every 0.2 s like `provisional()`, and
-// the event a sign would give is answered (and shown as pending) as soon as its end can be seen,
-// before the segmenter has waited to be sure (Transcriber's `pending`).
+// provisional top-3 of the sign in progress is recomputed every 0.2 s like `provisional()`.
+// The event a sign would give is answered as soon as its end can be seen, before the segmenter
+// has waited to be sure (Transcriber's `pending`, StreamingRecognizer.pending's rule), and the
+// page shows it marked as pending.
 
 import { HANDS, POINTS, COORDS } from "./preprocess.js";
 

@@ -95,6 +95,8 @@ function connect() {
   };
 }
 
+let pendingWord = null; // the transcript's pending word (a `pending` message), if any
+
 function handleMessage(data) {
   switch (data.type) {
     case "ready":
@@ -113,7 +115,13 @@ function handleMessage(data) {
         show({ label: data.label, probability: data.probability, top_k: data.top_k, final: false });
       }
       break;
+    case "pending": // the word a sign will get if it is over; withdrawn with label null
+      if (pendingWord) pendingWord.remove();
+      pendingWord = data.label ? addWord(data, true) : null;
+      break;
     case "event":
+      if (pendingWord) pendingWord.remove();
+      pendingWord = null;
       state.events.push(data);
       addWord(data);
       show({ label: data.label, probability: data.probability, top_k: data.top_k, final: true });

@@ -36,7 +36,9 @@ hand is discarded (a hand glimpsed while passing). A segment longer than ``max_s
 there, so the buffer stays bounded whatever happens.
 
 Events. Each kept segment is classified once, when it closes, so one sign gives one event (no
-per-frame flicker to debounce). Its top-1 probability (temperature-scaled when the model has a
+per-frame flicker to debounce); a display that wants the label sooner reads
+:attr:`StreamingRecognizer.pending`, the event the sign gives if it is over, answered as soon as
+its end can be seen (when the sign then closes on those frames, that answer is its event). Its top-1 probability (temperature-scaled when the model has a
 ``calibration.json``) is compared with the unknown threshold: below it the segment is
 ``unknown``, reported only with ``emit_unknown=True`` and otherwise only counted. A segment with
 the same label as the previous event that starts within ``repeat_gap_s`` of its end is taken as
@@ -171,6 +173,11 @@ class Segmenter:
     def in_sign(self) -> bool:
         return self.state == "active"
 
+    @property
+    def still_since(self) -> float | None:
+        """When the hands of the sign in progress stopped moving (None while they move)."""
+        return self._still_since
+
     def current_clip(self) -> LandmarkClip | None:
         """The sign in progress so far (for a provisional display), or None."""
         if self.state != "active" or not self._frames:
@@ -247,23 +254,47 @@ class Segmenter:
         self.state = "idle"
         return out
 
+    def candidate(self, reason: Literal["hands_left", "still"], now_s: float) -> Segment | None:
+        """The segment the sign in progress would close as if it ended now for ``reason``
+        (None when there is no sign or it would be dropped); nothing changes."""
+        if self.state != "active" or not self._frames:
+            return None
+        end = self._still_since if reason == "still" else self._last_hand_s
+        if end is None:
+            return None
+        return self._segment(end, now_s, reason)
+
     def _close(self, end_s: float, closed_s: float, reason: EndReason) -> list[Segment]:
-        cfg = self.config
-        frames = list(self._frames)  # a "still" sign keeps its final hold: it shows the handshape
+        segment = self._segment(end_s, closed_s, reason)
         self._frames.clear()
         self._still_since = None
         self._pre_roll.clear()
+        if segment is None:
+            self.discarded += 1
+            return []
+        return [segment]
+
+    def _segment(self, end_s: float, closed_s: float, reason: EndReason) -> Segment | None:
+        """The frames so far as a kept segment, or None when they are too short to keep."""
+        cfg = self.config
+        frames = list(self._frames)  # a "still" sign keeps its final hold: it shows the handshape
         while frames and not frames[-1][1].any():  # trailing frames without hands
             frames.pop()
         hand_frames = sum(bool(f[1].any()) for f in frames)
         if not frames or hand_frames < cfg.min_hand_frames:
-            self.discarded += 1
-            return []
+            return None
         start_s = next(f[2] for f in frames if f[1].any())
         if end_s - start_s < cfg.min_sign_s:
-            self.discarded += 1
-            return []
-        return [Segment(start_s, end_s, closed_s, reason, _clip(frames, source="<stream>"))]
+            return None
+        return Segment(start_s, end_s, closed_s, reason, _clip(frames, source="<stream>"))
+
+
+def _same_frames(a: Segment, b: Segment) -> bool:
+    """Whether two segments of one stream hold the same frames."""
+    ta, tb = a.clip.timestamps, b.clip.timestamps
+    if ta is None or tb is None or len(ta) != len(tb) or not len(ta):
+        return False
+    return bool(ta[0] == tb[0] and ta[-1] == tb[-1])
 
 
 def merge_views(
@@ -366,6 +397,7 @@ class StreamingRecognizer:
             tracking time), as ``aslrec predict`` does: signs are found in the two views
             merged (:func:`merge_views`) and each is classified from both (the flipped one
             mirrored back), so a video and its mirror image give the same events.
+        pending_still_s: stillness after which :attr:`pending` answers (before ``still_s``).
     """
 
     def __init__(
@@ -379,6 +411,7 @@ class StreamingRecognizer:
         emit_unknown: bool = False,
         repeat_gap_s: float = 0.25,
         both_views: bool = False,
+        pending_still_s: float = 0.1,
     ) -> None:
         self.recognizer = recognizer
         self._tracker = tracker
@@ -402,6 +435,8 @@ class StreamingRecognizer:
         self.last_landmarks: tuple[np.ndarray, np.ndarray] | None = None
         self._last_ts: float | None = None
         self._provisional: tuple[float, Prediction | None] = (-math.inf, None)
+        self.pending_still_s = pending_still_s
+        self._early: tuple[str, Segment, Prediction] | None = None  # for :attr:`pending`
 
     @property
     def tracker(self) -> HandTracker:
@@ -463,7 +498,11 @@ class StreamingRecognizer:
         pr = np.asarray(presence, dtype=bool)
         self.stats.hand_frames += bool(pr.any())
         self.last_landmarks = (np.asarray(landmarks), pr)
-        return self._classify(self.segmenter.push(landmarks, pr, ts), ts)
+        segments = self.segmenter.push(landmarks, pr, ts)
+        if segments:
+            return self._classify(segments, ts)
+        self._answer_early(bool(pr.any()), ts)
+        return []
 
     def flush(self) -> list[SignEvent]:
         """End of stream: classify the sign in progress."""
@@ -475,12 +514,14 @@ class StreamingRecognizer:
         if not segments:
             return []
         out = []
-        t0 = time.perf_counter()
-        if self.both_views:
-            predictions = [self._predict_both_views(s) for s in segments]
+        early = self._early
+        self._early = None
+        if early is not None and len(segments) == 1 and _same_frames(early[1], segments[0]):
+            predictions = [early[2]]  # answered when the sign's end was first seen
         else:
-            predictions = self.recognizer.predict_clips([s.clip for s in segments], self.top_k)
-        self.stats.model_ms.append((time.perf_counter() - t0) * 1000.0)
+            t0 = time.perf_counter()
+            predictions = self._predict(segments)
+            self.stats.model_ms.append((time.perf_counter() - t0) * 1000.0)
         for segment, prediction in zip(segments, predictions, strict=True):
             self.stats.segments += 1
             self.segments.append((segment, prediction))
@@ -489,6 +530,11 @@ class StreamingRecognizer:
                 out.append(event)
         self._provisional = (-math.inf, None)
         return out
+
+    def _predict(self, segments: list[Segment]) -> list[Prediction]:
+        if self.both_views:
+            return [self._predict_both_views(s) for s in segments]
+        return self.recognizer.predict_clips([s.clip for s in segments], self.top_k)
 
     def _predict_both_views(self, segment: Segment) -> Prediction:
         """A sign's frames as tracked in each view, classified as one clip with its retracked
@@ -508,7 +554,11 @@ class StreamingRecognizer:
         retracked = [flipped] if flipped.presence.any() else None
         return self.recognizer.predict_clips([recorded], self.top_k, retracked=retracked)[0]
 
-    def _event(self, segment: Segment, prediction: Prediction, ts: float) -> SignEvent | None:
+    def _decide(
+        self, segment: Segment, prediction: Prediction, ts: float
+    ) -> tuple[SignEvent | None, SignEvent | None]:
+        """``(event, merged_into)``: the segment's event, or the earlier event it continues
+        (the same label again within ``repeat_gap_s``); nothing changes."""
         known = prediction.probability >= self.threshold
         label = prediction.label if known else UNKNOWN
         previous = next((e for e in reversed(self.events) if e.known), None)
@@ -518,9 +568,7 @@ class StreamingRecognizer:
             and previous.label == label
             and segment.start_s - previous.end_s < self.repeat_gap_s
         ):
-            previous.end_s = segment.end_s
-            self.stats.repeats += 1
-            return None
+            return None, previous
         event = SignEvent(
             start_s=segment.start_s,
             end_s=segment.end_s,
@@ -530,7 +578,16 @@ class StreamingRecognizer:
             decided_s=ts,
             reason=segment.reason,
         )
-        if not known:
+        return event, None
+
+    def _event(self, segment: Segment, prediction: Prediction, ts: float) -> SignEvent | None:
+        event, merged_into = self._decide(segment, prediction, ts)
+        if merged_into is not None:
+            merged_into.end_s = segment.end_s
+            self.stats.repeats += 1
+            return None
+        assert event is not None
+        if not event.known:
             self.stats.rejected += 1
             if not self.emit_unknown:
                 return None
@@ -538,6 +595,49 @@ class StreamingRecognizer:
             self.stats.events += 1
         self.events.append(event)
         return event
+
+    @property
+    def pending(self) -> SignEvent | None:
+        """The event the sign in progress gives if it ends as it looks now: answered as soon as
+        its end can be seen (the first frame without a hand, or ``pending_still_s`` of
+        stillness), before the segmenter has waited long enough to be sure (``end_gap_s``,
+        ``still_s``); None while the sign goes on, or when it would not be emitted. When the
+        sign then closes on the very frames it was answered on (hands leaving), that answer is
+        the event, with no second model call. For a display that shows a sign's label early
+        and marks it pending (the browser page does)."""
+        if self._early is None:
+            return None
+        _, segment, prediction = self._early
+        event, _ = self._decide(segment, prediction, segment.closed_s)
+        if event is None or not (event.known or self.emit_unknown):
+            return None
+        return event
+
+    def _answer_early(self, has_hand: bool, ts: float) -> None:
+        """Keep :attr:`pending`'s answer the one for how the sign in progress would end now."""
+        seg = self.segmenter
+        reason: Literal["hands_left", "still"] | None = None
+        if seg.in_sign and not has_hand:
+            reason = "hands_left"
+        elif (
+            seg.in_sign
+            and seg.still_since is not None
+            and ts - seg.still_since >= self.pending_still_s - _EPS
+        ):
+            reason = "still"
+        if reason is None:
+            self._early = None
+            return
+        if self._early is not None and self._early[0] == reason:
+            return
+        segment = seg.candidate(reason, ts)
+        if segment is None:
+            self._early = None
+            return
+        t0 = time.perf_counter()
+        prediction = self._predict([segment])[0]
+        self.stats.model_ms.append((time.perf_counter() - t0) * 1000.0)
+        self._early = (reason, segment, prediction)
 
     def provisional(self, every_s: float = 0.2) -> Prediction | None:
         """Top-k of the sign in progress, recomputed at most every ``every_s`` (for display)."""

@@ -23,6 +23,11 @@ Messages out in ``signs`` mode (JSON objects, ``type`` first):
 - ``event``: a sign ended: ``start_s``, ``end_s``, ``label`` (``"unknown"`` below the model's
   threshold, only sent when the socket asked for ``unknown=true``), ``probability``,
   ``top_k`` [{label, probability}], ``known``.
+- ``pending``: the event the sign in progress gives if it ends as it looks now
+  (:attr:`~aslrec.inference.streaming.StreamingRecognizer.pending`: answered at the first
+  frame without a hand, or after 0.1 s of stillness, before the segmenter is sure the sign is
+  over), with the fields of ``event``; sent when it changes; ``label`` null alone when it is
+  withdrawn (the sign went on). The ``event`` that follows replaces it.
 - ``partial``: sent at most every ``partial_every_s`` seconds of stream time (every frame when
   frames come slower): ``t``, ``in_sign``, the provisional
   ``label`` / ``probability`` / ``top_k`` of the sign in progress (null when none), and
@@ -110,6 +115,7 @@ class StreamSession:
         self._t0 = time.monotonic()
         self._last_t: float | None = None
         self._last_partial_t = -math.inf
+        self._pending_key: tuple[float, float, str] | None = None  # the pending event sent
         self.speller: FingerspellingDecoder | None = None
         if self.options.mode == "fingerspelling":
             self.speller = FingerspellingDecoder(recognizer, self.options.spelling, lexicon)
@@ -155,6 +161,7 @@ class StreamSession:
             out = self._spelled(self.speller.push(landmarks, presence, t))
         else:
             out = self._events(self._stream.push_landmarks(landmarks, presence, t))
+            out += self._pending(out)
         if t - self._last_partial_t >= self.options.partial_every_s:
             self._last_partial_t = t
             out.append(self._partial(t, presence))
@@ -190,6 +197,21 @@ class StreamSession:
             out.append({"type": "event", **event.to_dict(), "known": event.known})
         return out
 
+    def _pending(self, sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A ``pending`` message when the stream's pending event changed; none when an event
+        just replaced it."""
+        event = self._stream.pending
+        if event is not None and (not _finite(event.top_k) or not math.isfinite(event.probability)):
+            event = None
+        key = None if event is None else (event.start_s, event.end_s, event.label)
+        if key == self._pending_key:
+            return []
+        shown, self._pending_key = self._pending_key is not None, key
+        if event is not None:
+            return [{"type": "pending", **event.to_dict(), "known": event.known}]
+        replaced = any(m["type"] == "event" for m in sent)
+        return [{"type": "pending", "label": None}] if shown and not replaced else []
+
     def _spelled(self, events: list[Any]) -> list[dict[str, Any]]:
         """Letter and word messages; the decoder's list of closed words is emptied, so a socket
         open for hours keeps no history."""
@@ -205,7 +227,8 @@ class StreamSession:
         """Finish the sign (or close the spelled word) in progress now (end of stream)."""
         if self.speller is not None:
             return self._spelled(list(self.speller.flush()))
-        return self._events(self._stream.flush())
+        out = self._events(self._stream.flush())
+        return out + self._pending(out)
 
     def reset(self) -> None:
         """Forget everything so far; times may start again from 0."""
@@ -216,6 +239,7 @@ class StreamSession:
         self.slotter.reset()
         self._last_t = None
         self._last_partial_t = -math.inf
+        self._pending_key = None
         self._t0 = time.monotonic()
 
     def stats(self) -> dict[str, Any]:
