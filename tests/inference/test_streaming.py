@@ -331,3 +331,21 @@ def test_pump_raises_the_source_error_and_stops_cleanly() -> None:
     for _ in pump:
         break
     assert closed.is_set() and not pump._thread.is_alive()  # type: ignore[union-attr]
+
+
+def test_the_live_window_shows_the_pending_word(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aslrec.workflows import live
+
+    shown: list[list[str]] = []
+    monkeypatch.setattr(
+        live, "draw_overlay", lambda bgr, top, transcript, *a, **k: shown.append(transcript)
+    )
+    monkeypatch.setattr(live, "show_window", lambda bgr: True)
+    stream = StreamingRecognizer(FakeRecognizer([("hello", 0.9)]), threshold=0.5)
+    window = live._Window()
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    for i, c in enumerate(moving(20) + [None] * 4):
+        stream.push_landmarks(*hand_frame(c), i / FPS)
+        assert window.show(rgb, stream)
+    assert shown[20] == ["hello?"]  # the first frame without a hand: pending
+    assert shown[-1] == ["hello"]  # end_gap_s later: the event

@@ -403,6 +403,9 @@ class _Window:
         status = f"{self._fps:4.1f} fps  dropped {stream.stats.dropped}"
         title = "signing..." if stream.segmenter.in_sign else ""
         transcript = stream.transcript()
+        pending = stream.pending
+        if pending is not None:  # the sign's word, shown before the segmenter is sure it is over
+            transcript = [*transcript, f"{pending.label}?"]
         if speller is not None:  # spelled words (snapped where the lexicon has one), then this one
             transcript = [w.snapped or w.text for w in speller.words] + [speller.current + "_"]
             title = "spelling"
