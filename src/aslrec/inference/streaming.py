@@ -38,11 +38,12 @@ there, so the buffer stays bounded whatever happens.
 Events. Each kept segment is classified once, when it closes, so one sign gives one event (no
 per-frame flicker to debounce); a display that wants the label sooner reads
 :attr:`StreamingRecognizer.pending`, the event the sign gives if it is over, answered as soon as
-its end can be seen (when the sign then closes on those frames, that answer is its event). Its top-1 probability (temperature-scaled when the model has a
-``calibration.json``) is compared with the unknown threshold: below it the segment is
-``unknown``, reported only with ``emit_unknown=True`` and otherwise only counted. A segment with
-the same label as the previous event that starts within ``repeat_gap_s`` of its end is taken as
-the same sign split by a tracking dropout and not emitted again.
+its end can be seen (when the sign then closes on those frames, that answer is its event).
+Its top-1 probability (temperature-scaled when the model has a ``calibration.json``) is
+compared with the unknown threshold: below it the segment is ``unknown``, reported only with
+``emit_unknown=True`` and otherwise only counted. A segment with the same label as the previous
+event that starts within ``repeat_gap_s`` of its end is taken as the same sign split by a
+tracking dropout and not emitted again.
 """
 
 from __future__ import annotations
