@@ -204,9 +204,9 @@ export class Transcriber {
   async answerEarly(frame) {
     const seg = this.segmenter;
     let reason = null;
-    if (seg.state === "active" && !frame.presence.some(Boolean)) reason = "hands_left";
-    else if (seg.state === "active" && seg.stillSince !== null && frame.t - seg.stillSince >= this.pendingStillS - EPS) {
-      reason = "still";
+    if (seg.state === "active") {
+      if (!frame.presence.some(Boolean)) reason = "hands_left";
+      else if (seg.stillSince !== null && frame.t - seg.stillSince >= this.pendingStillS - EPS) reason = "still";
     }
     if (reason === null) {
       this.early = null;

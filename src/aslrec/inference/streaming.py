@@ -617,15 +617,13 @@ class StreamingRecognizer:
     def _answer_early(self, has_hand: bool, ts: float) -> None:
         """Keep :attr:`pending`'s answer the one for how the sign in progress would end now."""
         seg = self.segmenter
+        still = seg.still_since
         reason: Literal["hands_left", "still"] | None = None
-        if seg.in_sign and not has_hand:
-            reason = "hands_left"
-        elif (
-            seg.in_sign
-            and seg.still_since is not None
-            and ts - seg.still_since >= self.pending_still_s - _EPS
-        ):
-            reason = "still"
+        if seg.in_sign:
+            if not has_hand:
+                reason = "hands_left"
+            elif still is not None and ts - still >= self.pending_still_s - _EPS:
+                reason = "still"
         if reason is None:
             self._early = None
             return

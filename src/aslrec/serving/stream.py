@@ -93,6 +93,11 @@ def _finite(pairs: list[tuple[str, float]]) -> bool:
     return all(math.isfinite(p) for _, p in pairs)
 
 
+def _sendable(event: SignEvent) -> bool:
+    """Whether an event's numbers are finite (JSON cannot carry the others)."""
+    return _finite(event.top_k) and math.isfinite(event.probability)
+
+
 class StreamSession:
     """The state of one socket. Not thread-safe: call it from one thread at a time.
 
@@ -191,7 +196,7 @@ class StreamSession:
     def _events(self, events: list[SignEvent]) -> list[dict[str, Any]]:
         out = []
         for event in events:
-            if not _finite(event.top_k) or not math.isfinite(event.probability):
+            if not _sendable(event):
                 continue
             self.events += 1
             out.append({"type": "event", **event.to_dict(), "known": event.known})
@@ -201,7 +206,7 @@ class StreamSession:
         """A ``pending`` message when the stream's pending event changed; none when an event
         just replaced it."""
         event = self._stream.pending
-        if event is not None and (not _finite(event.top_k) or not math.isfinite(event.probability)):
+        if event is not None and not _sendable(event):
             event = None
         key = None if event is None else (event.start_s, event.end_s, event.label)
         if key == self._pending_key:
