@@ -39,7 +39,7 @@ for (const [from, to, keep] of parts) {
     copied.push(join(to, name).slice(out.length + 1));
   }
 }
-for (const needed of ["index.html", "page.js", "files.js", "server.js", "local.js", "fingerspelling.js", "mediapipe/hands/hands.js", "mediapipe/hands/hands_solution_simd_wasm_bin.wasm",
+for (const needed of ["index.html", "isolate.js", "page.js", "files.js", "server.js", "local.js", "fingerspelling.js", "mediapipe/hands/hands.js", "mediapipe/hands/hands_solution_simd_wasm_bin.wasm",
   "mediapipe/tasks-vision/vision_bundle.mjs", "mediapipe/tasks-vision/wasm/vision_wasm_internal.wasm", "swagger-ui/swagger-ui-bundle.js",
   "preprocess.js", "ort/ort.wasm.min.mjs", "ort/ort-wasm-simd-threaded.wasm"]) {
   if (!copied.includes(needed)) {

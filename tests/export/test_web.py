@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -205,6 +206,23 @@ def test_a_small_runs_page_matches_python_and_transcribes_a_webcam(
     assert len(event["top_k"]) == 3 and 0 < event["probability"] <= 1
     assert words and words[0] in [event["label"], "?"]
     assert state["slotCounts"][1] > state["slotCounts"][0]  # hello is signed with the right hand
+
+
+def test_a_plain_static_host_still_runs_the_model_on_two_threads(bundled_folder: Path) -> None:
+    """Served without COOP/COEP headers (as ``python -m http.server`` serves it), the page has
+    its service worker (isolate.js) add them and reloads once: cross-origin isolated, two model
+    threads on two cores or more, nothing fetched from elsewhere; ``?isolate=0`` keeps the page
+    as the host serves it (one thread) and still runs the model."""
+    expected = 2 if (os.cpu_count() or 1) >= 2 else 1
+    with offline_page(bundled_folder) as (page, blocked):
+        state = page.evaluate("() => window.aslrec")
+        reloaded = page.evaluate("() => sessionStorage.getItem('aslrec-isolate-reloaded')")
+    assert (state["isolated"], state["threads"], reloaded) == (True, expected, "1")
+    assert blocked == [] and state["errors"] == []
+    with offline_page(bundled_folder, "?camera=off&isolate=0") as (page, blocked):
+        state = page.evaluate("() => window.aslrec")
+    assert (state["isolated"], state["threads"]) == (False, 1)
+    assert blocked == []
 
 
 def test_export_web_refuses_a_folder_it_did_not_write(tmp_path: Path) -> None:

@@ -172,7 +172,8 @@ async function live() {
 }
 
 /** Two model threads where the page may use them (cross-origin isolated, two cores or more):
- * faster per clip on this 2-core machine (benchmarks/web.py); one elsewhere. */
+ * faster per clip on this 2-core machine (benchmarks/web.py); one elsewhere. A static host
+ * without COOP/COEP headers is isolated by isolate.js (page.js). */
 function defaultThreads() {
   return self.crossOriginIsolated && (navigator.hardwareConcurrency || 1) >= 2 ? 2 : 1;
 }
@@ -183,8 +184,9 @@ export async function prepare(config) {
   setStatus("Loading the model…");
   trackerFiles(config.files);
   try {
+    state.threads = Number(params.get("threads") || defaultThreads());
     model = await Model.load(config, {
-      threads: Number(params.get("threads") || defaultThreads()),
+      threads: state.threads,
       optimization: params.get("optimization") || "all",
       fixed: params.get("fixed") !== "0",
       arena: params.get("arena") === "1",

@@ -3,8 +3,9 @@
 // `aslrec export --format web` from the run and the ONNX metadata).
 //
 // Threads: ONNX Runtime Web runs on several threads only in a cross-origin isolated page
-// (COOP/COEP headers, which `python -m http.server` does not send); elsewhere it uses one. The
-// page asks for two where it may (local.js), or for `?threads=N`.
+// (COOP/COEP headers: sent by the host, or added by the page's service worker, isolate.js, where
+// service workers may run); elsewhere it uses one. The page asks for two where it may
+// (local.js), or for `?threads=N`.
 
 import { fetchBytes, here } from "./files.js";
 import { toModelInput } from "./preprocess.js";

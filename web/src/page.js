@@ -22,6 +22,8 @@ export const state = {
   tracking: false,
   connected: false, // server: the socket said ready
   modelReady: false, // local: the model is loaded
+  isolated: null, // local: cross-origin isolated (the model may use two threads)
+  threads: null, // local: the model's WebAssembly threads
   labels: [],
   threshold: null,
   results: 0,
@@ -172,6 +174,35 @@ $("clear").addEventListener("click", () => {
 });
 
 // ------------------------------------------------------------------------------------- main
+const ISOLATE_RELOADED = "aslrec-isolate-reloaded";
+
+/** An exported page served without COOP/COEP headers: have isolate.js (a service worker) add
+ * them and reload once, so the model may run on two threads. False while the page reloads;
+ * true to go on as it is: isolated already, no service workers here (not https or localhost, or
+ * `?isolate=0`), or reloaded once in this tab already (never a loop). */
+async function isolate() {
+  const allowed = window.isSecureContext && "serviceWorker" in navigator && params.get("isolate") !== "0";
+  if (self.crossOriginIsolated || !allowed || sessionStorage.getItem(ISOLATE_RELOADED)) return true;
+  try {
+    const registration = await navigator.serviceWorker.register(here("isolate.js"));
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      const controlled = new Promise((resolve) => {
+        navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true });
+      });
+      registration.active.postMessage("claim");
+      const waited = new Promise((resolve) => setTimeout(resolve, 3000));
+      await Promise.race([controlled, waited]);
+      if (!navigator.serviceWorker.controller) return true;
+    }
+  } catch {
+    return true; // e.g. storage blocked: one thread, still correct
+  }
+  sessionStorage.setItem(ISOLATE_RELOADED, "1");
+  location.reload();
+  return false;
+}
+
 // Each mode module exports prepare(): {classify(clip) => prediction, live() => Promise} or
 // null when it cannot go on (its message shown).
 async function main() {
@@ -182,7 +213,9 @@ async function main() {
   } catch {
     // no such file: the page is aslrec serve's
   }
+  if (config && !(await isolate())) return; // reloading, isolated
   state.mode = config ? "local" : "server";
+  state.isolated = self.crossOriginIsolated;
   $("privacy").textContent = config
     ? "Everything runs in this browser: hand tracking and the model are in this page, and neither the video nor the landmarks are sent anywhere."
     : "The video stays in this browser: hand tracking runs here, and only hand landmarks are sent to the aslrec server.";

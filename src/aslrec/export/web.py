@@ -9,7 +9,9 @@ run's ``model_config.json`` and ``calibration.json``), the streaming segmenter's
 fingerspelling decoder's settings; with ``--lexicon``, ``model/lexicon.txt``, the words the
 page's fingerspelling mode snaps spelled words to.
 Every URL the page loads is relative to its folder, so any static host serves it and nothing
-is fetched from elsewhere.
+is fetched from elsewhere. ``isolate.js`` at the top of the folder is a service worker that adds
+the COOP/COEP headers a plain static host does not send, so the page is cross-origin isolated and
+ONNX Runtime Web may use two threads there too (https, or http on localhost).
 
 The files come from the page build of ``make web`` (``web/build.mjs``), which puts them in
 ``aslrec/serving/static/``; that folder is located by path, not imported (serving sits above
@@ -64,6 +66,7 @@ MODULES = (
 )
 COPIED: tuple[tuple[str, str], ...] = (
     ("index.html", "index.html"),
+    ("isolate.js", "isolate.js"),  # a service worker: its folder is its scope
     *((name, f"static/{name}") for name in (*MODULES, "style.css")),
     *(
         (f"mediapipe/tasks-vision/{name}", f"static/mediapipe/tasks-vision/{name}")
