@@ -35,12 +35,16 @@ from benchmarks._common import SHARED_DATA, record_measurement
 from benchmarks.rows import (
     MSASL_FOLDS,
     MSASL_ROWS,
+    SIGNERS_LOPO_ROW,
+    SIGNERS_LOPO_ROWS,
     SIGNERS_ROWS,
     logistic_baseline_entry,
     msasl_cell,
     one_signer_cell,
     signers_bundled_entry,
     signers_cells,
+    signers_seeds_entry,
+    svm_baseline_entry,
 )
 
 FS16 = SHARED_DATA / "fingerspelling16.npz"
@@ -134,6 +138,90 @@ def logistic_baseline_scores() -> dict[str, Any]:
             "per_signer": per_signer}  # fmt: skip
 
 
+def hand_shape(hand: np.ndarray) -> np.ndarray:
+    """``(N, 21, 3)`` -> ``(N, 52)``: :class:`~aslrec.models.features.LandmarkFeatures`' hand
+    shape (x, y relative to the wrist over the wrist to middle-finger MCP distance) and its 10
+    fingertip distances, for one hand per row."""
+    from aslrec.models.features import _PAIRS, MIDDLE_MCP, WRIST
+
+    xy = hand[:, :, :2] - hand[:, WRIST : WRIST + 1, :2]
+    shape = xy / np.maximum(np.linalg.norm(xy[:, MIDDLE_MCP], axis=1), 1e-3)[:, None, None]
+    tips = [np.linalg.norm(shape[:, a] - shape[:, b], axis=1) for a, b in _PAIRS]
+    return np.concatenate([shape.reshape(len(hand), -1), np.stack(tips, axis=1)], axis=1)
+
+
+def svm_baseline_scores() -> dict[str, Any] | None:
+    """:data:`~benchmarks.rows.SVM_BASELINE` on each person of fingerspelling16, trained on
+    the other 11; and its probabilities times those of :data:`~benchmarks.rows.SIGNERS_LOPO_ROW`'s
+    run that held the same person out (None until those runs are trained)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.svm import SVC
+
+    from aslrec.inference.recognizer import Recognizer
+    from aslrec.runs.directory import RunDirectory
+
+    runs = {}
+    for cell in signers_cells(SIGNERS_LOPO_ROW):
+        if (result := cell.read()) is None:
+            return None
+        (person,) = result["scored_on"]["per_signer"]
+        runs[person] = cell.run_dir
+    data = np.load(FS16, allow_pickle=False)
+    features = hand_shape(data["hand"].astype(np.float64))
+    labels, people, paths = data["label"], data["person"], data["path"].tolist()
+    takes = np.char.add(np.char.add(people, ":"), labels)  # a person's 10 photos of a letter
+    alone, combined = {}, {}
+    for person, run_dir in sorted(runs.items()):
+        train = people != person
+        mean, std = features[train].mean(axis=0), features[train].std(axis=0)
+        std[std < 1e-6] = 1.0
+        scaled = (features - mean) / std
+        folds = StratifiedGroupKFold(4, shuffle=True, random_state=42)
+        calibration = list(folds.split(scaled[train], labels[train], takes[train]))
+        svm = CalibratedClassifierCV(
+            SVC(C=10, gamma=1 / (scaled.shape[1] * scaled[train].var())),  # gamma='scale'
+            method="sigmoid",
+            ensemble=False,
+            cv=calibration,
+        ).fit(scaled[train], labels[train])
+        classes = svm.classes_.tolist()
+        clips = RunDirectory(run_dir).held_out_clips()
+        rows = [paths.index(str(clip.source).rsplit("#", 1)[1]) for clip in clips]
+        truth = np.array([classes.index(str(clip.label)) for clip in clips])
+        p_svm = svm.predict_proba(scaled[rows])
+        recognizer = Recognizer.load(run_dir)
+        p_run = recognizer.probabilities(clips)[:, [recognizer.classes.index(c) for c in classes]]
+        p_run /= p_run.sum(axis=1, keepdims=True)  # the run may know letters the SVM does not
+        alone[person] = float((p_svm.argmax(axis=1) == truth).mean())
+        both = np.log(p_svm + 1e-9) + np.log(p_run + 1e-9)
+        combined[person] = float((both.argmax(axis=1) == truth).mean())
+    return {"clips": len(labels), "per_signer": alone, "with_run_per_signer": combined}
+
+
+def seeds_ensemble_scores() -> dict[str, Any] | None:
+    """Each person scored by the ensemble of the two runs (one per seed,
+    :data:`~benchmarks.rows.SIGNERS_LOPO_ROWS`) that held that person out; None until all are
+    trained."""
+    from aslrec.inference.backends import load_backend
+    from aslrec.inference.recognizer import Recognizer
+    from aslrec.runs.directory import RunDirectory
+
+    runs: dict[str, list[Path]] = defaultdict(list)
+    for row in SIGNERS_LOPO_ROWS:
+        for cell in signers_cells(row):
+            result = cell.read()
+            if result is None:
+                return None
+            (person,) = result["scored_on"]["per_signer"]
+            runs[person].append(cell.run_dir)
+    per_person = {}
+    for person, run_dirs in sorted(runs.items()):
+        recognizer = Recognizer([load_backend(run_dir) for run_dir in run_dirs])
+        per_person[person] = scores(recognizer, RunDirectory(run_dirs[0]).held_out_clips())
+    return {"members": len(SIGNERS_LOPO_ROWS), "per_person": per_person}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1)
@@ -150,6 +238,10 @@ def main() -> None:
         measured = measure(bundled, bundled_scores, rerun_stale=args.rerun_stale)
         baseline = logistic_baseline_entry()
         measured |= measure(baseline, logistic_baseline_scores, rerun_stale=args.rerun_stale)
+        svm = svm_baseline_entry()
+        measured |= measure(svm, svm_baseline_scores, rerun_stale=args.rerun_stale)
+        seeds = signers_seeds_entry()
+        measured |= measure(seeds, seeds_ensemble_scores, rerun_stale=args.rerun_stale)
         if trained or measured:
             record_measurement(report.SIGNERS_TITLE)
         print(report.write(report.SIGNERS_TITLE))
