@@ -63,7 +63,7 @@ PREPARE_IN_PAGE = """async (clip) => {
   const api = window.aslrecApi;
   window.benchInput = (await api.inputs([clip]))[0];
   for (let i = 0; i < 10; i++) await api.run([window.benchInput]);
-  return self.crossOriginIsolated;
+  return [self.crossOriginIsolated, window.aslrec.threads];
 }"""
 TIME_IN_PAGE = """async (calls) => {
   const ms = [];
@@ -87,8 +87,11 @@ PARTS = (
     ("page (html, js, css)", ""),
 )
 # (precision, site, query): the page's defaults are fixed shapes, optimisation "all", no arena,
-# and two threads where it is cross-origin isolated (one elsewhere)
+# and two threads where it is cross-origin isolated (one elsewhere). Served with the COOP/COEP
+# headers, except the PLAIN_HOST run: the page's defaults as `python -m http.server` serves it.
+PLAIN_HOST = ("fp32", "site", "host=plain")
 RUNS = (
+    PLAIN_HOST,
     ("fp32", "site", "threads=1"),
     ("fp32", "site", "threads=2"),
     ("fp32", "site", "threads=1&fixed=0"),
@@ -178,6 +181,22 @@ def pre_optimised(site: Path, dst: Path, seq_len: int) -> None:
     (dst / "model" / "model.onnx.gz").write_bytes(packed)
 
 
+def model_flops(model_dir: Path, seq_len: int) -> int:
+    """Floating-point operations of one clip through the run's model, by PyTorch's count (its
+    matrix products and convolutions; the mirror-invariant wrapper's two views included). With
+    autograd on, so PyTorch runs the layers the ONNX graph has: under ``no_grad`` its fused
+    Transformer path, which the counter does not see, would leave a third of them out."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from aslrec.runs.directory import RunDirectory
+
+    model = RunDirectory(model_dir).model
+    with FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, seq_len, 2, 21, 3), torch.ones(1, seq_len))
+    return int(counter.get_total_flops())
+
+
 def held_out(count: int = 150) -> list:
     """The web test's 200 clips: 150 spread over the bundled model's held-out fold, and the
     mirror image of every third."""
@@ -254,14 +273,16 @@ def model_speeds(
     browser_ms: list[list[float]] = [[] for _ in runs]
     with contextlib.ExitStack() as stack:
         urls = {
-            f: stack.enter_context(serve_folder(f, isolated=True)) for f in {r[0] for r in runs}
+            (f, plain): stack.enter_context(serve_folder(f, isolated=not plain))
+            for f, _, query in runs
+            for plain in [query == PLAIN_HOST[2]]
         }
         browser = launch(p)
         stack.callback(browser.close)
         pages, isolated = [], []
         for folder, _, query in runs:
             page = browser.new_page()
-            page.goto(f"{urls[folder]}/?camera=off&{query}")
+            page.goto(f"{urls[folder, query == PLAIN_HOST[2]]}/?camera=off&{query}")
             page.wait_for_function("() => window.aslrecApi !== undefined", timeout=120_000)
             isolated.append(page.evaluate(PREPARE_IN_PAGE, as_json))
             pages.append(page)
@@ -335,7 +356,7 @@ def live_run(p: Any, url: str, camera: Path, signs: int, timeout_s: float) -> di
         state = page.evaluate(
             "() => { const s = window.aslrec; return {latencies: s.latencies, events: s.events,"
             " pendingLatencies: s.pendingLatencies, trackTimes: s.trackTimes,"
-            " results: s.results, modelMs: s.modelMs}; }"
+            " results: s.results, modelMs: s.modelMs, threads: s.threads}; }"
         )
     finally:
         browser.close()
@@ -365,6 +386,7 @@ def main() -> None:
     export_web(default_model(), sites["site-fp16"], half=True)
     seq_len = json.loads((site / "model" / "aslrec.json").read_text())["preprocessing"]["seq_len"]
     pre_optimised(site, sites["site-preopt"], seq_len)
+    flops = model_flops(default_model(), seq_len)
 
     with tempfile.TemporaryDirectory() as tmp:
         sizes = part_sizes(site, Path(tmp))
@@ -391,6 +413,10 @@ def main() -> None:
     py32 = float(np.median(python["fp32"]))
     disk = sum(r[1] for r in sizes)
     p10s = {(kind, query): np.percentile(ms, 10) for kind, query, ms, _ in speed}
+    medians = {(kind, query): np.median(ms) for kind, query, ms, _ in speed}
+    plain_isolated, plain_threads = next(
+        page for k, q, _, page in speed if (k, q) == PLAIN_HOST[::2]
+    )
 
     def p10(query: str, kind: str = "fp32") -> str:
         return f"{p10s[kind, query]:.2f}"
@@ -437,11 +463,12 @@ def main() -> None:
         "cross-origin isolated |",
         "|---|---:|---|---|---|---:|---:|---:|---:|---|",
     ]
-    for kind, query, ms, isolated in speed:
+    for kind, query, ms, (isolated, threads) in speed:
         q = dict(part.split("=") for part in query.split("&"))
         shape = "any" if q.get("fixed") == "0" else "1 clip (fixed)"
+        host = ", served without COOP/COEP headers (the page's defaults)" if "host" in q else ""
         lines.append(
-            f"| ONNX Runtime Web, {kind} | {q['threads']} | {shape} | "
+            f"| ONNX Runtime Web, {kind}{host} | {threads} | {shape} | "
             f"{q.get('optimization', 'all')} | {'on' if q.get('arena') == '1' else 'off'} | "
             f"{np.median(ms):.2f} | {np.percentile(ms, 10):.2f} | {np.percentile(ms, 90):.2f} | "
             f"{np.median(ms) / py32:.1f}x | {'yes' if isolated else 'no'} |"
@@ -465,10 +492,14 @@ def main() -> None:
         "the machine's load weighs on all alike; p10 (the fastest tenth) is the closest to an "
         "idle machine. Goal: <= 3 ms/clip in WASM; fp32, the page's settings: two threads "
         "(its default in a cross-origin isolated page on two cores or more) "
-        f"{np.median(speed[1][2]):.2f} ms median, {p10('threads=2')} ms p10; one thread (a page "
-        "that is not isolated, e.g. served by `python -m http.server`) "
-        f"{np.median(speed[0][2]):.2f} ms median, {p10('threads=1')} ms p10, "
-        f"{np.percentile(speed[0][2], 10) / np.percentile(python['fp32'], 10):.1f}x Python's p10. "
+        f"{medians['fp32', 'threads=2']:.2f} ms median, {p10('threads=2')} ms p10; served "
+        "without the COOP/COEP headers, as `python -m http.server` serves it, the page's "
+        "service worker (isolate.js) added them after one reload: "
+        f"{'isolated' if plain_isolated else 'NOT isolated'}, {plain_threads} thread(s), "
+        f"{medians[PLAIN_HOST[::2]]:.2f} ms median, {p10(PLAIN_HOST[2])} ms p10; one thread "
+        "(where service workers may not run: plain http other than localhost, or `?isolate=0`) "
+        f"{medians['fp32', 'threads=1']:.2f} ms median, {p10('threads=1')} ms p10, "
+        f"{p10s['fp32', 'threads=1'] / np.percentile(python['fp32'], 10):.1f}x Python's p10. "
         "The page's session is made for one clip of seq_len frames (`freeDimensionOverrides`; "
         "the page pads or samples every clip to seq_len, and runs a batch clip by clip), which "
         "folds the graph's shape arithmetic away (413 nodes left after optimisation for any "
@@ -487,9 +518,11 @@ def main() -> None:
         "the page, `enableProfiling`): the 13 matrix products (Gemm) take the largest share, "
         "about a third of kernel time, then LayerNormalization, the elementwise ops and the two "
         "depthwise convolutions; ONNX Runtime Web's WASM SIMD kernels have 128-bit vectors and "
-        "no fused multiply-add; Python's can use this CPU's AVX-512 and FMA. Two threads need a "
-        "cross-origin isolated page (COOP/COEP headers); `python -m http.server` sends none, "
-        "so there the page runs on one thread.",
+        "no fused multiply-add; Python's can use this CPU's AVX-512 and FMA. The bundled model "
+        "is mirror-invariant, so each clip runs twice (as it is and mirrored, one batch of 2): "
+        f"{flops / 1e6:.0f} MFLOP per clip by PyTorch's count, i.e. "
+        f"{flops / p10s['fp32', 'threads=1'] / 1e6:.1f} GFLOP/s on one WASM thread at p10 "
+        f"against {flops / np.percentile(python['fp32'], 10) / 1e6:.1f} in Python.",
         "",
         "| video (fake 30 fps webcam) | frames tracked | tracked/s | tracking median ms | p90 ms"
         " | signs labelled | end of sign to label painted, ms: final (pending) |",
@@ -548,7 +581,10 @@ def main() -> None:
             else ". "
         )
         + "The camera gives 30 frames/s; the page tracks the newest frame when the previous one "
-        "is done, so it skips frames when tracking takes longer than 33 ms.",
+        "is done, so it skips frames when tracking takes longer than 33 ms. The page was served "
+        "as `python -m http.server` serves it (no COOP/COEP headers); its model ran on "
+        + "/".join(sorted({str(run["threads"]) for run in live.values()}))
+        + " thread(s).",
         "",
         f"{load_note(load_before, os.getloadavg()[0])} "
         f"Benchmark took {time.perf_counter() - started:.0f} s.",
