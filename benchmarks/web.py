@@ -20,7 +20,8 @@ measures, in headless Chromium (Debian's, no GPU) on this CPU:
    MediaPipe Tasks ms per tracked frame, frames tracked per second, and the time from the end
    of a sign (the page receiving its last frame with a hand) to its label painted: the final
    label, and the pending one the page shows first (``Transcriber.pending`` in ``live.js``),
-   with how often the two agree and how many pending labels were withdrawn.
+   with how often the two agree and how many pending labels were withdrawn; the page as a plain
+   static host serves it (its model on two threads), then each video again with one model thread.
 
 Usage::
 
@@ -58,6 +59,7 @@ TITLE = "In the browser (issue #25)"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 VIDEOS = ("hello", "apple", "school")
+ONE_THREAD = "threads=1"
 ROUNDS = 10
 PREPARE_IN_PAGE = """async (clip) => {
   const api = window.aslrecApi;
@@ -335,14 +337,17 @@ def painted(item: dict[str, Any]) -> str:
     return f"{text} ({same}{item['pendingMs']:.0f})"
 
 
-def live_run(p: Any, url: str, camera: Path, signs: int, timeout_s: float) -> dict[str, Any]:
-    """The page on a fake webcam until ``signs`` labels were painted (or ``timeout_s``)."""
+def live_run(
+    p: Any, url: str, camera: Path, signs: int, timeout_s: float, query: str = ""
+) -> dict[str, Any]:
+    """The page (``?query``) on a fake webcam until ``signs`` labels were painted (or
+    ``timeout_s``)."""
     fake = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
             f"--use-file-for-fake-video-capture={camera}"]  # fmt: skip
     browser = launch(p, *fake)
     try:
         page = browser.new_page()
-        page.goto(f"{url}/")
+        page.goto(f"{url}/?{query}")
         page.wait_for_function("() => window.aslrec && window.aslrec.tracking", timeout=120_000)
         started = time.perf_counter()
         # fewer signs than asked within the time: report what came
@@ -362,6 +367,32 @@ def live_run(p: Any, url: str, camera: Path, signs: int, timeout_s: float) -> di
         browser.close()
     state["seconds"] = elapsed
     return state
+
+
+def one_thread_note(runs: dict[str, dict[str, Any]]) -> str:
+    """The live figures of the ``?threads=1`` runs, each made right after the page's default
+    on the same video (side by side, so the machine's load weighs on both alike)."""
+    finals = [item for run in runs.values() for item in run["latencies"]]
+    if not finals:
+        return f"With one model thread (`?{ONE_THREAD}`): no sign closed."
+    first = [first_label_ms(item) for item in finals]
+    final = [item["ms"] for item in finals]
+    track = [ms for run in runs.values() for ms in run["trackTimes"]]
+    withdrawn = withdrawn_count(runs)
+    return (
+        f"Side by side, each video again with one model thread (`?{ONE_THREAD}`, run right "
+        f"after it): tracking median {np.median(track):.1f} ms/frame; first label on screen "
+        f"median {np.median(first):.0f} ms, max {max(first):.0f} ms; final label median "
+        f"{np.median(final):.0f} ms, max {max(final):.0f} ms over {len(final)} signs; "
+        f"{withdrawn} pending labels withdrawn."
+    )
+
+
+def withdrawn_count(runs: dict[str, dict[str, Any]]) -> int:
+    """Pending labels shown that no final label kept (the hands came back or moved again)."""
+    finals = [item for run in runs.values() for item in run["latencies"]]
+    kept = sum(item["pendingLabel"] is not None for item in finals)
+    return sum(len(run["pendingLatencies"]) for run in runs.values()) - kept
 
 
 def main() -> None:
@@ -398,6 +429,7 @@ def main() -> None:
     runs = [(sites[folder], kind, query) for kind, folder, query in RUNS]
     python_models = {"fp32": inflated_model(site), "int8": inflated_model(sites["site-int8"])}
     live: dict[str, dict[str, Any]] = {}
+    one_thread: dict[str, dict[str, Any]] = {}  # the same videos, each run right after
     with sync_playwright() as p:
         speed, python = model_speeds(p, runs, python_models, clip, args.repeats)
         for kind, query, ms, _ in speed:
@@ -408,7 +440,8 @@ def main() -> None:
                 video = SHARED_DATA / "videos" / f"{name}.mp4"
                 camera = fake_camera_file(video, Path(tmp) / f"{name}.y4m", pause_s=1.0)
                 live[name] = live_run(p, url, camera, args.signs, 60.0)
-                print(name, live[name]["latencies"], flush=True)
+                one_thread[name] = live_run(p, url, camera, args.signs, 60.0, ONE_THREAD)
+                print(name, live[name]["latencies"], one_thread[name]["latencies"], flush=True)
 
     py32 = float(np.median(python["fp32"]))
     disk = sum(r[1] for r in sizes)
@@ -484,7 +517,6 @@ def main() -> None:
     latency = [item["ms"] for item in finals]
     first = [first_label_ms(item) for item in finals]
     with_pending = [item for item in finals if item["pendingLabel"] is not None]
-    pending_count = sum(len(run["pendingLatencies"]) for run in live.values())
     lines += [
         "",
         f"One WLASL-50 clip, batch 1, ONNX Runtime Web 1.30.0 WASM SIMD; every configuration "
@@ -561,7 +593,7 @@ def main() -> None:
             f"median {np.median(first):.0f} ms, max {max(first):.0f} ms (goal <= 200 ms); "
             f"{len(with_pending)} of {len(finals)} signs had a pending label first, the same "
             f"as the final one for {sum(x['pendingLabel'] == x['label'] for x in with_pending)}"
-            f"; {pending_count - len(with_pending)} pending labels were withdrawn (the hands "
+            f"; {withdrawn_count(live)} pending labels were withdrawn (the hands "
             "came back or moved again)"
             if finals
             else "-"
@@ -584,7 +616,8 @@ def main() -> None:
         "is done, so it skips frames when tracking takes longer than 33 ms. The page was served "
         "as `python -m http.server` serves it (no COOP/COEP headers); its model ran on "
         + "/".join(sorted({str(run["threads"]) for run in live.values()}))
-        + " thread(s).",
+        + " thread(s). "
+        + one_thread_note(one_thread),
         "",
         f"{load_note(load_before, os.getloadavg()[0])} "
         f"Benchmark took {time.perf_counter() - started:.0f} s.",
