@@ -4,7 +4,8 @@ Trains :func:`benchmarks.rows.signers_cells` (4 folds, 3 people held out in each
 one person for the row on issue #22's own protocol) and
 :func:`~benchmarks.rows.one_signer_cell` (letters_static, one signer), then scores every
 held-out person separately, a clip against its mirror image, the bundled model on all 12
-people, and the issue's logistic-regression baseline on the same one-person folds. Rendered
+people, the issue's logistic-regression baseline and an RBF SVM on the same one-person folds
+(alone and with the hybrid's runs), and that row's two seeds as one ensemble per person. Rendered
 by :func:`benchmarks.report.signers_section`. Then msasl6's words with its signers held out
 (:func:`~benchmarks.rows.msasl_cell`, 4 folds, WLASL-50 and GISLR always trained on):
 :func:`benchmarks.report.msasl_section`.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,12 +144,25 @@ def hand_shape(hand: np.ndarray) -> np.ndarray:
     """``(N, 21, 3)`` -> ``(N, 52)``: :class:`~aslrec.models.features.LandmarkFeatures`' hand
     shape (x, y relative to the wrist over the wrist to middle-finger MCP distance) and its 10
     fingertip distances, for one hand per row."""
-    from aslrec.models.features import _PAIRS, MIDDLE_MCP, WRIST
+    from aslrec.models.features import FINGERTIP_PAIRS, MIDDLE_MCP, WRIST
 
     xy = hand[:, :, :2] - hand[:, WRIST : WRIST + 1, :2]
     shape = xy / np.maximum(np.linalg.norm(xy[:, MIDDLE_MCP], axis=1), 1e-3)[:, None, None]
-    tips = [np.linalg.norm(shape[:, a] - shape[:, b], axis=1) for a, b in _PAIRS]
+    tips = [np.linalg.norm(shape[:, a] - shape[:, b], axis=1) for a, b in FINGERTIP_PAIRS]
     return np.concatenate([shape.reshape(len(hand), -1), np.stack(tips, axis=1)], axis=1)
+
+
+def runs_by_person(rows: Sequence[str]) -> dict[str, list[Path]] | None:
+    """The run directories of one-person-held-out ``rows`` by the person each held out (one
+    per row); None while any is not trained."""
+    runs: dict[str, list[Path]] = defaultdict(list)
+    for row in rows:
+        for cell in signers_cells(row):
+            if (result := cell.read()) is None:
+                return None
+            (person,) = result["scored_on"]["per_signer"]
+            runs[person].append(cell.run_dir)
+    return runs
 
 
 def svm_baseline_scores() -> dict[str, Any] | None:
@@ -161,18 +176,15 @@ def svm_baseline_scores() -> dict[str, Any] | None:
     from aslrec.inference.recognizer import Recognizer
     from aslrec.runs.directory import RunDirectory
 
-    runs = {}
-    for cell in signers_cells(SIGNERS_LOPO_ROW):
-        if (result := cell.read()) is None:
-            return None
-        (person,) = result["scored_on"]["per_signer"]
-        runs[person] = cell.run_dir
+    runs = runs_by_person([SIGNERS_LOPO_ROW])
+    if runs is None:
+        return None
     data = np.load(FS16, allow_pickle=False)
     features = hand_shape(data["hand"].astype(np.float64))
     labels, people, paths = data["label"], data["person"], data["path"].tolist()
     takes = np.char.add(np.char.add(people, ":"), labels)  # a person's 10 photos of a letter
     alone, combined = {}, {}
-    for person, run_dir in sorted(runs.items()):
+    for person, (run_dir,) in sorted(runs.items()):
         train = people != person
         mean, std = features[train].mean(axis=0), features[train].std(axis=0)
         std[std < 1e-6] = 1.0
@@ -207,14 +219,9 @@ def seeds_ensemble_scores() -> dict[str, Any] | None:
     from aslrec.inference.recognizer import Recognizer
     from aslrec.runs.directory import RunDirectory
 
-    runs: dict[str, list[Path]] = defaultdict(list)
-    for row in SIGNERS_LOPO_ROWS:
-        for cell in signers_cells(row):
-            result = cell.read()
-            if result is None:
-                return None
-            (person,) = result["scored_on"]["per_signer"]
-            runs[person].append(cell.run_dir)
+    runs = runs_by_person(SIGNERS_LOPO_ROWS)
+    if runs is None:
+        return None
     per_person = {}
     for person, run_dirs in sorted(runs.items()):
         recognizer = Recognizer([load_backend(run_dir) for run_dir in run_dirs])

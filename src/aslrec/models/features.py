@@ -27,7 +27,7 @@ from torch import nn
 
 WRIST, MIDDLE_MCP = 0, 9
 FINGERTIPS = (4, 8, 12, 16, 20)
-_PAIRS = [(a, b) for i, a in enumerate(FINGERTIPS) for b in FINGERTIPS[i + 1 :]]
+FINGERTIP_PAIRS = [(a, b) for i, a in enumerate(FINGERTIPS) for b in FINGERTIPS[i + 1 :]]
 
 
 class LandmarkFeatures(nn.Module):
@@ -38,8 +38,12 @@ class LandmarkFeatures(nn.Module):
         self.coords = 3 if use_z else 2
         self.velocities = velocities
         self.distances = distances
-        self.register_buffer("pair_a", torch.tensor([a for a, _ in _PAIRS]), persistent=False)
-        self.register_buffer("pair_b", torch.tensor([b for _, b in _PAIRS]), persistent=False)
+        self.register_buffer(
+            "pair_a", torch.tensor([a for a, _ in FINGERTIP_PAIRS]), persistent=False
+        )
+        self.register_buffer(
+            "pair_b", torch.tensor([b for _, b in FINGERTIP_PAIRS]), persistent=False
+        )
 
     @property
     def num_features(self) -> int:
@@ -47,7 +51,7 @@ class LandmarkFeatures(nn.Module):
         if self.velocities:
             per_hand += 2 * 21 * self.coords
         if self.distances:
-            per_hand += len(_PAIRS)
+            per_hand += len(FINGERTIP_PAIRS)
         return 2 * per_hand
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
