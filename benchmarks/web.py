@@ -40,7 +40,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -91,9 +91,9 @@ PARTS = (
 # (precision, site, query): the page's defaults are fixed shapes, optimisation "all", no arena,
 # and two threads where it is cross-origin isolated (one elsewhere). Served with the COOP/COEP
 # headers, except the PLAIN_HOST run: the page's defaults as `python -m http.server` serves it.
-PLAIN_HOST = ("fp32", "site", "host=plain")
+PLAIN_HOST = "host=plain"
 RUNS = (
-    PLAIN_HOST,
+    ("fp32", "site", PLAIN_HOST),
     ("fp32", "site", "threads=1"),
     ("fp32", "site", "threads=2"),
     ("fp32", "site", "threads=1&fixed=0"),
@@ -274,17 +274,17 @@ def model_speeds(
     py_ms: dict[str, list[float]] = {kind: [] for kind in python}
     browser_ms: list[list[float]] = [[] for _ in runs]
     with contextlib.ExitStack() as stack:
+        served = [(folder, query == PLAIN_HOST) for folder, _, query in runs]
         urls = {
-            (f, plain): stack.enter_context(serve_folder(f, isolated=not plain))
-            for f, _, query in runs
-            for plain in [query == PLAIN_HOST[2]]
+            (folder, plain): stack.enter_context(serve_folder(folder, isolated=not plain))
+            for folder, plain in set(served)
         }
         browser = launch(p)
         stack.callback(browser.close)
         pages, isolated = [], []
-        for folder, _, query in runs:
+        for (_, _, query), key in zip(runs, served, strict=True):
             page = browser.new_page()
-            page.goto(f"{urls[folder, query == PLAIN_HOST[2]]}/?camera=off&{query}")
+            page.goto(f"{urls[key]}/?camera=off&{query}")
             page.wait_for_function("() => window.aslrecApi !== undefined", timeout=120_000)
             isolated.append(page.evaluate(PREPARE_IN_PAGE, as_json))
             pages.append(page)
@@ -369,30 +369,41 @@ def live_run(
     return state
 
 
-def one_thread_note(runs: dict[str, dict[str, Any]]) -> str:
-    """The live figures of the ``?threads=1`` runs, each made right after the page's default
-    on the same video (side by side, so the machine's load weighs on both alike)."""
+class LiveFigures(NamedTuple):
+    """What :func:`live_run`s measured, over all their videos."""
+
+    track: list[float]  # ms per tracked frame
+    finals: list[dict[str, Any]]  # each final label's timing
+    first: list[float]  # ms to each sign's first label on screen (pending or final)
+    final: list[float]  # ms to each final label
+    withdrawn: int  # pending labels shown that no final label kept
+
+
+def live_figures(runs: dict[str, dict[str, Any]]) -> LiveFigures:
     finals = [item for run in runs.values() for item in run["latencies"]]
-    if not finals:
-        return f"With one model thread (`?{ONE_THREAD}`): no sign closed."
-    first = [first_label_ms(item) for item in finals]
-    final = [item["ms"] for item in finals]
-    track = [ms for run in runs.values() for ms in run["trackTimes"]]
-    withdrawn = withdrawn_count(runs)
-    return (
-        f"Side by side, each video again with one model thread (`?{ONE_THREAD}`, run right "
-        f"after it): tracking median {np.median(track):.1f} ms/frame; first label on screen "
-        f"median {np.median(first):.0f} ms, max {max(first):.0f} ms; final label median "
-        f"{np.median(final):.0f} ms, max {max(final):.0f} ms over {len(final)} signs; "
-        f"{withdrawn} pending labels withdrawn."
+    kept = sum(item["pendingLabel"] is not None for item in finals)
+    return LiveFigures(
+        track=[ms for run in runs.values() for ms in run["trackTimes"]],
+        finals=finals,
+        first=[first_label_ms(item) for item in finals],
+        final=[item["ms"] for item in finals],
+        withdrawn=sum(len(run["pendingLatencies"]) for run in runs.values()) - kept,
     )
 
 
-def withdrawn_count(runs: dict[str, dict[str, Any]]) -> int:
-    """Pending labels shown that no final label kept (the hands came back or moved again)."""
-    finals = [item for run in runs.values() for item in run["latencies"]]
-    kept = sum(item["pendingLabel"] is not None for item in finals)
-    return sum(len(run["pendingLatencies"]) for run in runs.values()) - kept
+def one_thread_note(runs: dict[str, dict[str, Any]]) -> str:
+    """The live figures of the ``?threads=1`` runs, each made right after the page's default
+    on the same video (side by side, so the machine's load weighs on both alike)."""
+    fig = live_figures(runs)
+    if not fig.finals:
+        return f"With one model thread (`?{ONE_THREAD}`): no sign closed."
+    return (
+        f"Side by side, each video again with one model thread (`?{ONE_THREAD}`, run right "
+        f"after it): tracking median {np.median(fig.track):.1f} ms/frame; first label on "
+        f"screen median {np.median(fig.first):.0f} ms, max {max(fig.first):.0f} ms; final label "
+        f"median {np.median(fig.final):.0f} ms, max {max(fig.final):.0f} ms over "
+        f"{len(fig.final)} signs; {fig.withdrawn} pending labels withdrawn."
+    )
 
 
 def main() -> None:
@@ -447,9 +458,7 @@ def main() -> None:
     disk = sum(r[1] for r in sizes)
     p10s = {(kind, query): np.percentile(ms, 10) for kind, query, ms, _ in speed}
     medians = {(kind, query): np.median(ms) for kind, query, ms, _ in speed}
-    plain_isolated, plain_threads = next(
-        page for k, q, _, page in speed if (k, q) == PLAIN_HOST[::2]
-    )
+    plain_isolated, plain_threads = next(page for _, q, _, page in speed if q == PLAIN_HOST)
 
     def p10(query: str, kind: str = "fp32") -> str:
         return f"{p10s[kind, query]:.2f}"
@@ -512,10 +521,7 @@ def main() -> None:
             f"{np.percentile(ms, 10):.2f} | {np.percentile(ms, 90):.2f} | "
             f"{np.median(ms) / py32:.1f}x | - |"
         )
-    track = [ms for run in live.values() for ms in run["trackTimes"]]
-    finals = [item for run in live.values() for item in run["latencies"]]
-    latency = [item["ms"] for item in finals]
-    first = [first_label_ms(item) for item in finals]
+    track, finals, first, latency, withdrawn = live_figures(live)
     with_pending = [item for item in finals if item["pendingLabel"] is not None]
     lines += [
         "",
@@ -528,7 +534,7 @@ def main() -> None:
         "without the COOP/COEP headers, as `python -m http.server` serves it, the page's "
         "service worker (isolate.js) added them after one reload: "
         f"{'isolated' if plain_isolated else 'NOT isolated'}, {plain_threads} thread(s), "
-        f"{medians[PLAIN_HOST[::2]]:.2f} ms median, {p10(PLAIN_HOST[2])} ms p10; one thread "
+        f"{medians['fp32', PLAIN_HOST]:.2f} ms median, {p10(PLAIN_HOST)} ms p10; one thread "
         "(where service workers may not run: plain http other than localhost, or `?isolate=0`) "
         f"{medians['fp32', 'threads=1']:.2f} ms median, {p10('threads=1')} ms p10, "
         f"{p10s['fp32', 'threads=1'] / np.percentile(python['fp32'], 10):.1f}x Python's p10. "
@@ -593,7 +599,7 @@ def main() -> None:
             f"median {np.median(first):.0f} ms, max {max(first):.0f} ms (goal <= 200 ms); "
             f"{len(with_pending)} of {len(finals)} signs had a pending label first, the same "
             f"as the final one for {sum(x['pendingLabel'] == x['label'] for x in with_pending)}"
-            f"; {withdrawn_count(live)} pending labels were withdrawn (the hands "
+            f"; {withdrawn} pending labels were withdrawn (the hands "
             "came back or moved again)"
             if finals
             else "-"

@@ -22,7 +22,6 @@ export const state = {
   tracking: false,
   connected: false, // server: the socket said ready
   modelReady: false, // local: the model is loaded
-  isolated: null, // local: cross-origin isolated (the model may use two threads)
   threads: null, // local: the model's WebAssembly threads
   labels: [],
   threshold: null,
@@ -215,7 +214,6 @@ async function main() {
   }
   if (config && !(await isolate())) return; // reloading, isolated
   state.mode = config ? "local" : "server";
-  state.isolated = self.crossOriginIsolated;
   $("privacy").textContent = config
     ? "Everything runs in this browser: hand tracking and the model are in this page, and neither the video nor the landmarks are sent anywhere."
     : "The video stays in this browser: hand tracking runs here, and only hand landmarks are sent to the aslrec server.";
