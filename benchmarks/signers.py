@@ -5,7 +5,8 @@ one person for the row on issue #22's own protocol) and
 :func:`~benchmarks.rows.one_signer_cell` (letters_static, one signer), then scores every
 held-out person separately, a clip against its mirror image, the bundled model on all 12
 people, the issue's logistic-regression baseline and an RBF SVM on the same one-person folds
-(alone and with the hybrid's runs), and that row's two seeds as one ensemble per person. Rendered
+(alone and with the hybrid's runs), and ensembles of one-person rows, one per person (two seeds
+of the hybrid; the hybrid with aslrec's hand-shape SVM). Rendered
 by :func:`benchmarks.report.signers_section`. Then msasl6's words with its signers held out
 (:func:`~benchmarks.rows.msasl_cell`, 4 folds, WLASL-50 and GISLR always trained on):
 :func:`benchmarks.report.msasl_section`.
@@ -37,15 +38,15 @@ from benchmarks._common import SHARED_DATA, record_measurement
 from benchmarks.rows import (
     MSASL_FOLDS,
     MSASL_ROWS,
+    SIGNERS_ENSEMBLES,
     SIGNERS_LOPO_ROW,
-    SIGNERS_LOPO_ROWS,
     SIGNERS_ROWS,
     logistic_baseline_entry,
     msasl_cell,
     one_signer_cell,
     signers_bundled_entry,
     signers_cells,
-    signers_seeds_entry,
+    signers_ensemble_entry,
     svm_baseline_entry,
 )
 
@@ -141,15 +142,14 @@ def logistic_baseline_scores() -> dict[str, Any]:
 
 
 def hand_shape(hand: np.ndarray) -> np.ndarray:
-    """``(N, 21, 3)`` -> ``(N, 52)``: :class:`~aslrec.models.features.LandmarkFeatures`' hand
-    shape (x, y relative to the wrist over the wrist to middle-finger MCP distance) and its 10
-    fingertip distances, for one hand per row."""
-    from aslrec.models.features import FINGERTIP_PAIRS, MIDDLE_MCP, WRIST
+    """``(N, 21, 3)`` -> ``(N, 52)``: :func:`aslrec.models.features.hand_shape` (the hybrid
+    model's per-frame hand shape, x, y relative to the wrist over the wrist to middle-finger
+    MCP distance, and its 10 fingertip distances), for one hand per row."""
+    import torch
 
-    xy = hand[:, :, :2] - hand[:, WRIST : WRIST + 1, :2]
-    shape = xy / np.maximum(np.linalg.norm(xy[:, MIDDLE_MCP], axis=1), 1e-3)[:, None, None]
-    tips = [np.linalg.norm(shape[:, a] - shape[:, b], axis=1) for a, b in FINGERTIP_PAIRS]
-    return np.concatenate([shape.reshape(len(hand), -1), np.stack(tips, axis=1)], axis=1)
+    from aslrec.models.features import hand_shape as shape_of
+
+    return shape_of(torch.from_numpy(hand[:, None])).numpy()[:, 0]
 
 
 def runs_by_person(rows: Sequence[str]) -> dict[str, list[Path]] | None:
@@ -211,22 +211,23 @@ def svm_baseline_scores() -> dict[str, Any] | None:
     return {"clips": len(labels), "per_signer": alone, "with_run_per_signer": combined}
 
 
-def seeds_ensemble_scores() -> dict[str, Any] | None:
-    """Each person scored by the ensemble of the two runs (one per seed,
-    :data:`~benchmarks.rows.SIGNERS_LOPO_ROWS`) that held that person out; None until all are
-    trained."""
+def ensemble_scores(stem: str) -> dict[str, Any] | None:
+    """Each person scored by the ensemble of the runs of
+    :data:`~benchmarks.rows.SIGNERS_ENSEMBLES` ``[stem]``'s rows that held that person out;
+    None until all are trained."""
     from aslrec.inference.backends import load_backend
     from aslrec.inference.recognizer import Recognizer
     from aslrec.runs.directory import RunDirectory
 
-    runs = runs_by_person(SIGNERS_LOPO_ROWS)
+    _, rows = SIGNERS_ENSEMBLES[stem]
+    runs = runs_by_person(rows)
     if runs is None:
         return None
     per_person = {}
     for person, run_dirs in sorted(runs.items()):
         recognizer = Recognizer([load_backend(run_dir) for run_dir in run_dirs])
         per_person[person] = scores(recognizer, RunDirectory(run_dirs[0]).held_out_clips())
-    return {"members": len(SIGNERS_LOPO_ROWS), "per_person": per_person}
+    return {"members": len(rows), "per_person": per_person}
 
 
 def main() -> None:
@@ -247,8 +248,11 @@ def main() -> None:
         measured |= measure(baseline, logistic_baseline_scores, rerun_stale=args.rerun_stale)
         svm = svm_baseline_entry()
         measured |= measure(svm, svm_baseline_scores, rerun_stale=args.rerun_stale)
-        seeds = signers_seeds_entry()
-        measured |= measure(seeds, seeds_ensemble_scores, rerun_stale=args.rerun_stale)
+        for stem in SIGNERS_ENSEMBLES:
+            ensemble = signers_ensemble_entry(stem)
+            measured |= measure(
+                ensemble, lambda stem=stem: ensemble_scores(stem), rerun_stale=args.rerun_stale
+            )
         if trained or measured:
             record_measurement(report.SIGNERS_TITLE)
         print(report.write(report.SIGNERS_TITLE))

@@ -16,6 +16,8 @@ EXPECTED_PARAMETERS = {
     "seed-baseline": 323_977,
     "isl-hybrid": 934_091,
     "isl-transformer": 769_325,
+    # random until fitted: 4 support vectors per class, 104 features (2 hands x 52)
+    "handshape-svm": 308 * 104 + 308 * 77 + 77 * 77 + 1,
 }
 
 
@@ -81,7 +83,9 @@ def test_train_mode_step_runs(name: str) -> None:
 
 
 def test_unknown_model_is_a_clear_error() -> None:
-    with pytest.raises(ConfigError, match="unknown model 'nope'; known models: isl-hybrid, "):
+    with pytest.raises(
+        ConfigError, match=r"unknown model 'nope'; known models: handshape-svm, isl-hybrid, "
+    ):
         create_model("nope", num_classes=3)
 
 

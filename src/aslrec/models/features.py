@@ -56,11 +56,9 @@ class LandmarkFeatures(nn.Module):
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
         x = landmarks[..., : self.coords]
-        present = (landmarks.abs().sum(dim=(-1, -2)) > 0).to(x.dtype)  # (B, T, 2)
+        present = hands_present(landmarks)
         wrist = x[..., WRIST : WRIST + 1, :]
-        size = (x[..., MIDDLE_MCP, :] - x[..., WRIST, :]).norm(dim=-1, keepdim=True)
-        size = size.clamp(min=1e-3).unsqueeze(-1)  # (B, T, 2, 1, 1)
-        shape = (x - wrist) / size * present[..., None, None]
+        shape = normalised_shape(x, present)
         parts = [shape.flatten(-2), wrist.squeeze(-2), present[..., None]]
         if self.velocities:
             both = present[:, 1:] * present[:, :-1]
@@ -75,3 +73,33 @@ class LandmarkFeatures(nn.Module):
             tips_b = shape.index_select(-2, self.pair_b)
             parts.append((tips_a - tips_b).norm(dim=-1))
         return torch.cat(parts, dim=-1).flatten(-2)
+
+
+HAND_SHAPE_FEATURES = 21 * 2 + len(FINGERTIP_PAIRS)
+"""Per hand: x, y of the 21 landmarks (wrist-relative, over hand size), 10 fingertip distances."""
+
+
+def hands_present(landmarks: torch.Tensor) -> torch.Tensor:
+    """``(..., hands, 21, C)`` -> ``(..., hands)``: 1 where a hand was seen (absent hands are
+    all zeros), as the landmarks' dtype."""
+    return (landmarks.abs().sum(dim=(-1, -2)) > 0).to(landmarks.dtype)
+
+
+def normalised_shape(x: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    """``(..., hands, 21, C)`` landmarks -> the same shape relative to each hand's wrist and
+    divided by its size (wrist to middle-finger MCP); zeros where ``present`` is 0."""
+    wrist = x[..., WRIST : WRIST + 1, :]
+    size = (x[..., MIDDLE_MCP, :] - x[..., WRIST, :]).norm(dim=-1, keepdim=True)
+    size = size.clamp(min=1e-3).unsqueeze(-1)
+    return (x - wrist) / size * present[..., None, None]
+
+
+def hand_shape(landmarks: torch.Tensor) -> torch.Tensor:
+    """``(..., hands, 21, C)`` -> ``(..., hands, HAND_SHAPE_FEATURES)``: each hand's shape alone
+    (x, y of :func:`normalised_shape` and the fingertip distances), nothing of where it is or
+    how it moves; zeros for an absent hand."""
+    shape = normalised_shape(landmarks[..., :2], hands_present(landmarks))
+    a = [i for i, _ in FINGERTIP_PAIRS]
+    b = [j for _, j in FINGERTIP_PAIRS]
+    tips = (shape[..., a, :] - shape[..., b, :]).norm(dim=-1)
+    return torch.cat([shape.flatten(-2), tips], dim=-1)

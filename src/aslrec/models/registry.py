@@ -32,7 +32,7 @@ def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
 def _ensure_builtin_models() -> None:
     # Importing the model files registers them; done here rather than at package import so
     # `import aslrec` stays cheap and free of side effects.
-    from aslrec.models import hybrid, seed, seed_baseline  # noqa: F401
+    from aslrec.models import hybrid, kernel, seed, seed_baseline  # noqa: F401
 
 
 def list_models() -> list[str]:

@@ -317,6 +317,20 @@ PRESETS["best-fast"] = PRESETS["best"].updated(
     model_kwargs={"conv_per_stage": 1}, selection="fixed", min_steps=4000, dominance="moving"
 )
 
+# Issue #22's hand-shape kernel (:mod:`aslrec.models.kernel`): best-fast's input (hands slotted
+# by their 3D shape, left-handed signing mirrored onto the right hand, mirror-invariant), solved
+# in closed form (:mod:`aslrec.training.kernel`): the optimizer, epoch and augmentation settings
+# it inherits are not used. For static hand shapes (letters), alone or beside a network in an
+# ensemble: benchmarks/RESULTS.md, "New signers".
+PRESETS["handshape-svm"] = PRESETS["best-fast"].updated(
+    model="handshape-svm",
+    model_kwargs={},
+    dropout=0.0,
+    handedness="chirality",
+    mirror_invariant=True,
+    mirror_canonical=True,
+)
+
 
 def preset(name: str) -> TrainConfig:
     if name not in PRESETS:

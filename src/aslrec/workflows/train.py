@@ -35,6 +35,7 @@ CHECKPOINT_DIR = "checkpoints"
 PLAN = "train_config.json"
 """In ``checkpoints/``: the resolved config and data of a run, written before its first epoch,
 so that ``--resume`` can refuse to continue it with other hyperparameters."""
+CLOSED_FORM_NOTE = "none: fitted in closed form on all training folds (held-out fold never used)"
 _MAY_DIFFER_ON_RESUME = frozenset({"threads"})
 """Plan fields a resumed run may change: they do not change what is computed."""
 
@@ -300,7 +301,7 @@ def train(
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
-    from aslrec.evaluation import classification_report, plot_training_history, write_evaluation
+    from aslrec.training.kernel import is_closed_form
     from aslrec.training.module import (
         ClassifierModule,
         HistoryCallback,
@@ -371,6 +372,13 @@ def train(
     model = create_model(
         config.model.name, num_classes=len(encoder.classes), **config.model.constructor_kwargs()
     )
+    closed_form = is_closed_form(model)
+    if closed_form:
+        if streaming:
+            raise ConfigError(f"{config.model.name} is fitted in memory: not with streamed data")
+        # Nothing to select without epochs: an inner split's clips are fitted on too.
+        if config.selection == "inner":
+            train_idx, select_idx = np.concatenate([train_idx, select_idx]), select_idx[:0]
     weights = (
         class_weights(y[train_idx], len(encoder.classes)) if config.optim.class_weighted else None
     )
@@ -387,6 +395,25 @@ def train(
         )
         clip_weights = balanced_weights(
             y[train_idx], units[train_idx], len(encoder.classes), config.optim.class_weighted
+        )
+    if closed_form:
+        assert isinstance(data_set, _InMemoryData)
+        fitted = _fit_closed_form(model, data_set, y, train_idx, clip_weights, out, progress)
+        out.mkdir(parents=True, exist_ok=True)  # only now: an interrupted fit leaves nothing
+        return _write_run(
+            out,
+            model.eval(),
+            config,
+            data_set,
+            encoder,
+            y,
+            (train_idx, heldout_idx, select_idx),
+            data=data,
+            train_only=train_only,
+            history=fitted,
+            best_epoch=1,
+            started=started,
+            selected_on=CLOSED_FORM_NOTE,
         )
     online_teachers = [run.model for run in teachers] if distill.online else []
     module = ClassifierModule(model, config, weights, teachers=online_teachers)
@@ -525,21 +552,89 @@ def train(
     module.load_state_dict(best_state["state_dict"])
     best_epoch = int(best_state["epoch"]) + 1
     model = module.inference_model.cpu().float().eval()
+    return _write_run(
+        out,
+        model,
+        config,
+        data_set,
+        encoder,
+        y,
+        (train_idx, heldout_idx, select_idx),
+        data=data,
+        train_only=train_only,
+        history=history.history,
+        best_epoch=best_epoch,
+        started=started,
+    )
+
+
+def _fit_closed_form(
+    model: torch.nn.Module,
+    data_set: _InMemoryData,
+    y: np.ndarray,
+    train_idx: np.ndarray,
+    clip_weights: np.ndarray | None,
+    out: Path,
+    progress: bool,
+) -> dict[str, list[float]]:
+    """A model solved for rather than trained (:func:`~aslrec.training.kernel.fit_svm`),
+    in place: one "epoch", its history the fit's training accuracy and held-out log loss."""
+    from aslrec.training.kernel import fit_svm
+
+    groups = np.array(
+        [c.signer or c.group or f"clip {i}" for i, c in enumerate(data_set.clips)], dtype=object
+    )
+    fit = fit_svm(
+        model,
+        data_set.x[train_idx],
+        data_set.mask[train_idx],
+        y[train_idx],
+        groups[train_idx],
+        weights=clip_weights,
+    )
+    if progress:
+        print(
+            f"{out}: fitted on {fit.frames:,} frames: {fit.support_vectors:,} support vectors, "
+            f"scale {fit.scale:.3g}, training top-1 {fit.train_top1:.2%} ({fit.seconds:.0f} s)"
+        )
+    return {"train_acc": [fit.train_top1], "train_loss": [fit.heldout_log_loss]}
+
+
+def _write_run(
+    out: Path,
+    model: torch.nn.Module,
+    config: TrainConfig,
+    data_set: _InMemoryData | _StreamedData,
+    encoder: LabelEncoder,
+    y: np.ndarray,
+    split: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    data: Sequence[Location],
+    train_only: Sequence[Location],
+    history: dict[str, list[float]],
+    best_epoch: int,
+    started: float,
+    selected_on: str | None = None,
+) -> TrainResult:
+    """Score the held-out fold with the finished ``model`` and write the run's artifacts."""
+    from aslrec.evaluation import classification_report, plot_training_history, write_evaluation
+
+    train_idx, heldout_idx, select_idx = split
     held_y, probs = data_set.predict(model, heldout_idx, y, config)
     report = classification_report(held_y, probs, encoder.classes)
     wall_time = time.perf_counter() - started
 
     artifacts.save_weights(out, model, epoch=best_epoch, val_acc=report.top1)
     encoder.save(out / artifacts.CLASSES)
-    artifacts.save_history(out, history.history)
-    plot_training_history(history.history, out / artifacts.HISTORY_PLOT)
+    artifacts.save_history(out, history)
+    plot_training_history(history, out / artifacts.HISTORY_PLOT)
     write_evaluation(report, out / "evaluation", extra={"split": "validation (held-out fold)"})
     metrics = {
         "val_top1": report.top1,
         "val_top5": report.top5,
         "val_macro_f1": report.macro_f1,
         "val_ece": report.ece,
-        "epoch_selected_on": SELECTION_NOTE[config.selection],
+        "epoch_selected_on": selected_on or SELECTION_NOTE[config.selection],
     }
     artifacts.save_config(
         out,
@@ -551,10 +646,10 @@ def train(
             train_only=[str(p) for p in train_only],
             num_clips=data_set.num_split_clips,
             num_train=len(train_idx),
-            num_selection=len(select_idx) if config.selection == "inner" else 0,
+            num_selection=len(select_idx) if config.selection == "inner" else 0,  # 0 if fitted
             num_val=len(heldout_idx),
             best_epoch=best_epoch,
-            epochs_run=len(history.history["train_loss"]),
+            epochs_run=len(history["train_loss"]),
             metrics=metrics,
             wall_time_s=wall_time,
         ),
@@ -562,7 +657,7 @@ def train(
     return TrainResult(
         run_dir=out,
         best_epoch=best_epoch,
-        epochs_run=len(history.history["train_loss"]),
+        epochs_run=len(history["train_loss"]),
         val_top1=report.top1,
         val_top5=report.top5,
         num_parameters=count_parameters(model),

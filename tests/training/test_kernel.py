@@ -1,0 +1,121 @@
+"""The hand-shape SVM fitted in closed form: libsvm's machine carried exactly, new people read,
+and a run that loads, reloads and exports like any other."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from aslrec.data.labels import canonical_clips
+from aslrec.data.loaders import load_dataset
+from aslrec.data.preprocessing import arrays_for_model
+from aslrec.models import create_model
+from aslrec.models.kernel import HandShapeSVM
+from aslrec.numerics import softmax
+from aslrec.runs.config import preset
+from aslrec.training.kernel import SCALES, _kernel, _load_svc, fit_svm, is_closed_form
+
+FS16 = "fingerspelling16.npz"
+PREPROCESSING = preset("handshape-svm").preprocessing
+
+
+@pytest.fixture(scope="module")
+def letters(shared_data: Path) -> tuple[list, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """fingerspelling16's clips, and as the preset feeds them: x, mask, label index, person."""
+    clips = canonical_clips(load_dataset(shared_data / FS16))
+    x, mask = arrays_for_model(clips, PREPROCESSING)
+    classes = sorted({c.label for c in clips})
+    y = np.array([classes.index(c.label) for c in clips])
+    return clips, x, mask, y, np.array([c.signer for c in clips])
+
+
+def test_the_model_carries_libsvms_machine_exactly(letters) -> None:
+    """On real hand shapes, the model's one-vs-one decisions are scikit-learn's, and a class
+    with no training frames is never chosen."""
+    from sklearn.svm import SVC
+
+    _, x, _, y, people = letters
+    some = np.flatnonzero(np.isin(people, ["user_3", "user_4"]) & (y != 5))  # class 5 absent
+    machine = HandShapeSVM(num_classes=24, support_per_class=1)
+    with torch.no_grad():
+        frames = machine.standardised(torch.from_numpy(x[some, 0])).double().numpy()
+    svc = SVC(C=10, gamma=float(machine.gamma), decision_function_shape="ovo")
+    svc.fit(frames, y[some])
+    _load_svc(machine, svc)
+    with torch.no_grad():
+        kernel = _kernel(machine, frames)
+        decisions = machine.decisions(kernel).numpy()
+        logits = machine.classify(kernel)
+    present = svc.classes_
+    ours = np.stack(
+        [decisions[:, a, b] for i, a in enumerate(present) for b in present[i + 1 :]], axis=1
+    )
+    reference = svc.decision_function(frames)
+    assert np.abs(ours - reference).max() < 1e-3 * max(1.0, np.abs(reference).max())
+    assert np.allclose(decisions, -decisions.transpose(0, 2, 1))
+    assert 5 not in logits.argmax(dim=1).tolist()
+    votes = (decisions > 0).sum(axis=-1)
+    assert (votes.argmax(axis=1) == svc.predict(frames)).all()  # libsvm's own vote
+
+
+def test_fitted_on_five_people_it_reads_a_sixth(letters) -> None:
+    """... and answers each photo and its mirror image alike (preprocessing turns the mirror
+    image back into the same input; the mirrored views train it for two-handed clips)."""
+    clips, x, mask, y, people = letters
+    train = np.isin(people, ["user_3", "user_4", "user_5", "user_6", "user_7"])
+    test = people == "user_10"
+    model = create_model("handshape-svm", 24, mirror_invariant=True, mirror_canonical=True)
+    assert is_closed_form(model)
+    fit = fit_svm(model, x[train], mask[train], y[train], people[train])
+    assert fit.frames == train.sum()  # one distinct frame per still photo, none mirrored
+    assert SCALES[0] < fit.scale < SCALES[-1]  # a calibrated scale, not the grid's edge
+    assert fit.train_top1 > 0.98
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.from_numpy(x[test]), torch.from_numpy(mask[test]))
+        flipped = [clip.mirrored() for clip, held in zip(clips, test, strict=True) if held]
+        mirrored = model(*map(torch.from_numpy, arrays_for_model(flipped, PREPROCESSING)))
+    assert (logits.argmax(1).numpy() == y[test]).mean() > 0.85  # 24 letters: chance is 4%
+    assert torch.allclose(logits, mirrored, atol=1e-4)
+
+
+def test_train_writes_a_run_that_reloads_and_exports(shared_data: Path, tmp_path: Path) -> None:
+    """``aslrec train --preset handshape-svm``: no epochs, the inner split fitted on too; the
+    run loads (safetensors) at the size it was fitted, and its ONNX graph agrees with it."""
+    from aslrec.export.onnx_export import PARITY_ATOL
+    from aslrec.inference.onnx_backend import OnnxBackend
+    from aslrec.models.logits import torch_logits
+    from aslrec.runs.directory import RunDirectory
+    from aslrec.workflows.export import export_run
+    from aslrec.workflows.train import CLOSED_FORM_NOTE, train
+
+    config = preset("handshape-svm").updated(
+        split="signer", folds=12, fold=0, selection="inner", threads=1
+    )
+    result = train([shared_data / FS16], tmp_path / "run", config, progress=False)
+    assert result.val_top1 > 0.85 and result.epochs_run == 1
+    manifest = json.loads((tmp_path / "run" / "model_config.json").read_text())
+    assert manifest["data"]["num_inner_val"] == 0
+    assert manifest["data"]["num_train"] == 11 * 240
+    assert manifest["metrics"]["epoch_selected_on"] == CLOSED_FORM_NOTE
+
+    run = RunDirectory(tmp_path / "run")
+    machine = run.model.model
+    assert machine.support.shape[0] not in (0, 4 * len(run.classes))  # resized on loading
+    clips = run.held_out_clips()
+    assert len({c.signer for c in clips}) == 1
+    x, mask = arrays_for_model(clips, run.preprocessing)
+    reference = torch_logits(run.model, x, mask)
+    truth = np.array([run.classes.index(c.label) for c in clips])
+    assert (reference.argmax(1) == truth).mean() == pytest.approx(result.val_top1)
+
+    export_run(tmp_path / "run")
+    onnx = OnnxBackend.load(tmp_path / "run").logits(x, mask)
+    assert (onnx.argmax(1) == reference.argmax(1)).all()
+    # float32 rounding grows with the logit (see coupled_logits): PARITY_ATOL of each one
+    assert (np.abs(onnx - reference) <= PARITY_ATOL * np.maximum(1.0, np.abs(reference))).all()
+    assert np.abs(softmax(onnx) - softmax(reference)).max() < PARITY_ATOL
