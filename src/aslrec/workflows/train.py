@@ -9,6 +9,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -396,25 +397,23 @@ def train(
         clip_weights = balanced_weights(
             y[train_idx], units[train_idx], len(encoder.classes), config.optim.class_weighted
         )
+    write_run = partial(
+        _write_run,
+        out=out,
+        config=config,
+        data_set=data_set,
+        encoder=encoder,
+        y=y,
+        split=(train_idx, heldout_idx, select_idx),
+        data=data,
+        train_only=train_only,
+        started=started,
+    )
     if closed_form:
         assert isinstance(data_set, _InMemoryData)
         fitted = _fit_closed_form(model, data_set, y, train_idx, clip_weights, out, progress)
         out.mkdir(parents=True, exist_ok=True)  # only now: an interrupted fit leaves nothing
-        return _write_run(
-            out,
-            model.eval(),
-            config,
-            data_set,
-            encoder,
-            y,
-            (train_idx, heldout_idx, select_idx),
-            data=data,
-            train_only=train_only,
-            history=fitted,
-            best_epoch=1,
-            started=started,
-            selected_on=CLOSED_FORM_NOTE,
-        )
+        return write_run(model.eval(), fitted, 1, CLOSED_FORM_NOTE)
     online_teachers = [run.model for run in teachers] if distill.online else []
     module = ClassifierModule(model, config, weights, teachers=online_teachers)
 
@@ -552,20 +551,7 @@ def train(
     module.load_state_dict(best_state["state_dict"])
     best_epoch = int(best_state["epoch"]) + 1
     model = module.inference_model.cpu().float().eval()
-    return _write_run(
-        out,
-        model,
-        config,
-        data_set,
-        encoder,
-        y,
-        (train_idx, heldout_idx, select_idx),
-        data=data,
-        train_only=train_only,
-        history=history.history,
-        best_epoch=best_epoch,
-        started=started,
-    )
+    return write_run(model, history.history, best_epoch)
 
 
 def _fit_closed_form(
@@ -601,20 +587,20 @@ def _fit_closed_form(
 
 
 def _write_run(
-    out: Path,
     model: torch.nn.Module,
+    history: dict[str, list[float]],
+    best_epoch: int,
+    selected_on: str | None = None,
+    *,
+    out: Path,
     config: TrainConfig,
     data_set: _InMemoryData | _StreamedData,
     encoder: LabelEncoder,
     y: np.ndarray,
     split: tuple[np.ndarray, np.ndarray, np.ndarray],
-    *,
     data: Sequence[Location],
     train_only: Sequence[Location],
-    history: dict[str, list[float]],
-    best_epoch: int,
     started: float,
-    selected_on: str | None = None,
 ) -> TrainResult:
     """Score the held-out fold with the finished ``model`` and write the run's artifacts."""
     from aslrec.evaluation import classification_report, plot_training_history, write_evaluation
