@@ -216,3 +216,15 @@ def test_a_stored_reference_needs_no_training_data(
         "--out", tmp_path / "c",
     )  # fmt: skip
     assert code == 0 and "5 classes" in out, err
+
+
+def test_a_video_example_is_tracked_and_named(tiny_run: Path, videos: Path, tmp_path: Path) -> None:
+    """A video given as an example is tracked as `aslrec predict` tracks it, and the list of
+    added signs names the video it came from."""
+    from aslrec.inference.recognizer import Recognizer
+    from aslrec.workflows.add_sign import add_sign, list_added_signs
+
+    add_sign(tiny_run, "hello", [videos / "hello.mp4"], tmp_path / "run+hello")
+    assert Recognizer.load(tmp_path / "run+hello").classes == [*CLASSES, "hello"]
+    (line,) = list_added_signs(tmp_path / "run+hello")
+    assert line.startswith("hello: 1 example") and "hello.mp4" in line

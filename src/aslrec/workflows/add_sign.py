@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -335,8 +335,7 @@ def _labelled(
 
 def _tracked(recognizer: Recognizer, video: Path) -> LandmarkClip:
     clip, _ = recognizer.extract(video)
-    clip.source = str(video)
-    return clip
+    return replace(clip, source=str(video))
 
 
 def run_reference(
