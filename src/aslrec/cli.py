@@ -335,7 +335,8 @@ def predict(
     source: Annotated[
         str,
         typer.Argument(
-            help="A video, a folder of videos, a landmark file/data set, or a data set's URL."
+            help="A video, a photo, a folder of videos, a landmark file/data set, or a data "
+            "set's URL."
         ),
     ],
     model: ModelOption = None,

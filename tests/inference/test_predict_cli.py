@@ -121,3 +121,16 @@ def test_demo_recognises_bundled_held_out_clips(aslrec_process: Callable[..., An
     # One clip per letter that the bundled model's held-out fold has from letters_static.
     assert int(total) == len(list((demo_data_dir() / "clips").glob("*.npz"))) >= 12
     assert int(correct) >= 0.75 * int(total)
+
+
+def test_a_photo_of_a_held_letter_is_read(
+    shared_data: Path, aslrec_cli: Callable[..., Any]
+) -> None:
+    """`aslrec predict photo.jpg`: the photo is tracked and held as a still sign. (The
+    bundled model trained on these people's photos: this checks the path, not new people.)"""
+    photos = shared_data / "fingerspelling16" / "user_10"
+    for name in ("B3.jpg", "L2.jpg", "Y0.jpg"):
+        result = aslrec_cli("predict", photos / name, "--top-k", "1")
+        assert result.returncode == 0, result.stderr
+        assert "1 frame (a photo, held), hands in 100%" in result.stdout
+        assert f"1. {name[0]} " in result.stdout

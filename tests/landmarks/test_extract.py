@@ -227,3 +227,16 @@ def test_image_sequence_extraction(tmp_path: Path, videos: Path) -> None:
     assert clip.label == "hello_frames" and clip.num_frames == 8
     assert clip.presence[:, RIGHT].all()
     np.testing.assert_allclose(clip.timestamps, np.arange(8) / 30)
+
+
+def test_a_photo_is_a_held_still_clip(shared_data: Path) -> None:
+    """A photo (a held letter) becomes the clip photo data sets train on: its one frame of
+    landmarks held for PHOTO_FRAMES frames, at increasing times."""
+    from aslrec.landmarks.clip import PHOTO_FRAMES
+
+    clip = extract_video(shared_data / "fingerspelling16" / "user_10" / "B3.jpg")
+    assert clip.num_frames == PHOTO_FRAMES and clip.frame_mask.all()
+    assert (clip.landmarks == clip.landmarks[:1]).all()
+    assert np.all(np.diff(clip.timestamps) > 0)
+    with pytest.raises(ValueError, match="only a one-frame clip"):
+        clip.held(PHOTO_FRAMES, 30.0)

@@ -190,3 +190,11 @@ def test_image_folder_problems(tmp_path: Path) -> None:
     (seq / "0002.png").write_text("not a png")
     with pytest.raises(DataError, match=r"0002.png: cannot be read as an image"):
         list(FrameSource(seq))
+
+
+def test_a_photo_is_one_frame(shared_data: Path) -> None:
+    photo = shared_data / "fingerspelling16" / "user_10" / "B3.jpg"
+    source = FrameSource(photo)
+    assert source.info.kind == "images" and source.frame_count == 1
+    ((rgb, ts),) = list(source)
+    assert ts == 0.0 and rgb.shape == (*cv2.imread(str(photo)).shape[:2], 3)

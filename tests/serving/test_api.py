@@ -121,6 +121,20 @@ def test_predict_a_real_video_upload(
     assert got["duration_s"] == pytest.approx(2.8, abs=0.05)
 
 
+def test_predict_a_photo_upload(
+    client: TestClient, recognizer: Recognizer, shared_data: Path
+) -> None:
+    """A photo (image/jpeg, any file name) is tracked and held as a still sign, as `aslrec
+    predict photo.jpg` does."""
+    path = shared_data / "fingerspelling16" / "user_10" / "C1.jpg"
+    response = client.post("/v1/predict", files={"file": ("snap", path.read_bytes(), "image/jpeg")})
+    assert response.status_code == 200, response.text
+    got, want = response.json(), recognizer.predict(path, top_k=5)
+    assert got["input"] == "photo" and got["frames"] == want.frames == 1
+    assert got["label"] == want.label
+    assert got["probability"] == pytest.approx(want.probability, abs=1e-4)
+
+
 # --------------------------------------------------------------------------------------------
 # Bad requests: 4xx JSON, never 500
 # --------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from aslrec.errors import ConfigError, DataError
 from aslrec.landmarks.clip import (
     COORDS,
     HANDS,
+    PHOTO_FRAMES,
     POINTS,
     POSE_COORDS,
     POSE_INDICES,
@@ -578,7 +579,7 @@ def _right_hand_clips(
 
 # --------------------------------------------------------------------------- fingerspelling16
 
-FINGERSPELLING_FRAMES = 30
+FINGERSPELLING_FRAMES = PHOTO_FRAMES
 
 
 def load_fingerspelling_npz(

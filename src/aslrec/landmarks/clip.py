@@ -46,6 +46,11 @@ MIRRORED_POSE = tuple(POSE_INDICES.index(_POSE_SWAP.get(i, i)) for i in POSE_IND
 ``MIRRORED_POSE[i]`` of the original (left shoulder <-> right shoulder, ...; the nose stays)."""
 
 
+PHOTO_FRAMES = 30
+"""How many frames a photo is held for (:meth:`LandmarkClip.held`; the seed card's clip
+length)."""
+
+
 @dataclass(frozen=True)
 class LandmarkClip:
     """One sign (or one stretch of signing) as hand landmarks.
@@ -176,6 +181,18 @@ class LandmarkClip:
             pose[..., 0] = np.where(self.pose_mask[:, None], 1.0 - pose[..., 0], 0.0)
         return replace(
             self, landmarks=landmarks[:, order], presence=self.presence[:, order], pose=pose
+        )
+
+    def held(self, frames: int, fps: float) -> LandmarkClip:
+        """This one-frame clip (a photo) held still for ``frames`` frames at ``fps``: what a
+        sequence model sees when someone holds a letter before a camera, and how photo data
+        sets are trained on (:func:`~aslrec.data.loaders.load_fingerspelling_npz`)."""
+        if self.num_frames != 1:
+            raise ValueError(f"only a one-frame clip can be held, not {self.num_frames} frames")
+        start = 0.0 if self.timestamps is None else float(self.timestamps[0])
+        return replace(
+            self.select(np.zeros(frames, dtype=int)),
+            timestamps=start + np.arange(frames) / fps,
         )
 
     def select(self, frames: np.ndarray) -> LandmarkClip:

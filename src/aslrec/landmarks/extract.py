@@ -19,12 +19,20 @@ from typing import Literal
 import numpy as np
 
 from aslrec.errors import ConfigError, DataError, NoHandsError
-from aslrec.landmarks.clip import POSE_COORDS, POSE_POINTS, LandmarkClip, safe_clip_id
+from aslrec.landmarks.clip import (
+    PHOTO_FRAMES,
+    POSE_COORDS,
+    POSE_POINTS,
+    LandmarkClip,
+    safe_clip_id,
+)
 from aslrec.landmarks.hands import HandTracker, TrackerOptions
 from aslrec.landmarks.pose import PoseOptions, PoseTracker
 from aslrec.landmarks.video import (
+    DEFAULT_FPS,
     VIDEO_EXTENSIONS,
     FrameSource,
+    is_image_file,
     is_image_sequence,
     is_video_file,
     natural_key,
@@ -115,7 +123,13 @@ def extract_untrimmed(
         hand_frames=int(clip.frame_mask.sum()),
         seconds=time.perf_counter() - start,
     )
-    return clip, stats
+    return photo_held(clip, path), stats
+
+
+def photo_held(clip: LandmarkClip, source: str | os.PathLike[str]) -> LandmarkClip:
+    """The clip tracked from ``source``; a photo's one frame held still for
+    :data:`~aslrec.landmarks.clip.PHOTO_FRAMES` frames (as photo data sets are trained on)."""
+    return clip.held(PHOTO_FRAMES, DEFAULT_FPS) if is_image_file(Path(source)) else clip
 
 
 def _pose_tracker(body: Body, mirrored: bool) -> PoseTracker | None:
@@ -160,7 +174,8 @@ def extract_video_with_stats(
         mirror=mirror,
     )
     if stats.hand_frames == 0:
-        raise NoHandsError(f"{path}: no hands found in {stats.frames} frames")
+        where = "the photo" if is_image_file(Path(path)) else f"{stats.frames} frames"
+        raise NoHandsError(f"{path}: no hands found in {where}")
     return (clip.trimmed() if trim else clip), stats
 
 

@@ -79,6 +79,12 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
+def is_trackable_file(path: Path) -> bool:
+    """A file to track rather than read as landmarks: a video, or a photo (one frame, e.g. a
+    held letter), by suffix."""
+    return is_video_file(path) or is_image_file(path)
+
+
 def list_images(folder: Path) -> list[Path]:
     """The image files directly in ``folder`` (hidden files ignored), in natural order."""
     images = [
@@ -203,7 +209,7 @@ class VideoInfo:
 
 
 class FrameSource:
-    """Frames of one video file or image-sequence folder, decoded lazily.
+    """Frames of one video file, image-sequence folder or photo (one frame), decoded lazily.
 
     Iterating yields ``(rgb, timestamp_s)``: ``rgb`` a contiguous uint8 ``(H, W, 3)`` array in
     RGB order (what MediaPipe expects), ``timestamp_s`` strictly increasing seconds from the
@@ -237,8 +243,8 @@ class FrameSource:
         self._truncation: str | None = None
         if not self.path.exists():
             raise DataError(f"{self.path}: no such file or folder")
-        if self.path.is_dir():
-            self._images = list_images(self.path)
+        if self.path.is_dir() or is_image_file(self.path):
+            self._images = list_images(self.path) if self.path.is_dir() else [self.path]
             if not self._images:
                 raise DataError(f"{self.path}: folder holds no images ({_image_ext_list()})")
             first = self._read_image(self._images[0])

@@ -83,7 +83,10 @@ class PredictResponse(BaseModel):
     predictions: list[LabelProbability] = Field(description="Top-k, most probable first.")
     frames: int = Field(description="Frames in the clip (a video: all decoded frames).")
     hand_detection_rate: float = Field(description="Fraction of frames with a hand.")
-    input: Literal["video", "landmarks"]
+    input: Literal["video", "photo", "landmarks"] = Field(
+        description="What was sent: a video, a photo (one frame, held as a still sign) or "
+        "landmarks."
+    )
     source: str = Field(description="The uploaded file's name, or 'landmarks'.")
     duration_s: float | None = Field(description="Clip duration, when known.")
     elapsed_ms: float = Field(description="Server time spent on this request.")

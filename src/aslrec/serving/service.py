@@ -27,6 +27,7 @@ from aslrec.errors import AslrecError, NoHandsError
 from aslrec.inference.fingerspelling import Lexicon, read_lexicon
 from aslrec.inference.recognizer import Prediction, Recognizer
 from aslrec.landmarks.clip import LandmarkClip
+from aslrec.landmarks.extract import photo_held
 from aslrec.serving.errors import ApiError
 from aslrec.serving.limits import UploadBudget
 from aslrec.serving.settings import ServiceSettings
@@ -131,7 +132,7 @@ class Service:
             if self.recognizer.both_views and presence.any():  # no hands: refused below
                 _, flipped = self._track(path, mirror=True)
                 if flipped[1].any():  # else the video as recorded answers alone
-                    retracked = LandmarkClip(*flipped).mirrored().trimmed()
+                    retracked = photo_held(LandmarkClip(*flipped), path).mirrored().trimmed()
         except _TooLong:
             raise _too_long_video(None, None, settings) from None
         except NoHandsError:
@@ -144,8 +145,14 @@ class Service:
         if frames == 0:
             raise ApiError(422, "invalid_video", "the video has no frames")
         clip = LandmarkClip(landmarks=landmarks, presence=presence, timestamps=timestamps)
+        clip = photo_held(clip, path)
         if not clip.presence.any():
-            raise NoHandsError(f"no hands found in any of the video's {frames} frames")
+            where = (
+                "the photo"
+                if info.kind == "images" and frames == 1
+                else (f"any of the video's {frames} frames")
+            )
+            raise NoHandsError(f"no hands found in {where}")
         hand_rate = clip.hand_rate
         duration = float(timestamps[-1] - timestamps[0]) + (1.0 / info.fps if info.fps else 0.0)
         return self.predict_clip(clip.trimmed(), top_k, hand_rate, frames, retracked), duration

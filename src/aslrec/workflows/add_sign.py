@@ -39,7 +39,7 @@ from aslrec.inference.onnx_backend import MODEL_FILENAME
 from aslrec.inference.recognizer import Recognizer
 from aslrec.landmarks.clip import LandmarkClip
 from aslrec.landmarks.extract import collect_inputs
-from aslrec.landmarks.video import is_video_file
+from aslrec.landmarks.video import is_trackable_file
 from aslrec.runs import artifacts
 from aslrec.runs.calibration import CALIBRATION_FILE, read_calibration
 from aslrec.runs.directory import RunDirectory
@@ -308,7 +308,7 @@ def _load_examples(
             continue
         if not source.exists():
             raise DataError(f"{source}: no such file or folder")
-        if source.is_file() and is_video_file(source):
+        if source.is_file() and is_trackable_file(source):
             clips.append(_tracked(recognizer, source))
             continue
         try:

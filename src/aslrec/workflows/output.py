@@ -85,7 +85,8 @@ def _print_text(rows: Sequence[Row]) -> None:
         if isinstance(result, AslrecError):
             print(f"error: {result}", file=sys.stderr)
             continue
-        print(f"{source}: {result.frames} frames, hands in {result.hand_rate:.0%}")
+        frames = "1 frame (a photo, held)" if result.frames == 1 else f"{result.frames} frames"
+        print(f"{source}: {frames}, hands in {result.hand_rate:.0%}")
         for rank, (label, p) in enumerate(result.top_k, 1):
             print(f"  {rank}. {label:<14s} {p:6.1%}  {'#' * round(p * 30)}")
 

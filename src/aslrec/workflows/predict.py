@@ -14,7 +14,7 @@ from aslrec.errors import AslrecError, DataError
 from aslrec.inference.recognizer import Prediction, Recognizer
 from aslrec.landmarks.clip import LandmarkClip
 from aslrec.landmarks.extract import collect_inputs
-from aslrec.landmarks.video import is_video_file
+from aslrec.landmarks.video import is_trackable_file
 from aslrec.workflows.output import track_progress
 
 
@@ -38,7 +38,7 @@ def predict_inputs(
         return [(p.source, p) for p in recognizer.predict_clips(load_dataset(source), top_k)]
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    if path.is_file() and is_video_file(path):
+    if path.is_file() and is_trackable_file(path):
         return [(str(path), recognizer.predict(path, top_k, track_progress))]
     if path.is_file():
         clips = Recognizer.load_landmarks(path)

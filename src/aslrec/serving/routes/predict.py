@@ -34,7 +34,7 @@ from starlette.requests import ClientDisconnect
 from aslrec.errors import DataError, NoHandsError
 from aslrec.inference.recognizer import Prediction
 from aslrec.landmarks.clip import LandmarkClip
-from aslrec.landmarks.video import is_video_file
+from aslrec.landmarks.video import is_image_file, is_trackable_file
 from aslrec.serving.errors import ERROR_RESPONSES, ApiError, validation_error
 from aslrec.serving.limits import body_reservation, capped_stream, read_capped
 from aslrec.serving.schemas import LandmarkClipRequest, PredictResponse, VideoUpload
@@ -127,7 +127,7 @@ async def predict(
             with tempfile.TemporaryDirectory(prefix="aslrec-upload-") as tmp:
                 path, filename = await _save_upload(request, cap, Path(tmp))
                 prediction, duration = await service.run_video(service.predict_video, path, top_k)
-            kind, source = "video", filename
+            kind, source = ("photo" if is_image_file(path) else "video"), filename
     out = prediction.to_dict()
     return PredictResponse(
         label=out["label"],
@@ -201,23 +201,31 @@ async def _save_upload(request: Request, cap: int, folder: Path) -> tuple[Path, 
                 422,
                 "invalid_input",
                 f"unknown form field(s) {', '.join(map(repr, sorted(set(unknown))))}: send only "
-                "the video, in the field 'file'",
+                "the video or photo, in the field 'file'",
             )
         part = form.get("file")
         if not isinstance(part, UploadFile):
             raise ApiError(
-                422, "invalid_input", "no video: send it as a file in the form field 'file'"
+                422,
+                "invalid_input",
+                "no video or photo: send it as a file in the form field 'file'",
             )
         media = (part.content_type or "").split(";", 1)[0].strip().lower()
-        if media and not (media.startswith("video/") or media == "application/octet-stream"):
+        if media and not (
+            media.startswith(("video/", "image/")) or media == "application/octet-stream"
+        ):
             raise ApiError(
-                415, "unsupported_media_type", f"the file must be a video (video/*), not {media}"
+                415,
+                "unsupported_media_type",
+                f"the file must be a video or a photo (video/*, image/*), not {media}",
             )
         if not part.size:
             raise ApiError(422, "invalid_video", "the uploaded file is empty")
         name = Path(part.filename or "upload").name[:200] or "upload"
         suffix = Path(name).suffix.lower()
-        path = folder / f"upload{suffix if is_video_file(Path(name)) else '.mp4'}"
+        image = media.startswith("image/") or is_image_file(Path(name))
+        kept = suffix if is_trackable_file(Path(name)) else ".jpg" if image else ".mp4"
+        path = folder / f"upload{kept}"
         await anyio.to_thread.run_sync(_copy, part.file, path)
         return path, name
     finally:
