@@ -71,6 +71,7 @@ from benchmarks.rows import (
     signers_bundled_entry,
     signers_cells,
     signers_ensemble_entry,
+    signers_photos_entry,
     svm_baseline_entry,
     trained_cell,
 )
@@ -769,6 +770,11 @@ def signers_section() -> str:
         return row(f"{name}: fingerspelling16, other 11 people", "the held-out person of each "
                    "fold", per_person, f"{len(per_person)} of {len(per_person)}")  # fmt: skip
 
+    photos = signers_photos_entry().read()
+    if photos is not None:
+        for name, per_signer in photos["per_row"].items():
+            lines.append(per_person_row(f"{name}, read from the photos as aslrec tracks them",
+                                        per_signer))  # fmt: skip
     baseline = logistic_baseline_entry().read()
     if baseline is not None:
         name = "logistic regression on wrist-centred, size-normalised landmarks (the issue's"
@@ -831,7 +837,11 @@ def signers_section() -> str:
             "fingerspelling16's still photos give one frame each). The ensemble row averages "
             "the logits of the `+ letters_static` one and the one-seed hybrid run that held the "
             "same person out. The fingerspelling16-only one knows 24 letters where the hybrid "
-            "runs know 26 (J and Z from letters_static), so aslrec cannot ensemble the two.",
+            "runs know 26 (J and Z from letters_static), so aslrec cannot ensemble the two. "
+            "The `read from the photos` rows give the same runs the photos themselves, tracked "
+            "as `aslrec predict photo.jpg` tracks them (MediaPipe Tasks HandLandmarker, as "
+            "recorded and flipped, held for 30 frames), where the training landmarks came from "
+            "legacy Hands: a photo without a hand found counts as wrong.",
             "",
             *lines,
             "",

@@ -453,6 +453,7 @@ def every_cached() -> Iterator[Cached]:
     yield from (signers_bundled_entry(dataset) for dataset in SIGNER_DATASETS)
     yield logistic_baseline_entry()
     yield from (signers_ensemble_entry(name) for name in SIGNERS_ENSEMBLES)
+    yield signers_photos_entry()
     yield svm_baseline_entry()
 
 
@@ -707,6 +708,24 @@ def svm_baseline_entry() -> Cached:
     inputs = {**SVM_BASELINE, "data": SIGNER_DATASETS["fingerspelling16"][0], "runs": members}
     path = RESULTS_DIR / SIGNERS / "svm-fingerspelling16.json"
     return Cached(path, "the SVM baseline on fingerspelling16", inputs)
+
+
+# The photos themselves, tracked by aslrec as `aslrec predict photo.jpg` does (HandLandmarker,
+# both views, held for 30 frames), scored by the runs that never saw each person: the training
+# landmarks came from legacy Hands (fingerspelling16.npz), so this is what a user's photo meets.
+PHOTO_ROWS = (SIGNERS_LOPO_ROW, SIGNERS_SVM_FS16_ROW)
+PHOTOS_TRACKED = {
+    "photos": "fingerspelling16/user_*/<letter><k>.jpg, the letter from the file name",
+    "tracking": "aslrec's HandTracker defaults, both views (aslrec predict's default)",
+}
+
+
+def signers_photos_entry() -> Cached:
+    """:data:`PHOTO_ROWS`' one-person-held-out runs on the tracked photos of each person."""
+    members = [cell.cached.fingerprint for row in PHOTO_ROWS for cell in signers_cells(row)]
+    inputs = {**PHOTOS_TRACKED, "runs": members}
+    path = RESULTS_DIR / SIGNERS / "fingerspelling16-photos-tracked.json"
+    return Cached(path, "the one-person-held-out runs on tracked photos", inputs)
 
 
 def signers_ensemble_entry(stem: str) -> Cached:

@@ -38,6 +38,7 @@ from benchmarks._common import SHARED_DATA, record_measurement
 from benchmarks.rows import (
     MSASL_FOLDS,
     MSASL_ROWS,
+    PHOTO_ROWS,
     SIGNERS_ENSEMBLES,
     SIGNERS_LOPO_ROW,
     SIGNERS_ROWS,
@@ -47,6 +48,7 @@ from benchmarks.rows import (
     signers_bundled_entry,
     signers_cells,
     signers_ensemble_entry,
+    signers_photos_entry,
     svm_baseline_entry,
 )
 
@@ -230,6 +232,42 @@ def ensemble_scores(stem: str) -> dict[str, Any] | None:
     return {"members": len(rows), "per_person": per_person}
 
 
+def tracked_photo_scores() -> dict[str, Any] | None:
+    """Each person's photos tracked once by aslrec (as recorded and flipped, as ``aslrec
+    predict photo.jpg`` tracks them) and read by each :data:`~benchmarks.rows.PHOTO_ROWS` run
+    that never saw that person; None until those runs are trained."""
+    from rich.progress import track
+
+    from aslrec.errors import NoHandsError
+    from aslrec.inference.recognizer import Recognizer
+
+    runs = runs_by_person(PHOTO_ROWS)
+    if runs is None:
+        return None
+    tracker = Recognizer.load(runs[next(iter(runs))][0])
+    per_row: dict[str, dict[str, float]] = {row: {} for row in PHOTO_ROWS}
+    no_hands: dict[str, int] = {}
+    for person, run_dirs in track(sorted(runs.items()), description="tracked photos"):
+        photos = sorted((FS16.parent / "fingerspelling16" / person).glob("*.jpg"))
+        clips, flipped, truth = [], [], []
+        for photo in photos:
+            try:
+                clip, _ = tracker.extract(photo)
+                mirrored, _ = tracker.extract(photo, mirror=True)
+            except NoHandsError:
+                continue
+            clips.append(clip)
+            flipped.append(mirrored)
+            truth.append(photo.stem.rstrip("0123456789"))
+        no_hands[person] = len(photos) - len(clips)
+        for row, run_dir in zip(PHOTO_ROWS, run_dirs, strict=True):
+            recognizer = Recognizer.load(run_dir)
+            predicted = recognizer.probabilities(clips, flipped).argmax(axis=1)
+            right = [recognizer.classes[p] == t for p, t in zip(predicted, truth, strict=True)]
+            per_row[row][person] = float(np.sum(right) / len(photos))  # no hands: wrong
+    return {"per_row": per_row, "photos_without_hands": no_hands}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1)
@@ -253,6 +291,9 @@ def main() -> None:
             measured |= measure(
                 ensemble, lambda stem=stem: ensemble_scores(stem), rerun_stale=args.rerun_stale
             )
+        measured |= measure(
+            signers_photos_entry(), tracked_photo_scores, rerun_stale=args.rerun_stale
+        )
         if trained or measured:
             record_measurement(report.SIGNERS_TITLE)
         print(report.write(report.SIGNERS_TITLE))
