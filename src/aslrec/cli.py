@@ -346,6 +346,14 @@ def predict(
     backend: BackendOption = "auto",
     tta: TtaOption = None,
     both_views: BothViewsOption = True,
+    photos: Annotated[
+        bool,
+        typer.Option(
+            "--photos",
+            help="A folder's images are photos, one row each (else an images-only folder is "
+            "the frames of one clip).",
+        ),
+    ] = False,
 ) -> None:
     """Recognise the sign in a video (or every clip in a folder / landmark file).
 
@@ -359,7 +367,7 @@ def predict(
     if top_k < 1:
         raise typer.BadParameter("--top-k must be at least 1")
     with Recognizer.load(model, backend=backend, tta=tta, both_views=both_views) as recognizer:
-        rows = predict_inputs(recognizer, source, top_k)
+        rows = predict_inputs(recognizer, source, top_k, photos=photos)
     code = print_predictions(rows, fmt="json" if as_json else "csv" if as_csv else "text")
     raise typer.Exit(code)
 

@@ -134,3 +134,22 @@ def test_a_photo_of_a_held_letter_is_read(
         assert result.returncode == 0, result.stderr
         assert "1 frame (a photo, held), hands in 100%" in result.stdout
         assert f"1. {name[0]} " in result.stdout
+
+
+def test_a_folder_of_photos_gives_a_row_per_photo(
+    shared_data: Path, tmp_path: Path, aslrec_cli: Callable[..., Any]
+) -> None:
+    """`--photos`: every image below the folder is a photo of its own (without it, an
+    images-only folder is the frames of one clip)."""
+    import shutil
+
+    for letter, name in (("B", "B3.jpg"), ("L", "L2.jpg")):
+        (tmp_path / letter).mkdir()
+        shutil.copy(shared_data / "fingerspelling16" / "user_10" / name, tmp_path / letter / name)
+    result = aslrec_cli("predict", tmp_path, "--photos", "--csv", "--top-k", "1")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["label"], r["truth"], r["frames"]) for r in rows] == [
+        ("B", "B", "1"),
+        ("L", "L", "1"),
+    ]

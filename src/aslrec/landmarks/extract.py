@@ -240,21 +240,24 @@ class VideoJob:
     kind: Literal["video", "images"] = "video"
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, Literal["video", "images"]]]:
+def _walk(root: Path, photos: bool = False) -> Iterator[tuple[Path, Literal["video", "images"]]]:
     """Videos and image-sequence folders under ``root``, in natural order; hidden entries
-    (dot-names) skipped; an image-sequence folder is one clip and is not descended into."""
+    (dot-names) skipped; an image-sequence folder is one clip and is not descended into.
+    ``photos``: every image is a clip of its own (a photo) instead."""
     entries = sorted(
         (p for p in root.iterdir() if not p.name.startswith(".")),
         key=lambda p: natural_key(p.name),
     )
     for entry in entries:
         if entry.is_dir():
-            if is_image_sequence(entry):
+            if is_image_sequence(entry) and not photos:
                 yield entry, "images"
             else:
-                yield from _walk(entry)
+                yield from _walk(entry, photos)
         elif entry.is_file() and is_video_file(entry):
             yield entry, "video"
+        elif entry.is_file() and photos and is_image_file(entry):
+            yield entry, "images"
 
 
 def _unique_ids(jobs: list[VideoJob]) -> list[VideoJob]:
@@ -276,7 +279,9 @@ def folder_label(rel: Path, stem: Path) -> str:
     return rel.parts[0] if len(rel.parts) > 1 else stem.name
 
 
-def collect_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoJob]:
+def collect_inputs(
+    inputs: Sequence[str | os.PathLike[str]], *, photos: bool = False
+) -> list[VideoJob]:
     """Turn the paths given on the command line into extraction jobs.
 
     - A file: one job (any extension: the decoder decides; a bad file is a per-file error
@@ -290,6 +295,9 @@ def collect_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoJob]:
       folder that holds the video (``root/hello/01.mp4`` and ``root/hello/alice/01.mp4`` ->
       ``hello``, the ImageFolder convention), or the video's stem when it lies directly in the
       given folder (``root/hello.mp4`` -> ``hello``).
+
+    With ``photos`` every image below a folder is a clip of its own (a photo), labelled as a
+    video there would be, and no folder is an image sequence.
 
     Ids that collide (the same stem from two inputs) get a short hash of the absolute path.
     A path reached twice (a folder and a file inside it) is one job. Raises :class:`DataError`
@@ -311,16 +319,17 @@ def collect_inputs(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoJob]:
         if given.is_file():
             add(given, given.stem, given.stem, "video")
             continue
-        if is_image_sequence(given):
+        if is_image_sequence(given) and not photos:
             name = given.resolve().name
             add(given, name, name, "images")
             continue
-        found = list(_walk(given))
+        found = list(_walk(given, photos))
         if not found:
             exts = " ".join(sorted(VIDEO_EXTENSIONS))
-            raise DataError(f"{given}: folder holds no videos ({exts}) or image-sequence folders")
+            images = "images" if photos else "image-sequence folders"
+            raise DataError(f"{given}: folder holds no videos ({exts}) or {images}")
         for path, kind in found:
             rel = path.relative_to(given)
-            stem = rel.with_suffix("") if kind == "video" else rel
+            stem = rel if path.is_dir() else rel.with_suffix("")
             add(path, "_".join(stem.parts), folder_label(rel, stem), kind)
     return _unique_ids(jobs)

@@ -13,7 +13,7 @@ from aslrec.data.remote import local_path
 from aslrec.errors import AslrecError, DataError
 from aslrec.inference.recognizer import Prediction, Recognizer
 from aslrec.landmarks.clip import LandmarkClip
-from aslrec.landmarks.extract import collect_inputs
+from aslrec.landmarks.extract import VideoJob, collect_inputs
 from aslrec.landmarks.video import is_trackable_file
 from aslrec.workflows.output import track_progress
 
@@ -24,20 +24,23 @@ def demo_data_dir() -> Path:
 
 
 def predict_inputs(
-    recognizer: Recognizer, source: str | os.PathLike[str], top_k: int = 5
+    recognizer: Recognizer, source: str | os.PathLike[str], top_k: int = 5, *, photos: bool = False
 ) -> list[tuple[str, Prediction | AslrecError]]:
     """Predict everything ``source`` holds, one result per clip.
 
-    A video or image folder gives one row; a folder of videos one row per video (a failing
-    video gives its error in its row, the rest go on); a landmark file or data set one row per
-    clip (with the truth when the data has labels), also a data set at a URL. A long video
-    shows its progress on a terminal (:func:`~aslrec.workflows.output.track_progress`).
+    A video, photo or image folder gives one row; a folder of videos one row per video (a
+    failing video gives its error in its row, the rest go on), and with ``photos`` one row per
+    image below it too; a landmark file or data set one row per clip (with the truth when the
+    data has labels), also a data set at a URL. A long video shows its progress on a terminal
+    (:func:`~aslrec.workflows.output.track_progress`).
     """
     path = local_path(source)
     if path is None:  # a URL (s3://...): the aslrec store there
         return [(p.source, p) for p in recognizer.predict_clips(load_dataset(source), top_k)]
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
+    if photos and path.is_dir():
+        return _predict_jobs(recognizer, collect_inputs([path], photos=True), top_k)
     if path.is_file() and is_trackable_file(path):
         return [(str(path), recognizer.predict(path, top_k, track_progress))]
     if path.is_file():
@@ -46,15 +49,15 @@ def predict_inputs(
         try:  # aslrec data sets, MP_Data trees and GISLR folders hold landmarks
             clips = load_dataset(path)
         except DataError:
-            return _predict_video_folder(recognizer, path, top_k)
+            return _predict_jobs(recognizer, collect_inputs([path]), top_k)
     return [(p.source, p) for p in recognizer.predict_clips(clips, top_k)]
 
 
-def _predict_video_folder(
-    recognizer: Recognizer, path: Path, top_k: int
+def _predict_jobs(
+    recognizer: Recognizer, jobs: list[VideoJob], top_k: int
 ) -> list[tuple[str, Prediction | AslrecError]]:
     rows: list[tuple[str, Prediction | AslrecError]] = []
-    for job in collect_inputs([path]):
+    for job in jobs:
         try:
             prediction = recognizer.predict(job.path, top_k, track_progress)
             prediction.truth = job.label
