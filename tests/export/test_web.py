@@ -158,12 +158,13 @@ def test_the_bundled_model_exports_a_folder_that_says_what_the_run_says(
 
 
 def test_the_bundled_models_page_matches_python_on_held_out_clips_and_a_video(
-    bundled_folder: Path, videos: Path
+    bundled_folder: Path, videos: Path, shared_data: Path
 ) -> None:
     from aslrec.inference.recognizer import Recognizer, default_model_dir
     from aslrec.runs.directory import RunDirectory
     from tools.build_default_model import DATA  # where the bundled model's data lies here
 
+    photo = shared_data / "fingerspelling16" / "user_10" / "C1.jpg"
     run = RunDirectory(default_model_dir())
     held_out = run.held_out_clips(list(DATA))
     clips = spread(held_out, 150)
@@ -174,12 +175,18 @@ def test_the_bundled_models_page_matches_python_on_held_out_clips_and_a_video(
         page.wait_for_function("() => window.aslrec.file !== null", timeout=120_000)
         result = page.evaluate("() => window.aslrec.file")
         shown = page.inner_text("#fileresult")
+        page.set_input_files("#file", str(photo))  # a photo: tracked once, held still
+        page.wait_for_function(f"() => window.aslrec.file.name === '{photo.name}'")
+        held = page.evaluate("() => window.aslrec.file")
         errors = page.evaluate("() => window.aslrec.errors")
     print(f"{len(clips)} held-out clips: max |logit diff| {diff:.2e}; hello.mp4: {result}")
     assert blocked == [] and errors == []
-    python = Recognizer.load(default_model_dir(), backend="onnx").predict(videos / "hello.mp4")
-    assert result["handFrames"] > 0 and result["prediction"]["label"] == python.label
-    assert python.label in shown
+    python = Recognizer.load(default_model_dir(), backend="onnx")
+    assert result["handFrames"] > 0
+    assert result["prediction"]["label"] == python.predict(videos / "hello.mp4").label
+    assert python.predict(videos / "hello.mp4").label in shown
+    assert held["frames"] == held["handFrames"] == 1
+    assert held["prediction"]["label"] == python.predict(photo).label == "C"
 
 
 def test_a_small_runs_page_matches_python_and_transcribes_a_webcam(

@@ -115,34 +115,73 @@ async function recogniseVideo(src, name, classify, fps = 30) {
         player.onseeked = resolve;
         player.currentTime = Math.min(t, player.duration);
       });
-      const started = performance.now();
-      const hands = track(player, t * 1000);
-      timedTracking(performance.now() - started);
-      frames.push([hands.slice(0, 2).map((h) => detection(h, HANDEDNESS)), i / fps]);
-      drawing.frame(player, player.videoWidth, player.videoHeight);
-      drawing.hands(hands.slice(0, 2), (h) => (h.label === "Right" ? 1 : 0));
+      frames.push([trackAndDraw(track, player, player.videoWidth, player.videoHeight, t), i / fps]);
     }
-    const clip = new HandSlotter().assignVideo(frames);
-    const handFrames = frames.filter(([dets]) => dets.length).length;
-    const prediction = handFrames ? await classify(clip) : null;
-    state.file = { name, frames: frames.length, handFrames, prediction };
-    if (prediction) {
-      show({ ...prediction, final: true });
-      $("fileresult").textContent = `${name}: ${prediction.label} (${Math.round(prediction.probability * 100)}%)`;
-    } else {
-      $("fileresult").textContent = `${name}: no hands in any frame`;
-    }
-    return state.file;
+    return await recognised(name, frames, frames.length, classify);
   } finally {
     recognising = false;
   }
 }
 
+/** A photo (a held letter): tracked once and held still for `held` frames, as `aslrec predict
+ * photo.jpg` and the photo data sets do. */
+async function recognisePhoto(src, name, classify, held = 30, fps = 30) {
+  recognising = true;
+  const image = new Image();
+  image.src = src;
+  try {
+    await image.decode().catch(() => {
+      throw new Error(`${name}: not an image this browser can read`);
+    });
+    const track = await tasksTracker();
+    const hands = trackAndDraw(track, image, image.naturalWidth, image.naturalHeight, 0);
+    const frames = Array.from({ length: held }, (_, i) => [hands, i / fps]);
+    return await recognised(name, frames, 1, classify);
+  } finally {
+    recognising = false;
+  }
+}
+
+/** One frame's (at most two) hands as detections, timed and drawn over the frame. */
+function trackAndDraw(track, source, width, height, seconds) {
+  const started = performance.now();
+  const hands = track(source, seconds * 1000);
+  timedTracking(performance.now() - started);
+  drawing.frame(source, width, height);
+  drawing.hands(hands.slice(0, 2), (h) => (h.label === "Right" ? 1 : 0));
+  return hands.slice(0, 2).map((h) => detection(h, HANDEDNESS));
+}
+
+/** Slot a tracked file's frames into a clip, classify it and show the answer (`count`: the
+ * file's own frames, 1 for a photo). */
+async function recognised(name, frames, count, classify) {
+  const clip = new HandSlotter().assignVideo(frames);
+  const handFrames = Math.min(count, frames.filter(([dets]) => dets.length).length);
+  const prediction = handFrames ? await classify(clip) : null;
+  state.file = { name, frames: count, handFrames, prediction };
+  if (prediction) {
+    show({ ...prediction, final: true });
+    $("fileresult").textContent = `${name}: ${prediction.label} (${Math.round(prediction.probability * 100)}%)`;
+  } else {
+    $("fileresult").textContent = `${name}: no hands in ${count === 1 ? "the photo" : "any frame"}`;
+  }
+  return state.file;
+}
+
+const PHOTO = /\.(jpe?g|png|bmp|webp|gif|tiff?)$/i;
+/** A dropped or chosen file, or (name, url) from the page's API: a photo or a video. */
+const recogniseFile = (src, name, classify, type = "") =>
+  (type.startsWith("image/") || PHOTO.test(name) ? recognisePhoto : recogniseVideo)(
+    src,
+    name,
+    classify,
+  );
+
 function fileInput(classify) {
   const recognise = (file) => {
     const url = URL.createObjectURL(file);
     $("fileresult").textContent = `${file.name}: tracking…`;
-    recogniseVideo(url, file.name, classify)
+    recogniseFile(url, file.name, classify, file.type)
       .catch((err) => {
         state.errors.push({ code: "file", message: String(err) });
         $("fileresult").textContent = reason(err);
@@ -163,7 +202,7 @@ function fileInput(classify) {
   $("file").addEventListener("change", (ev) => {
     if (ev.target.files.length) recognise(ev.target.files[0]);
   });
-  return (src, name) => recogniseVideo(src, name, classify);
+  return (src, name) => recogniseFile(src, name, classify);
 }
 
 $("clear").addEventListener("click", () => {
