@@ -18,7 +18,6 @@ from aslrec.data.loaders import load_dataset
 from aslrec.data.store import ClipStore
 from aslrec.errors import ModelError
 from aslrec.inference.recognizer import Recognizer
-from aslrec.runs import artifacts
 from aslrec.runs.ensemble import ENSEMBLE_FILE, create_ensemble
 
 
@@ -54,11 +53,34 @@ def test_ensemble_directory_averages_member_logits(
     assert len(ensemble.predict_clips(clips)) == len(clips)
 
 
-def test_members_with_other_classes_are_refused(random_run_dir: Path, tmp_path: Path) -> None:
-    other = tmp_path / "other"
-    shutil.copytree(random_run_dir, other)
-    LabelEncoder(["a", "b", "c", "d"]).save(other / artifacts.CLASSES)
-    with pytest.raises(ModelError, match="share classes"):
+def test_members_that_know_other_signs_are_scored_on_what_they_know(
+    random_run_dir: Path, clips: list, tmp_path: Path
+) -> None:
+    """A member with other classes (a letters model beside a words model): the ensemble knows
+    every member's signs; a sign two members know gets the mean of their log-probabilities,
+    a sign one knows that member's."""
+    from aslrec.numerics import logsumexp
+
+    classes = LabelEncoder.load(random_run_dir).classes
+    other_classes = [*classes[2:], "zebra"]
+    other = write_random_run(tmp_path / "other", "seed", other_classes,
+                             {"seq_len": 30, "frame_sampling": "resample"}, seed=3)  # fmt: skip
+    written = create_ensemble([random_run_dir, other], tmp_path / "ens")
+    ensemble = Recognizer.load(written.parent)
+    assert ensemble.classes == [*classes, "zebra"]
+    first, second = (Recognizer.load(run).logits(clips) for run in (random_run_dir, other))
+    first, second = (z - logsumexp(z)[:, None] for z in (first, second))
+    got = ensemble.logits(clips)
+    assert np.allclose(got[:, :2], first[:, :2])  # only the first member knows these
+    assert np.allclose(got[:, 2 : len(classes)], (first[:, 2:] + second[:, :-1]) / 2)
+    assert np.allclose(got[:, -1], second[:, -1])  # only the second knows zebra
+    assert len(ensemble.predict_clips(clips)) == len(clips)
+
+
+def test_members_that_share_no_sign_are_refused(random_run_dir: Path, tmp_path: Path) -> None:
+    other = write_random_run(tmp_path / "other", "seed", ["x", "y"],
+                             {"seq_len": 30, "frame_sampling": "resample"}, seed=3)  # fmt: skip
+    with pytest.raises(ModelError, match="must share some classes"):
         create_ensemble([random_run_dir, other], tmp_path / "ens")
     assert not (tmp_path / "ens" / ENSEMBLE_FILE).exists()
 

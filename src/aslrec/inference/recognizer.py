@@ -22,8 +22,8 @@ from aslrec.errors import DataError, NoHandsError
 from aslrec.inference.backends import ClassifierBackend, load_backend
 from aslrec.inference.tta import views
 from aslrec.landmarks.clip import LandmarkClip
-from aslrec.numerics import softmax
-from aslrec.runs.ensemble import EnsembleSpec, check_same_classes, is_ensemble
+from aslrec.numerics import logsumexp, softmax
+from aslrec.runs.ensemble import EnsembleSpec, is_ensemble, union_classes
 
 if TYPE_CHECKING:  # the tracking modules load MediaPipe: imported when a video is read
     from aslrec.landmarks.extract import FrameProgress, VideoStats
@@ -81,11 +81,26 @@ class Prediction:
         return out | self.extra
 
 
+def vocabulary_mean(
+    outputs: Sequence[np.ndarray], columns: Sequence[np.ndarray], total: int
+) -> np.ndarray:
+    """Members that know different classes, as one ``(N, total)`` score: each member's
+    log-probabilities (logits less their log-sum-exp, so members compare on one scale), and
+    for each class their mean over the members that know it."""
+    summed = np.zeros((len(outputs[0]), total))
+    known = np.zeros(total)
+    for logits, where in zip(outputs, columns, strict=True):
+        summed[:, where] += logits - logsumexp(logits)[:, None]
+        known[where] += 1
+    return summed / known
+
+
 class Recognizer:
     """One trained classifier (any backend) or an ensemble of them, plus their preprocessing.
 
     Each member preprocesses clips exactly as it was trained; with several members (an
-    ensemble directory, :mod:`aslrec.runs.ensemble`) their logits are averaged, and with
+    ensemble directory, :mod:`aslrec.runs.ensemble`) their logits are averaged (members that
+    know different signs: their log-probabilities, by :func:`vocabulary_mean`), and with
     ``tta`` each member's logits are first averaged over the fixed views of
     :mod:`aslrec.inference.tta`.
 
@@ -106,7 +121,13 @@ class Recognizer:
         both_views: bool = False,
     ) -> None:
         self.members = list(backends) if isinstance(backends, Sequence) else [backends]
-        check_same_classes([m.classes for m in self.members], range(len(self.members)))
+        self._classes = union_classes([m.classes for m in self.members], range(len(self.members)))
+        # Where each member's classes sit among the ensemble's; None when all share them.
+        self._columns = (
+            None
+            if all(list(m.classes) == self._classes for m in self.members)
+            else [np.array([self._classes.index(c) for c in m.classes]) for m in self.members]
+        )
         self.backend = self.members[0]
         self.tta = tta
         self.both_views = both_views
@@ -155,7 +176,7 @@ class Recognizer:
 
     @property
     def classes(self) -> list[str]:
-        return self.backend.classes
+        return self._classes
 
     def logits(
         self, clips: Sequence[LandmarkClip], retracked: Sequence[LandmarkClip] | None = None
@@ -176,7 +197,9 @@ class Recognizer:
             .mean(axis=0)
             for member in self.members
         ]
-        return np.mean(outputs, axis=0)
+        if self._columns is None:
+            return np.mean(outputs, axis=0)
+        return vocabulary_mean(outputs, self._columns, len(self._classes))
 
     def probabilities(
         self, clips: Sequence[LandmarkClip], retracked: Sequence[LandmarkClip] | None = None

@@ -64,13 +64,19 @@ def is_model_dir(directory: str | os.PathLike[str]) -> bool:
     return is_ensemble(directory) or (Path(directory) / CONFIG).is_file()
 
 
-def check_same_classes(classes: Sequence[Sequence[str]], names: Sequence[object]) -> None:
+def union_classes(classes: Sequence[Sequence[str]], names: Sequence[object]) -> list[str]:
+    """The classes of an ensemble: the first member's, then each later member's new ones in
+    its order. Members may know different signs (a letters model beside a words model); one
+    that shares no sign with the first has nothing to be compared on and is refused."""
+    union = list(classes[0])
     for other, name in zip(classes[1:], names[1:], strict=True):
-        if list(other) != list(classes[0]):
+        if not set(other) & set(classes[0]):
             raise ModelError(
-                f"{name}: ensemble members must share classes and their order "
-                f"({len(other)} vs {len(classes[0])} classes in {names[0]})"
+                f"{name}: ensemble members must share some classes (none of its "
+                f"{len(other)} is among the {len(classes[0])} of {names[0]})"
             )
+        union += [c for c in other if c not in union]
+    return union
 
 
 def held_out_run(model_dirs: Sequence[str | os.PathLike[str]]) -> RunDirectory:
@@ -93,7 +99,7 @@ def create_ensemble(
     if not members:
         raise ModelError(f"{out}: an ensemble needs at least one member")
     resolved = [Path(m).resolve() for m in members]
-    check_same_classes([LabelEncoder.load(m).classes for m in resolved], resolved)
+    union_classes([LabelEncoder.load(m).classes for m in resolved], resolved)
     relative = [os.path.relpath(m, out.resolve()) for m in resolved]
     out.mkdir(parents=True, exist_ok=True)
     target = out / ENSEMBLE_FILE
