@@ -258,7 +258,7 @@ def extract(
     ],
     inputs: Annotated[
         list[Path] | None,
-        typer.Argument(help="Videos, folders of videos, or image-sequence folders."),
+        typer.Argument(help="Videos, photos, folders of videos, or image-sequence folders."),
     ] = None,
     index: Annotated[
         Path | None,
@@ -299,6 +299,14 @@ def extract(
     retries: Annotated[
         int, typer.Option(help="With --ray: retries of a video whose worker died.")
     ] = 3,
+    photos: Annotated[
+        bool,
+        typer.Option(
+            "--photos",
+            help="Every image is a photo of its own, held still as a clip (else an images-only "
+            "folder is the frames of one clip).",
+        ),
+    ] = False,
 ) -> None:
     """Extract MediaPipe hand landmarks from videos into a data set `aslrec train` reads.
 
@@ -324,6 +332,7 @@ def extract(
         output_format=output_format,  # type: ignore[arg-type]
         ray=ray,
         max_retries=retries,
+        photos=photos,
     )
     summary.print()
     if summary.errors and not (summary.ok or summary.skipped):

@@ -327,6 +327,7 @@ def run_extraction(
     output_format: OutputFormat = "aslrec",
     ray: str | None = None,
     max_retries: int = 3,
+    photos: bool = False,
 ) -> ExtractionSummary:
     """Extract every input video into the data set at ``out`` (created if absent).
 
@@ -357,6 +358,8 @@ def run_extraction(
             (the running cluster, else a local one of ``workers`` CPUs) or a cluster address
             (:mod:`aslrec.workflows.ray_extract`; needs the ``ray`` extra).
         max_retries: with ``ray``, how many times a task whose worker died is retried.
+        photos: every image below a folder is a clip of its own, a photo held still
+            (:func:`collect_inputs`), instead of an images-only folder being one clip.
 
     Failures of single inputs (corrupt, truncated, empty, no hands) become ``error`` rows and
     the run goes on; only a bad ``inputs`` path or ``out`` folder raises (:class:`DataError`).
@@ -370,7 +373,7 @@ def run_extraction(
     options = options or TrackerOptions()
     if not inputs and index is None:
         raise DataError("nothing to extract: give videos, folders or an index")
-    jobs = [as_indexed(job) for job in collect_inputs(inputs)] if inputs else []
+    jobs = [as_indexed(job) for job in collect_inputs(inputs, photos=photos)] if inputs else []
     if index is not None:
         jobs += read_video_index(index)
     taken = Counter(job.clip_id for job in jobs)
