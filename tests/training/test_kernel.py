@@ -119,3 +119,13 @@ def test_train_writes_a_run_that_reloads_and_exports(shared_data: Path, tmp_path
     # float32 rounding grows with the logit (see coupled_logits): PARITY_ATOL of each one
     assert (np.abs(onnx - reference) <= PARITY_ATOL * np.maximum(1.0, np.abs(reference))).all()
     assert np.abs(softmax(onnx) - softmax(reference)).max() < PARITY_ATOL
+
+
+def test_one_sign_is_a_clear_error(letters) -> None:
+    from aslrec.errors import DataError
+
+    _, x, mask, y, people = letters
+    only_a = y == 0
+    model = create_model("handshape-svm", 24)
+    with pytest.raises(DataError, match="needs frames of at least two signs"):
+        fit_svm(model, x[only_a], mask[only_a], y[only_a], people[only_a])

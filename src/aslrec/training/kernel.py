@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from aslrec.errors import DataError
 from aslrec.models.features import HAND_SHAPE_FEATURES
 from aslrec.models.kernel import HandShapeSVM, coupled_logits
 from aslrec.models.symmetry import MirrorAveraged
@@ -81,6 +82,11 @@ def fit_svm(
     present = np.concatenate([p for _, p, _ in picked])
     clip = np.concatenate([i for _, _, i in picked])
     labels, frame_groups = y[clip], np.asarray(groups)[clip]
+    if len(np.unique(labels)) < 2:
+        raise DataError(
+            f"{len(features)} frames with a hand, of {len(np.unique(labels))} sign(s): an SVM "
+            "needs frames of at least two signs"
+        )
     # A clip's weight is shared by the frames it gives, so a moving clip counts as a still one.
     per_frame = np.ones(len(clip)) if weights is None else np.asarray(weights, np.float64)[clip]
     per_frame /= np.bincount(clip, minlength=len(x))[clip]

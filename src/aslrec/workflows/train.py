@@ -570,6 +570,8 @@ def _fit_closed_form(
     groups = np.array(
         [c.signer or c.group or f"clip {i}" for i, c in enumerate(data_set.clips)], dtype=object
     )
+    if progress:
+        print(f"{out}: fitting the hand-shape SVM to {len(train_idx):,} training clips")
     fit = fit_svm(
         model,
         data_set.x[train_idx],
