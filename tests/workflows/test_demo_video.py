@@ -30,6 +30,16 @@ def test_demo_on_a_real_video_draws_the_tracked_hands(
     assert any(np.all(picture == colour, axis=-1).sum() > 50 for colour in slot_colours)
 
 
+def test_demo_on_a_photo_draws_its_hand(
+    shared_data: Path, tmp_path: Path, aslrec_cli: Callable[..., Any]
+) -> None:
+    photo = shared_data / "fingerspelling16" / "user_10" / "C1.jpg"
+    result = aslrec_cli("demo", "--video", photo, "--preview", tmp_path / "c.png")
+    assert result.returncode == 0, result.stderr
+    assert "1 frame (a photo, held)" in result.stdout and "  1. C " in result.stdout
+    assert cv2.imread(str(tmp_path / "c.png")).shape == cv2.imread(str(photo)).shape
+
+
 def test_demo_video_that_is_not_a_video_is_one_line(
     tmp_path: Path, aslrec_cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -107,11 +107,12 @@ def save_preview(video: Path, clip: LandmarkClip, out: Path, prediction: Predict
 
 
 def _frame_at(video: Path, time_s: float) -> np.ndarray:
-    """The first frame of ``video`` at or after ``time_s`` (the tracker's frame times)."""
-    from aslrec.landmarks.video import FrameSource
+    """The first frame of ``video`` at or after ``time_s`` (the tracker's frame times), or its
+    one frame for a photo (its clip is that frame held)."""
+    from aslrec.landmarks.video import FrameSource, is_image_file
 
     with FrameSource(video) as frames:
         for rgb, timestamp in frames:
-            if timestamp >= time_s - 1e-6:
+            if timestamp >= time_s - 1e-6 or is_image_file(video):
                 return rgb
     raise DataError(f"{video}: no frame at {time_s:.2f} s")
