@@ -345,3 +345,25 @@ def test_a_lexicon_travels_with_the_folder_and_the_page_loads_it(
     with pytest.raises(ConfigError, match="no letter classes"):
         export_web(small_folder.parent / "run", tmp_path / "no-letters", lexicon=words)
     assert not (tmp_path / "no-letters").exists()
+
+
+def test_a_fitted_handshape_svm_runs_in_the_page_as_in_python(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Every registered model works in the browser: the closed-form hand-shape SVM (float64
+    inside its graph) gives the page the logits ONNX Runtime gives Python, on one person's
+    letters it never saw and their mirror images."""
+    from aslrec.runs.config import preset
+    from aslrec.runs.directory import RunDirectory
+    from aslrec.workflows.export import export_web
+    from aslrec.workflows.train import train
+
+    config = preset("handshape-svm").updated(split="signer", folds=12, fold=3, threads=1)
+    train([shared_data / "fingerspelling16.npz"], tmp_path / "run", config, progress=False)
+    export_web(tmp_path / "run", tmp_path / "site")
+    held_out = RunDirectory(tmp_path / "run").held_out_clips()
+    clips = spread(held_out, 60) + [c.mirrored() for c in spread(held_out, 20)]
+    with offline_page(tmp_path / "site") as (page, blocked):
+        diff = check_parity(page, tmp_path / "site", clips)
+        errors = page.evaluate("() => window.aslrec.errors")
+    assert blocked == [] and errors == [] and diff <= 1e-4

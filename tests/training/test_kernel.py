@@ -15,7 +15,6 @@ from aslrec.data.loaders import load_dataset
 from aslrec.data.preprocessing import arrays_for_model
 from aslrec.models import create_model
 from aslrec.models.kernel import HandShapeSVM
-from aslrec.numerics import softmax
 from aslrec.runs.config import preset
 from aslrec.training.kernel import SCALES, _kernel, _load_svc, fit_svm, is_closed_form
 
@@ -116,9 +115,7 @@ def test_train_writes_a_run_that_reloads_and_exports(shared_data: Path, tmp_path
     export_run(tmp_path / "run")
     onnx = OnnxBackend.load(tmp_path / "run").logits(x, mask)
     assert (onnx.argmax(1) == reference.argmax(1)).all()
-    # float32 rounding grows with the logit (see coupled_logits): PARITY_ATOL of each one
-    assert (np.abs(onnx - reference) <= PARITY_ATOL * np.maximum(1.0, np.abs(reference))).all()
-    assert np.abs(softmax(onnx) - softmax(reference)).max() < PARITY_ATOL
+    assert np.abs(onnx - reference).max() <= PARITY_ATOL
 
 
 def test_one_sign_is_a_clear_error(letters) -> None:

@@ -76,26 +76,35 @@ class HandShapeSVM(EmbeddingModel):
         return (features - self.mean) / self.std * present
 
     def embed(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        features = self.standardised(landmarks)  # (B, T, F)
+        # Distances in float64: in float32 their rounding (~1e-6 of a kernel value) grew,
+        # through hundreds of coefficients up to C, into decisions 2e-4 apart between runtimes.
+        features = self.standardised(landmarks).double()  # (B, T, F)
+        support = self.support.double()
         squared = (
             (features * features).sum(-1, keepdim=True)
-            - 2 * features @ self.support.T
-            + (self.support * self.support).sum(-1)
+            - 2 * features @ support.T
+            + (support * support).sum(-1)
         )
-        kernel = torch.exp(-self.gamma * squared.clamp(min=0))  # (B, T, S)
+        kernel = torch.exp(-self.gamma.double() * squared.clamp(min=0))  # (B, T, S)
         seen = (landmarks.abs().sum(dim=(-1, -2, -3)) > 0) & (mask > 0)
         weight = seen.to(kernel.dtype)[..., None]
-        return (kernel * weight).sum(dim=1) / weight.sum(dim=1).clamp(min=1)
+        pooled = (kernel * weight).sum(dim=1) / weight.sum(dim=1).clamp(min=1)
+        return pooled.to(landmarks.dtype)
 
     def decisions(self, kernel: torch.Tensor) -> torch.Tensor:
-        """``(B, S)`` embedding -> ``(B, C, C)`` one-vs-one decisions, ``d_ij > 0`` for ``i``."""
+        """``(B, S)`` embedding -> ``(B, C, C)`` one-vs-one decisions, ``d_ij > 0`` for ``i``
+        (float64, for the reason :meth:`embed` gives)."""
         # per_class[b, c, k]: what class c's support vectors say in the pair (c, k)
-        per_class = torch.einsum("bs,sc,sk->bck", kernel, self.membership, self.coef)
+        per_class = torch.einsum(
+            "bs,sc,sk->bck", kernel.double(), self.membership.double(), self.coef.double()
+        )
         both = per_class + per_class.transpose(1, 2)
-        return self.orientation * both + self.intercept - self.intercept.T
+        intercept = self.intercept.double()
+        return self.orientation.double() * both + intercept - intercept.T
 
     def classify(self, kernel: torch.Tensor) -> torch.Tensor:
-        return coupled_logits(self.log_scale.exp() * self.decisions(kernel), self.orientation)
+        scaled = self.log_scale.double().exp() * self.decisions(kernel)
+        return coupled_logits(scaled, self.orientation.double()).to(kernel.dtype)
 
     def _load_from_state_dict(
         self, state_dict: Mapping[str, Any], prefix: str, *args: Any, **kwargs: Any
@@ -116,12 +125,7 @@ class HandShapeSVM(EmbeddingModel):
 def coupled_logits(decisions: torch.Tensor, orientation: torch.Tensor) -> torch.Tensor:
     """``(B, C, C)`` scaled pairwise decisions -> ``(B, C)``: ``sum_j log sigmoid(d_ij)``, off
     the diagonal. Written as ``min(d, 0) - log(1 + exp(-|d|))``: ONNX's ``Log(Sigmoid(d))``
-    gives -inf from ``d`` of about -104.
-
-    Classes far from a clip get logits of -30 to -60 (a sum over every pair they lose), and
-    float32 rounding of the kernel grows with them: ONNX Runtime and PyTorch differ by up to
-    1e-4 of a logit (4e-4 at -43; PyTorch in float32 and in float64 differ as much), the top
-    logit by 2e-5."""
+    gives -inf from ``d`` of about -104."""
     pairwise = decisions.clamp(max=0) - torch.log1p(torch.exp(-decisions.abs()))
     return (pairwise * orientation.abs()).sum(dim=-1)
 
