@@ -468,3 +468,12 @@ def test_integer_landmarks_refused(tmp_path: Path) -> None:
             frame_index=z["frame_index"],
         )
     assert "floating point" in _raise_data_error(lambda: load_letters_npz(bad), bad)
+
+
+def test_a_file_of_no_known_kind_says_what_is_read(tmp_path: Path) -> None:
+    """A photo format aslrec does not read (HEIC), given as data: the error lists the data
+    set files, and the videos and photos that predict and extract take instead."""
+    heic = tmp_path / "IMG_0001.heic"
+    heic.write_bytes(b"\0\0\0\x18ftypheic")
+    with pytest.raises(DataError, match=r"unsupported data set file .* \.jpg .*aslrec extract"):
+        load_dataset(heic)

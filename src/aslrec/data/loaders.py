@@ -701,8 +701,15 @@ def load_dataset(path: PathLike) -> list[LandmarkClip]:
         )
     raise DataError(
         f"{p}: unsupported data set file (expected a .npz, .csv or .pose file, or a folder: "
-        f"{_EXPECTED_FOLDER})"
+        f"{_EXPECTED_FOLDER}; videos and photos ({_media_suffixes()}) are tracked by `aslrec "
+        "predict` and made into data sets by `aslrec extract`)"
     )
+
+
+def _media_suffixes() -> str:
+    from aslrec.landmarks.video import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+
+    return " ".join(sorted(VIDEO_EXTENSIONS | IMAGE_EXTENSIONS))
 
 
 def load_datasets(paths: Sequence[PathLike]) -> list[LandmarkClip]:
