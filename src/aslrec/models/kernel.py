@@ -75,19 +75,22 @@ class HandShapeSVM(EmbeddingModel):
         features, present = self.frame_features(landmarks)
         return (features - self.mean) / self.std * present
 
-    def embed(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # Distances in float64: in float32 their rounding (~1e-6 of a kernel value) grew,
-        # through hundreds of coefficients up to C, into decisions 2e-4 apart between runtimes.
-        features = self.standardised(landmarks).double()  # (B, T, F)
-        support = self.support.double()
+    def kernel(self, features: torch.Tensor) -> torch.Tensor:
+        """Standardised frames ``(..., F)`` -> their RBF kernel to every support vector
+        ``(..., S)``, in float64: in float32 the distances' rounding (~1e-6 of a kernel value)
+        grew, through hundreds of coefficients up to C, into decisions 2e-4 apart between
+        runtimes."""
+        features, support = features.double(), self.support.double()
         squared = (
             (features * features).sum(-1, keepdim=True)
             - 2 * features @ support.T
             + (support * support).sum(-1)
         )
-        kernel = torch.exp(-self.gamma.double() * squared.clamp(min=0))  # (B, T, S)
-        seen = (landmarks.abs().sum(dim=(-1, -2, -3)) > 0) & (mask > 0)
-        weight = seen.to(kernel.dtype)[..., None]
+        return torch.exp(-self.gamma.double() * squared.clamp(min=0))
+
+    def embed(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        kernel = self.kernel(self.standardised(landmarks))  # (B, T, S)
+        weight = frames_with_a_hand(landmarks, mask).to(kernel.dtype)[..., None]
         pooled = (kernel * weight).sum(dim=1) / weight.sum(dim=1).clamp(min=1)
         return pooled.to(landmarks.dtype)
 
@@ -120,6 +123,11 @@ class HandShapeSVM(EmbeddingModel):
                 else:
                     self.register_buffer(name, resized)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def frames_with_a_hand(landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``(B, T)`` bool: valid frames that show at least one hand (the frames the machine reads)."""
+    return (landmarks.abs().sum(dim=(-1, -2, -3)) > 0) & (mask > 0)
 
 
 def coupled_logits(decisions: torch.Tensor, orientation: torch.Tensor) -> torch.Tensor:

@@ -28,6 +28,7 @@ from aslrec.inference.fingerspelling import Lexicon, read_lexicon
 from aslrec.inference.recognizer import Prediction, Recognizer
 from aslrec.landmarks.clip import LandmarkClip
 from aslrec.landmarks.extract import photo_held
+from aslrec.landmarks.video import is_image_file
 from aslrec.serving.errors import ApiError
 from aslrec.serving.limits import UploadBudget
 from aslrec.serving.settings import ServiceSettings
@@ -147,11 +148,7 @@ class Service:
         clip = LandmarkClip(landmarks=landmarks, presence=presence, timestamps=timestamps)
         clip = photo_held(clip, path)
         if not clip.presence.any():
-            where = (
-                "the photo"
-                if info.kind == "images" and frames == 1
-                else (f"any of the video's {frames} frames")
-            )
+            where = "the photo" if is_image_file(path) else f"any of the video's {frames} frames"
             raise NoHandsError(f"no hands found in {where}")
         hand_rate = clip.hand_rate
         duration = float(timestamps[-1] - timestamps[0]) + (1.0 / info.fps if info.fps else 0.0)

@@ -20,7 +20,7 @@ from torch import nn
 
 from aslrec.errors import DataError
 from aslrec.models.features import HAND_SHAPE_FEATURES
-from aslrec.models.kernel import HandShapeSVM, coupled_logits
+from aslrec.models.kernel import HandShapeSVM, coupled_logits, frames_with_a_hand
 from aslrec.models.symmetry import MirrorAveraged
 
 ABSENT_CLASS_MARGIN = 1e3
@@ -131,7 +131,7 @@ def training_frames(
     with torch.no_grad():
         raw, hand = machine.frame_features(landmarks)
     features = np.concatenate([raw.numpy(), hand.numpy()], axis=-1).astype(np.float64)
-    seen = (landmarks.abs().sum(dim=(-1, -2, -3)) > 0).numpy() & (mask.numpy() > 0)
+    seen = frames_with_a_hand(landmarks, mask).numpy()
     rows, owner = [], []
     for i in range(len(features)):
         frames = features[i][seen[i]]
@@ -185,11 +185,10 @@ def _load_svc(machine: HandShapeSVM, svc) -> None:  # type: ignore[no-untyped-de
 
 
 def _kernel(machine: HandShapeSVM, scaled: np.ndarray) -> torch.Tensor:
-    """The embedding of single standardised frames (``(N, F)`` -> ``(N, S)``)."""
-    support = machine.support.detach().double()
-    frames = torch.from_numpy(scaled)
-    squared = torch.cdist(frames, support).pow(2)
-    return torch.exp(-float(machine.gamma) * squared).float()
+    """The embedding of single standardised frames (``(N, F)`` -> ``(N, S)``), as the model
+    computes it for a clip of one frame."""
+    with torch.no_grad():
+        return machine.kernel(torch.from_numpy(scaled)).float()
 
 
 def _calibrated_scale(
