@@ -75,6 +75,19 @@ BothViewsOption = Annotated[
         "and its mirror image get the same answer (twice the tracking time).",
     ),
 ]
+SignsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Only these signs may win, comma-separated (e.g. eat,hello,no): an app that knows "
+        "which signs can come. Default: every sign the model knows.",
+    ),
+]
+
+
+def _signs(text: str | None) -> list[str] | None:
+    from aslrec.inference.recognizer import split_signs
+
+    return None if text is None else split_signs(text)
 
 
 @app.command()
@@ -363,6 +376,7 @@ def predict(
             "the frames of one clip).",
         ),
     ] = False,
+    signs: SignsOption = None,
 ) -> None:
     """Recognise the sign in a video (or every clip in a folder / landmark file).
 
@@ -375,7 +389,9 @@ def predict(
 
     if top_k < 1:
         raise typer.BadParameter("--top-k must be at least 1")
-    with Recognizer.load(model, backend=backend, tta=tta, both_views=both_views) as recognizer:
+    with Recognizer.load(
+        model, backend=backend, tta=tta, both_views=both_views, signs=_signs(signs)
+    ) as recognizer:
         rows = predict_inputs(recognizer, source, top_k, photos=photos)
     code = print_predictions(rows, fmt="json" if as_json else "csv" if as_csv else "text")
     raise typer.Exit(code)
@@ -510,6 +526,7 @@ def transcribe(
         ),
     ] = None,
     both_views: BothViewsOption = True,
+    signs: SignsOption = None,
 ) -> None:
     """The signs in a long video with their time spans (text, JSON lines or subtitles), or with
     --fingerspelling its spelled words."""
@@ -532,7 +549,9 @@ def transcribe(
     words = read_lexicon(lexicon) if lexicon is not None else None
     result: Transcript | SpellingTranscript
     # Signs are found and classified in both views; spelled letters are read from one.
-    with Recognizer.load(model, backend=backend, both_views=both_views) as recognizer:
+    with Recognizer.load(
+        model, backend=backend, both_views=both_views, signs=_signs(signs)
+    ) as recognizer:
         if fingerspelling:
             result = spell_video(recognizer, video, lexicon=words)
             text = (words_jsonl if as_json else words_text)(result.words)
@@ -580,6 +599,7 @@ def live(
             "and its mirror image give the same signs; half the frame rate).",
         ),
     ] = False,
+    signs: SignsOption = None,
 ) -> None:
     """Recognise signs live from a camera: landmarks, top-3 bars and a running transcript."""
     from aslrec.inference.recognizer import Recognizer
@@ -589,7 +609,9 @@ def live(
     if lexicon is not None and not fingerspelling:
         raise typer.BadParameter("--lexicon needs --fingerspelling")
     words = read_lexicon(lexicon) if lexicon is not None else None
-    with Recognizer.load(model, backend=backend, both_views=both_views) as recognizer:
+    with Recognizer.load(
+        model, backend=backend, both_views=both_views, signs=_signs(signs)
+    ) as recognizer:
         result = run_live(
             recognizer,
             camera=camera,

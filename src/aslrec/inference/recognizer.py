@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aslrec.data.preprocessing import BodyFrame, arrays_for_model
-from aslrec.errors import DataError, NoHandsError
+from aslrec.errors import ConfigError, DataError, NoHandsError
 from aslrec.inference.backends import ClassifierBackend, load_backend
 from aslrec.inference.tta import views
 from aslrec.landmarks.clip import LandmarkClip
@@ -81,6 +81,12 @@ class Prediction:
         return out | self.extra
 
 
+def split_signs(text: str) -> list[str]:
+    """``"eat, hello,no"`` -> ``["eat", "hello", "no"]``: the one spelling of a list of signs on
+    a command line or in ``$ASLREC_SIGNS``."""
+    return [sign.strip() for sign in text.split(",") if sign.strip()]
+
+
 def vocabulary_mean(
     outputs: Sequence[np.ndarray], columns: Sequence[np.ndarray], total: int
 ) -> np.ndarray:
@@ -110,6 +116,8 @@ class Recognizer:
     model alone answered a real video and its flip alike only 85% of the time (RESULTS.md,
     "Hands the right way round"); tracking both views gives the same pair of clips for either
     video, hence the same answer, at twice the tracking cost.
+
+    With ``signs`` only those signs may win (:meth:`restrict`).
     """
 
     def __init__(
@@ -119,6 +127,7 @@ class Recognizer:
         tta: bool = False,
         tracker_options: Any | None = None,
         both_views: bool = False,
+        signs: Sequence[str] | None = None,
     ) -> None:
         self.members = list(backends) if isinstance(backends, Sequence) else [backends]
         self._classes = union_classes([m.classes for m in self.members], range(len(self.members)))
@@ -136,6 +145,29 @@ class Recognizer:
         # the model's calibration (aslrec.inference.calibration), set by load()
         self.temperature = 1.0
         self.threshold: float | None = None
+        self._shown: np.ndarray | None = None  # the columns of restrict()'s signs
+        if signs is not None:
+            self.restrict(signs)
+
+    def restrict(self, signs: Sequence[str]) -> None:
+        """From now on only ``signs`` may win: everything this recognizer answers (predict,
+        streams, the service) chooses among them, and :attr:`classes` lists only them.
+
+        Why: an app often knows which signs can come (a quiz of six words, a menu, a lesson),
+        and a sign the model confuses with one that cannot come is then read right. The
+        probabilities are the calibrated softmax over these signs alone; the unknown threshold
+        stays the model's, so with fewer candidates fewer answers fall under it.
+        """
+        wanted = list(dict.fromkeys(str(sign).strip() for sign in signs))
+        unknown = [sign for sign in wanted if sign not in self._classes]
+        if unknown:
+            raise ConfigError(
+                f"unknown sign(s) {', '.join(map(repr, unknown))}; the model knows: "
+                + ", ".join(self._classes)
+            )
+        if len(wanted) < 2:
+            raise ConfigError(f"choosing among signs needs at least 2, got {wanted}")
+        self._shown = np.array([self._classes.index(sign) for sign in wanted])
 
     @classmethod
     def load(
@@ -146,9 +178,11 @@ class Recognizer:
         tta: bool | None = None,
         tracker_options: Any | None = None,
         both_views: bool = False,
+        signs: Sequence[str] | None = None,
     ) -> Recognizer:
         """Load a run or ensemble directory, or an exported ``.onnx`` file (default: the bundled
-        model), with ``backend`` (``auto``: :func:`~aslrec.inference.backends.resolve_backend`).
+        model), with ``backend`` (``auto``: :func:`~aslrec.inference.backends.resolve_backend`);
+        ``signs``: only these may win (:meth:`restrict`).
 
         ``tta=None`` keeps what an ensemble directory says (off for a single run). The
         calibration is the model's own: an ensemble's ``calibration.json`` (its members' would
@@ -167,7 +201,11 @@ class Recognizer:
             backends, use_tta = [load_backend(path, backend)], bool(tta)
             calibration = backends[0].calibration
         recognizer = cls(
-            backends, tta=use_tta, tracker_options=tracker_options, both_views=both_views
+            backends,
+            tta=use_tta,
+            tracker_options=tracker_options,
+            both_views=both_views,
+            signs=signs,
         )
         if calibration is not None:
             recognizer.temperature = calibration.temperature
@@ -176,7 +214,10 @@ class Recognizer:
 
     @property
     def classes(self) -> list[str]:
-        return self._classes
+        """The signs it answers with: the model's, or those :meth:`restrict` chose."""
+        if self._shown is None:
+            return self._classes
+        return [self._classes[i] for i in self._shown]
 
     def logits(
         self, clips: Sequence[LandmarkClip], retracked: Sequence[LandmarkClip] | None = None
@@ -198,8 +239,10 @@ class Recognizer:
             for member in self.members
         ]
         if self._columns is None:
-            return np.mean(outputs, axis=0)
-        return vocabulary_mean(outputs, self._columns, len(self._classes))
+            logits = np.mean(outputs, axis=0)
+        else:
+            logits = vocabulary_mean(outputs, self._columns, len(self._classes))
+        return logits if self._shown is None else logits[:, self._shown]
 
     def probabilities(
         self, clips: Sequence[LandmarkClip], retracked: Sequence[LandmarkClip] | None = None

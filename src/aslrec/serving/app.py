@@ -36,7 +36,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Security
 
-from aslrec.inference.recognizer import Recognizer
+from aslrec.inference.recognizer import Recognizer, split_signs
 from aslrec.serving.access import AccessMiddleware
 from aslrec.serving.errors import install_error_handlers
 from aslrec.serving.logs import configure_logging
@@ -63,7 +63,10 @@ def create_app(
     """
     settings = settings or ServiceSettings.from_env()
     if recognizer is None:
-        recognizer = Recognizer.load(model_dir, backend=backend, both_views=settings.both_views)
+        signs = split_signs(settings.signs) if settings.signs else None
+        recognizer = Recognizer.load(
+            model_dir, backend=backend, both_views=settings.both_views, signs=signs
+        )
     name = Path(model_dir).name if model_dir else "default"
     service = Service(recognizer, settings, name, backend)
     configure_logging()

@@ -151,6 +151,9 @@ class ServiceSettings:
         lexicon: a word list file (one word a line, ``#`` comments) for ``/v1/stream?mode=
             fingerspelling``: each closed word is also sent snapped to its nearest word. Read
             once when the app is made, so a bad file stops ``aslrec serve`` before it listens.
+        signs: only these signs (comma-separated) may win, in every answer
+            (:meth:`~aslrec.inference.recognizer.Recognizer.restrict`); an unknown one stops
+            ``aslrec serve`` before it listens.
     """
 
     max_upload_bytes: int = _setting(50 * MIB, "Largest video upload; 413 beyond.", "bytes")
@@ -203,6 +206,11 @@ class ServiceSettings:
         True,
         "Track an uploaded video as recorded and flipped left-right, as aslrec predict does: a "
         "video and its mirror image get the same answer, at twice the tracking time.",
+        minimum=None,
+    )
+    signs: str | None = _setting(
+        None,
+        "Only these signs may win, comma-separated (e.g. eat,hello,no); none: every sign.",
         minimum=None,
     )
     stream: StreamSettings = field(default_factory=StreamSettings)
