@@ -367,3 +367,31 @@ def test_a_fitted_handshape_svm_runs_in_the_page_as_in_python(
         diff = check_parity(page, tmp_path / "site", clips)
         errors = page.evaluate("() => window.aslrec.errors")
     assert blocked == [] and errors == [] and diff <= 1e-4
+
+
+def test_signs_in_the_address_choose_among_them_as_python_does(bundled_folder: Path) -> None:
+    """``?signs=hello,table,B``: the page's logits are those signs' columns of Python's (the
+    same as ``Recognizer(signs=...)``), within 1e-4; an unknown sign stops the page with its
+    name."""
+    from aslrec.data.preprocessing import arrays_for_model
+    from aslrec.inference.onnx_backend import OnnxBackend
+    from aslrec.inference.recognizer import Recognizer
+    from aslrec.workflows.predict import demo_data_dir
+
+    signs = ["hello", "table", "B"]
+    clips = Recognizer.load_landmarks(demo_data_dir())
+    model = bundled_folder.parent / "signs.onnx"
+    model.write_bytes(web.read_model(bundled_folder))
+    backend = OnnxBackend.load(model)
+    columns = [list(backend.classes).index(sign) for sign in signs]
+    expected = backend.logits(*arrays_for_model(clips, backend.preprocessing))[:, columns]
+    with offline_page(bundled_folder, "?camera=off&signs=hello,table,B") as (page, blocked):
+        assert page.evaluate("() => window.aslrec.labels") == signs
+        got = np.array(
+            page.evaluate("(c) => window.aslrecApi.logits(c)", [clip_json(c) for c in clips])
+        )
+    assert blocked == [] and got.shape == expected.shape
+    assert float(np.abs(got - expected).max()) <= 1e-4
+    with pytest.raises(AssertionError, match="unknown sign"):
+        with offline_page(bundled_folder, "?camera=off&signs=hello,tabel"):
+            pass

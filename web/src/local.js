@@ -191,6 +191,7 @@ export async function prepare(config) {
       fixed: params.get("fixed") !== "0",
       arena: params.get("arena") === "1",
     });
+    if (params.get("signs")) model.restrict(params.get("signs").split(","));
     if (config.lexicon) {
       const text = new TextDecoder().decode(await fetchBytes(config.lexicon));
       lexicon = new Lexicon(text.split("\n"), config.fingerspelling.max_edit_fraction);

@@ -18,6 +18,7 @@ export class Model {
     this.session = session;
     this.config = config;
     this.classes = config.classes;
+    this.columns = null; // restrict()'s columns of the logits, or null: all
     this.seqLen = config.preprocessing.seq_len;
     this.fixed = fixed;
     // one clip's input buffers, refilled by every call (ONNX Runtime copies them into its heap)
@@ -92,9 +93,23 @@ export class Model {
     return Array.from({ length: n }, (_, i) => logits.data.slice(i * classes, (i + 1) * classes));
   }
 
-  /** Logits of clips {frames, landmarks, presence} (raw tracker coordinates), preprocessed here. */
+  /** Only `signs` may win from now on (the page's `?signs=eat,hello`; Python's
+   * Recognizer.restrict): logits, probabilities and classes of those signs alone. */
+  restrict(signs) {
+    const wanted = [...new Set(signs.map((s) => s.trim()).filter(Boolean))];
+    const unknown = wanted.filter((s) => !this.config.classes.includes(s));
+    if (unknown.length) throw new Error(`unknown sign(s) ${unknown.join(", ")} in ?signs=`);
+    if (wanted.length < 2) throw new Error("choosing among signs needs at least 2 in ?signs=");
+    this.columns = wanted.map((s) => this.config.classes.indexOf(s));
+    this.classes = wanted;
+  }
+
+  /** Logits of clips {frames, landmarks, presence} (raw tracker coordinates), preprocessed here
+   * (of restrict()'s signs only, when chosen). */
   async logits(clips) {
-    return this.run(clips.map((clip) => toModelInput(clip, this.config.preprocessing)));
+    const rows = await this.run(clips.map((clip) => toModelInput(clip, this.config.preprocessing)));
+    const columns = this.columns;
+    return columns ? rows.map((row) => Float32Array.from(columns, (i) => row[i])) : rows;
   }
 
   /** Temperature-scaled probabilities of one row of logits (Recognizer: softmax(logits / T)). */
