@@ -455,6 +455,7 @@ def every_cached() -> Iterator[Cached]:
     yield from (signers_ensemble_entry(name) for name in SIGNERS_ENSEMBLES)
     yield signers_photos_entry()
     yield svm_baseline_entry()
+    yield from (msasl_words_entry(row) for row in MSASL_ROWS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -657,6 +658,24 @@ def msasl_cell(fold: int, row: str = MSASL_ROW) -> Cell:
         overrides=MSASL_ROWS[row],
         train_only=MSASL_TRAIN_ONLY,
     )
+
+
+# msasl6's words scored among themselves, from the same runs: what an app that expects one of
+# these six words gets (`aslrec predict --signs eat,happy,hello,nice,no,teacher`, i.e.
+# Recognizer(signs=...)). The 54-class answer above is what a general vocabulary gets.
+MSASL_WORDS = ("eat", "happy", "hello", "nice", "no", "teacher")
+
+
+def msasl_words_entry(row: str) -> Cached:
+    """``row``'s runs (all :data:`MSASL_FOLDS`) answering among :data:`MSASL_WORDS` only."""
+    cells = [msasl_cell(fold, row) for fold in range(MSASL_FOLDS)]
+    inputs = {
+        "runs": [cell.cached.fingerprint for cell in cells],
+        "signs": list(MSASL_WORDS),
+        "answer": "Recognizer(signs=MSASL_WORDS): the softmax over these words alone",
+    }
+    name = cells[0].cached.path.name.replace("-fold0.json", "-among-its-words.json")
+    return Cached(RESULTS_DIR / SIGNERS / name, f"row '{row}' among msasl6's words", inputs)
 
 
 def signers_bundled_entry(dataset: str = "fingerspelling16") -> Cached:

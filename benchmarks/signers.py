@@ -38,12 +38,14 @@ from benchmarks._common import SHARED_DATA, record_measurement
 from benchmarks.rows import (
     MSASL_FOLDS,
     MSASL_ROWS,
+    MSASL_WORDS,
     PHOTO_ROWS,
     SIGNERS_ENSEMBLES,
     SIGNERS_LOPO_ROW,
     SIGNERS_ROWS,
     logistic_baseline_entry,
     msasl_cell,
+    msasl_words_entry,
     one_signer_cell,
     signers_bundled_entry,
     signers_cells,
@@ -213,6 +215,23 @@ def svm_baseline_scores() -> dict[str, Any] | None:
     return {"clips": len(labels), "per_signer": alone, "with_run_per_signer": combined}
 
 
+def among_words_scores(row: str) -> dict[str, Any] | None:
+    """Each fold of msasl6 ``row`` scored by its run choosing among :data:`MSASL_WORDS` only
+    (:meth:`~aslrec.inference.recognizer.Recognizer.restrict`); None until every fold's run is
+    trained and on disk."""
+    from aslrec.inference.recognizer import Recognizer
+    from aslrec.runs.directory import RunDirectory
+
+    cells = [msasl_cell(fold, row) for fold in range(MSASL_FOLDS)]
+    if any(cell.read() is None or not cell.run_dir.is_dir() for cell in cells):
+        return None
+    folds = []
+    for cell in cells:
+        recognizer = Recognizer.load(cell.run_dir, signs=MSASL_WORDS)
+        folds.append(scores(recognizer, RunDirectory(cell.run_dir).held_out_clips()))
+    return {"signs": list(MSASL_WORDS), "folds": folds}
+
+
 def ensemble_scores(stem: str) -> dict[str, Any] | None:
     """Each person scored by the ensemble of the runs of
     :data:`~benchmarks.rows.SIGNERS_ENSEMBLES` ``[stem]``'s rows that held that person out;
@@ -302,6 +321,12 @@ def main() -> None:
         trained = run_cells(cells, args.jobs, run_signers_cell, rerun_stale=args.rerun_stale)
         bundled = signers_bundled_entry("msasl6")
         measured = measure(bundled, lambda: bundled_scores("msasl6"), rerun_stale=args.rerun_stale)
+        for row in MSASL_ROWS:
+            measured |= measure(
+                msasl_words_entry(row),
+                lambda row=row: among_words_scores(row),
+                rerun_stale=args.rerun_stale,
+            )
         if trained or measured:
             record_measurement(report.MSASL_TITLE)
         print(report.write(report.MSASL_TITLE))

@@ -392,6 +392,8 @@ def test_signs_in_the_address_choose_among_them_as_python_does(bundled_folder: P
         )
     assert blocked == [] and got.shape == expected.shape
     assert float(np.abs(got - expected).max()) <= 1e-4
-    with pytest.raises(AssertionError, match="unknown sign"):
-        with offline_page(bundled_folder, "?camera=off&signs=hello,tabel"):
-            pass
+    with (
+        pytest.raises(AssertionError, match="unknown sign"),
+        offline_page(bundled_folder, "?camera=off&signs=hello,tabel"),
+    ):
+        pass
