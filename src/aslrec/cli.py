@@ -235,11 +235,25 @@ def evaluate(
         bool, typer.Option("--all", help="Score every clip, not the run's held-out fold.")
     ] = False,
     tta: TtaOption = None,
+    signs: Annotated[
+        str | None,
+        typer.Option(
+            help="The model chooses among these signs only, comma-separated, as predict --signs "
+            "does; clips of other signs are left out (and counted).",
+        ),
+    ] = None,
 ) -> None:
     """Top-1/top-5, per-class P/R/F1, confusion matrix PNG and metrics.json on held-out data."""
     from aslrec.workflows.evaluate import evaluate_run
 
-    result = evaluate_run(run_dirs, data or None, out=out, held_out_only=not all_clips, tta=tta)
+    result = evaluate_run(
+        run_dirs,
+        data or None,
+        out=out,
+        held_out_only=not all_clips,
+        tta=tta,
+        signs=_signs(signs),
+    )
     typer.echo(result.summary_line())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,3 +79,25 @@ def test_service_answers_among_its_signs(monkeypatch: pytest.MonkeyPatch) -> Non
         assert client.get("/v1/labels").json() == {"labels": ["hello", "table"], "count": 2}
     with pytest.raises(ConfigError, match="'nope'"):
         create_app(settings=ServiceSettings(signs="hello,nope"))
+
+
+def test_evaluate_among_some_signs_leaves_out_clips_of_others(tmp_path: Path) -> None:
+    """``aslrec evaluate --signs`` on real MS-ASL clips: choosing among the set's own words
+    can only keep or add right answers (each clip's sign is among them), and clips of signs
+    outside the choice are left out and counted, not scored wrong."""
+    from aslrec.inference.recognizer import default_model_dir
+    from aslrec.workflows.evaluate import evaluate_run
+
+    msasl6 = Path(__file__).parents[2] / "data" / "msasl6"
+    words = ["eat", "happy", "hello", "nice", "no", "teacher"]
+    run = default_model_dir()
+    every = evaluate_run(run, [msasl6], out=tmp_path / "all", held_out_only=False)
+    among = evaluate_run(run, [msasl6], out=tmp_path / "six", held_out_only=False, signs=words)
+    assert every.num_clips == among.num_clips == 47 and among.other_signs == 0
+    assert among.report.top1 >= every.report.top1
+    assert json.loads((tmp_path / "six" / "metrics.json").read_text())["extra"]["signs"] == words
+    two = evaluate_run(
+        run, [msasl6], out=tmp_path / "two", held_out_only=False, signs=["hello", "no"]
+    )
+    assert (two.num_clips, two.other_signs) == (12, 35)
+    assert "35 clips of signs outside --signs left out" in two.summary_line()

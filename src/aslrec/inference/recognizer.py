@@ -213,6 +213,11 @@ class Recognizer:
         return recognizer
 
     @property
+    def restricted(self) -> bool:
+        """Whether :meth:`restrict` chose some of the model's signs."""
+        return self._shown is not None
+
+    @property
     def classes(self) -> list[str]:
         """The signs it answers with: the model's, or those :meth:`restrict` chose."""
         if self._shown is None:

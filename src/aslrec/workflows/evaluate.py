@@ -35,9 +35,13 @@ class EvaluationResult:
     out_dir: Path
     num_clips: int
     held_out_only: bool
+    other_signs: int = 0
+    """Clips left out because their sign is not among ``signs`` (:func:`evaluate_run`)."""
 
     def summary_line(self) -> str:
         scope = "held-out fold" if self.held_out_only else "all clips"
+        if self.other_signs:
+            scope += f"; {self.other_signs} clips of signs outside --signs left out"
         return f"{self.num_clips} clips ({scope}): {self.report.summary_line()} -> {self.out_dir}"
 
 
@@ -49,6 +53,7 @@ def evaluate_run(
     held_out_only: bool = True,
     tta: bool | None = None,
     stream: bool | None = None,
+    signs: Sequence[str] | None = None,
 ) -> EvaluationResult:
     """Evaluate a run, an ensemble directory, or several runs as an ensemble, on ``data``
     (default: the data the first run records it trained on, as ``aslrec calibrate`` does):
@@ -74,6 +79,8 @@ def evaluate_run(
         if len(dirs) == 1
         else Recognizer([load_backend(d) for d in dirs], tta=bool(tta))
     )
+    if signs is not None:
+        recognizer.restrict(signs)
     if not data:
         first = RunDirectory(member_dirs(dirs[0])[0])
         data = first.sources
@@ -93,10 +100,15 @@ def evaluate_run(
             "tta": recognizer.tta,
             "data": [str(p) for p in data],
             "held_out_only": held_out_only,
+            **(
+                {"signs": recognizer.classes, "other_signs_left_out": scored.other_signs}
+                if signs is not None
+                else {}
+            ),
         },
     )
     write_predictions_csv(out_dir / PREDICTIONS_CSV, sources, y, probabilities, recognizer.classes)
-    return EvaluationResult(report, out_dir, len(y), held_out_only)
+    return EvaluationResult(report, out_dir, len(y), held_out_only, scored.other_signs)
 
 
 @dataclass
@@ -113,6 +125,9 @@ class ScoredClips:
     signers: list[str | None]
     """The clips' group and signer: what a split of the scored clips needs (calibration
     halves its fold by them, group-safe)."""
+    other_signs: int = 0
+    """Clips left out because a restricted recognizer (:meth:`Recognizer.restrict`) does not
+    choose among their sign."""
 
 
 def score_fold(
@@ -156,14 +171,23 @@ def _scores(recognizer: Recognizer, clips: Iterable[LandmarkClip], batch: int) -
     signers: list[str | None] = []
     y: list[np.ndarray] = []
     logits: list[np.ndarray] = []
+    other_signs = 0
+    chosen = set(recognizer.classes) if recognizer.restricted else None
     it = iter(clips)
     while chunk := list(itertools.islice(it, max(batch, 1))):
         labelled = canonical_clips(chunk)  # (the in-memory fold's already are: no change)
+        if chosen is not None:
+            kept = [c for c in labelled if c.label in chosen]
+            other_signs += len(labelled) - len(kept)
+            if not (labelled := kept):
+                continue
         sources += [c.source for c in labelled]
         groups += [c.group for c in labelled]
         signers += [c.signer for c in labelled]
         y.append(label_indices(recognizer.classes, labelled))
         logits.append(recognizer.logits(labelled))
     if not y:
-        raise DataError("no clips to evaluate")
-    return ScoredClips(sources, np.concatenate(y), np.concatenate(logits), groups, signers)
+        raise DataError("no clips to evaluate" + (" of those signs" if chosen else ""))
+    return ScoredClips(
+        sources, np.concatenate(y), np.concatenate(logits), groups, signers, other_signs
+    )
