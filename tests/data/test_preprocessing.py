@@ -255,10 +255,13 @@ def test_the_symmetric_rule_makes_two_handed_clips_and_their_mirrors_one_input(s
     assert identical("symmetric") == 1.0
 
 
-@pytest.mark.parametrize("canonical", [False, True])
+@pytest.mark.parametrize(
+    ("canonical", "answer"), [(False, "mean"), (True, "mean"), (False, "confident")]
+)
 def test_a_mirror_invariant_model_answers_every_clip_and_its_mirror_alike(
     shared_data,  # type: ignore[no-untyped-def]
     canonical: bool,
+    answer: str,
 ) -> None:
     """Preprocessing gives a mirrored clip either the mirrored input or (dominant hand mirrored
     back) the same input; a mirror-invariant model maps both to one answer, so agreement holds
@@ -274,7 +277,11 @@ def test_a_mirror_invariant_model_answers_every_clip_and_its_mirror_alike(
     clips += load_dataset(shared_data / "gislr_hello_thankyou.npz")[::50]
     torch.manual_seed(0)
     model = create_model(
-        "isl-hybrid", num_classes=9, mirror_invariant=True, mirror_canonical=canonical
+        "isl-hybrid",
+        num_classes=9,
+        mirror_invariant=True,
+        mirror_canonical=canonical,
+        mirror_answer=answer,
     ).eval()
     x, mask = (torch.from_numpy(a) for a in arrays_for_model(clips, spec))
     mirrors = [c.mirrored() for c in clips]

@@ -45,14 +45,17 @@ def test_fp32_parity_on_real_clips(
     assert reference.std(axis=0).mean() > 1e-3
 
 
-def test_canonical_mirror_views_export_with_parity(
-    make_run: Callable[..., Path], real_batch: tuple[np.ndarray, np.ndarray]
+@pytest.mark.parametrize(
+    "mirror", [{"mirror_canonical": True}, {"mirror_answer": "confident"}], ids=str
+)
+def test_per_clip_mirror_choices_export_with_parity(
+    make_run: Callable[..., Path], real_batch: tuple[np.ndarray, np.ndarray], mirror: dict
 ) -> None:
-    """The canonical mirrored view (a per-clip choice made from the input) is part of the
-    graph: ONNX Runtime matches PyTorch on real clips, some their own view and some not."""
+    """The canonical mirrored view and the confident view (per-clip choices made from the
+    input or the logits) are part of the graph: ONNX Runtime matches PyTorch on real clips."""
     from aslrec.workflows.export import export_run
 
-    run_dir = make_run("isl-hybrid", mirror_invariant=True, mirror_canonical=True)
+    run_dir = make_run("isl-hybrid", mirror_invariant=True, **mirror)
     export_run(run_dir)
     x, mask = real_batch
     reference = torch_logits(RunDirectory(run_dir).model, x, mask)

@@ -54,13 +54,14 @@ def test_padded_frames_do_not_change_logits(name: str) -> None:
         assert torch.allclose(model(landmarks, mask), model(changed, mask), atol=1e-5)
 
 
+@pytest.mark.parametrize("answer", ["mean", "confident"])
 @pytest.mark.parametrize("name", list_models())
-def test_mirror_invariant_models_answer_a_mirror_alike(name: str) -> None:
+def test_mirror_invariant_models_answer_a_mirror_alike(name: str, answer: str) -> None:
     """Wrapped, every model gives exactly one answer for an input and its mirror image, adds
     no parameters, and still tells different inputs apart."""
     torch.manual_seed(0)
     bare = create_model(name, num_classes=7)
-    model = create_model(name, num_classes=7, mirror_invariant=True).eval()
+    model = create_model(name, num_classes=7, mirror_invariant=True, mirror_answer=answer).eval()
     assert count_parameters(model) == count_parameters(bare)
     landmarks = torch.randn(3, 30, 2, 21, 3)
     landmarks[0, :, 0] = 0  # one hand only, as in most clips
@@ -69,7 +70,36 @@ def test_mirror_invariant_models_answer_a_mirror_alike(name: str) -> None:
     with torch.no_grad():
         logits = model(landmarks, mask)
         assert torch.allclose(logits, model(mirror_batch(landmarks), mask), atol=1e-5)
-        assert not torch.allclose(logits[0], logits[1], atol=1e-3)
+        assert (logits[0] - logits[1]).abs().max() > 1e-4  # random weights: small logits
+
+
+def test_the_confident_answer_is_the_surer_view_and_trains_unmirrored() -> None:
+    """``mirror_answer="confident"``: in eval, each clip's logits are those of whichever of
+    its two views has the larger top probability (never a blend of two different views); in
+    training, the wrapped model sees the clips as given, so it trains as the bare model does."""
+    torch.manual_seed(0)
+    model = create_model("isl-hybrid", 7, mirror_invariant=True, mirror_answer="confident")
+    landmarks = torch.randn(6, 30, 2, 21, 3)
+    landmarks[:3, :, 0] = 0
+    mask = torch.ones(6, 30)
+    model.eval()
+    with torch.no_grad():
+        logits = model(landmarks, mask)
+        views = model.model(landmarks, mask), model.model(mirror_batch(landmarks), mask)
+    surer = [v.log_softmax(dim=-1).amax(dim=-1) for v in views]
+    expected = torch.where((surer[0] >= surer[1])[:, None], *views)
+    assert torch.allclose(logits, expected, atol=1e-6)
+    assert (surer[0] > surer[1]).any() and (surer[0] < surer[1]).any()  # both views chosen
+    model.train()
+    torch.manual_seed(1)
+    trained = model(landmarks, mask)
+    torch.manual_seed(1)
+    assert torch.equal(trained, model.model(landmarks, mask))
+
+
+def test_a_mirror_answer_needs_mirror_invariance() -> None:
+    with pytest.raises(ConfigError, match="mirror_answer needs mirror_invariant"):
+        create_model("isl-hybrid", 7, mirror_answer="confident")
 
 
 @pytest.mark.parametrize("name", list_models())

@@ -46,6 +46,7 @@ def create_model(
     *,
     mirror_invariant: bool = False,
     mirror_canonical: bool = False,
+    mirror_answer: str = "mean",
     **kwargs: Any,
 ) -> nn.Module:
     """Build a registered model; unknown names give a one-line error listing the known ones.
@@ -53,7 +54,8 @@ def create_model(
     ``mirror_invariant`` wraps any of them in :class:`~aslrec.models.symmetry.MirrorAveraged`
     (no extra parameters), so every architecture can be made to answer a clip and its mirror
     image alike; ``mirror_canonical`` gives it the canonical mirrored views (only clips whose
-    mirror preprocessing does not map back get a second view).
+    mirror preprocessing does not map back get a second view); ``mirror_answer`` says how the
+    two views answer (:class:`~aslrec.models.symmetry.MirrorAveraged`).
     """
     _ensure_builtin_models()
     if name not in _REGISTRY:
@@ -64,10 +66,12 @@ def create_model(
         raise ConfigError(f"model {name!r}: bad arguments {kwargs} ({exc})") from None
     if mirror_canonical and not mirror_invariant:
         raise ConfigError("mirror_canonical needs mirror_invariant")
+    if mirror_answer != "mean" and not mirror_invariant:
+        raise ConfigError("mirror_answer needs mirror_invariant")
     if mirror_invariant:
         from aslrec.models.symmetry import MirrorAveraged
 
-        return MirrorAveraged(model, canonical=mirror_canonical)
+        return MirrorAveraged(model, canonical=mirror_canonical, answer=mirror_answer)
     return model
 
 

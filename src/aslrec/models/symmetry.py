@@ -15,9 +15,17 @@ scores, the Recognizer, streaming, distillation teachers and the exported ONNX g
 In training mode each clip goes through once, mirrored with probability 1/2 (the flip
 augmentation), so training costs what the bare model costs; eval costs two passes, run as one
 batch.
+
+``answer="confident"`` trains on clips as preprocessing gives them (never mirrored: preprocessing
+already puts left-handed signing on the right hand) and answers with the view the model is surer
+of, so a mirrored view that training never showed does not pull a right-handed signer's answer
+towards it, while a clip mirrored by its source still finds its familiar view. Still exact: the
+choice depends only on the pair, not on which of the two came in.
 """
 
 from __future__ import annotations
+
+from typing import Literal, get_args
 
 import torch
 from torch import nn
@@ -25,6 +33,9 @@ from torch import nn
 from aslrec.data.augment import mirror_batch
 from aslrec.data.preprocessing import DOMINANCE_MARGIN, RESTING_MOTION
 from aslrec.landmarks.clip import LEFT, RIGHT
+
+MirrorAnswer = Literal["mean", "confident"]
+MIRROR_ANSWERS: tuple[str, ...] = get_args(MirrorAnswer)
 
 
 def led_by_the_right_hand(landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -53,12 +64,19 @@ class MirrorAveraged(nn.Module):
     view, in training and in eval. Why: its mirror image, the dominant hand in the LEFT slot,
     never reaches the model from real input, yet the plain wrapper trains on it half the time
     and averages it in; only two-handed clips need the second view.
+
+    ``answer``: ``"mean"`` averages the two views' logits; ``"confident"`` takes the view with
+    the larger top softmax probability (the mean of both on a tie) and trains on unmirrored
+    clips (see the module docstring).
     """
 
-    def __init__(self, model: nn.Module, *, canonical: bool = False) -> None:
+    def __init__(self, model: nn.Module, *, canonical: bool = False, answer: str = "mean") -> None:
         super().__init__()
+        if answer not in MIRROR_ANSWERS:
+            raise ValueError(f"answer must be one of {MIRROR_ANSWERS}, got {answer!r}")
         self.model = model
         self.canonical = canonical
+        self.answer = answer
 
     def mirrored_view(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Each input's mirror image (``canonical``: the input itself where it is its own)."""
@@ -74,6 +92,8 @@ class MirrorAveraged(nn.Module):
         """The wrapped model's embedding and logits, each averaged over the two views in eval
         mode (so a prototype head on the embedding is mirror-invariant too)."""
         if self.training:
+            if self.answer == "confident":
+                return self.model.embed_and_logits(landmarks, mask)
             flip = torch.rand(landmarks.shape[0], device=landmarks.device) < 0.5
             views = torch.where(
                 flip[:, None, None, None, None], self.mirrored_view(landmarks, mask), landmarks
@@ -82,6 +102,9 @@ class MirrorAveraged(nn.Module):
         features, logits = self.model.embed_and_logits(
             torch.cat([landmarks, self.mirrored_view(landmarks, mask)]), torch.cat([mask, mask])
         )
+        if self.answer == "confident":
+            weight = _confident_weight(logits)
+            return _view_mix(features, weight), _view_mix(logits, weight)
         return _view_mean(features), _view_mean(logits)
 
     def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -92,3 +115,18 @@ def _view_mean(both: torch.Tensor) -> torch.Tensor:
     """The mean of a batch's first half (the inputs) and second half (their mirrors)."""
     original, mirrored = both.chunk(2)
     return (original + mirrored) / 2
+
+
+def _confident_weight(both: torch.Tensor) -> torch.Tensor:
+    """``(B, 1)``: 1 where the input's view is the surer one (larger top log-probability), 0
+    where its mirror's is, 1/2 on a tie, so swapping the two views swaps the weights."""
+    original, mirrored = both.log_softmax(dim=-1).amax(dim=-1).chunk(2)
+    half = torch.full_like(original, 0.5)
+    chosen = torch.where(original > mirrored, 1.0, torch.where(original < mirrored, 0.0, half))
+    return chosen[:, None]
+
+
+def _view_mix(both: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Each input's view weighted by ``weight``, its mirror's by ``1 - weight``."""
+    original, mirrored = both.chunk(2)
+    return weight * original + (1 - weight) * mirrored

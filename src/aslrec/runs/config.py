@@ -29,6 +29,7 @@ from aslrec.errors import AslrecError, ConfigError
 from aslrec.plaindata import PlainData
 
 Scheduler = Literal["onecycle", "cosine", "none"]
+MirrorAnswer = Literal["mean", "confident"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ class ModelSpec(PlainData):
     mirror_canonical: bool = False
     """With ``mirror_invariant``: a clip whose mirror image preprocessing maps back onto it is
     its own mirrored view (needs ``dominance="moving"``, the rule it mirrors)."""
+    mirror_answer: MirrorAnswer = "mean"
+    """With ``mirror_invariant``, how the two views answer: ``"mean"`` averages their logits
+    (and trains on each clip as it is or mirrored, half and half); ``"confident"`` trains on
+    clips as preprocessing gives them and answers with the view the model is surer of."""
 
     def __post_init__(self) -> None:
         self.check_types()
@@ -53,9 +58,11 @@ class ModelSpec(PlainData):
         """What :func:`~aslrec.models.registry.create_model` takes (and a run's manifest
         records as ``model_kwargs``); ``mirror_invariant`` only when on, so older runs and
         their manifests stay as they were."""
-        extra = {"mirror_invariant": True} if self.mirror_invariant else {}
+        extra: dict[str, Any] = {"mirror_invariant": True} if self.mirror_invariant else {}
         if self.mirror_canonical:
             extra["mirror_canonical"] = True
+        if self.mirror_answer != "mean":
+            extra["mirror_answer"] = self.mirror_answer
         return {"dropout": self.dropout, **self.kwargs, **extra}
 
 
@@ -182,6 +189,8 @@ class TrainConfig(PlainData):
         from aslrec.data.augment import build_augmentation
 
         build_augmentation(self.augment)
+        if self.model.mirror_answer != "mean":
+            _require(self.model.mirror_invariant, "mirror_answer needs mirror_invariant")
         if self.model.mirror_canonical:
             _require(self.model.mirror_invariant, "mirror_canonical needs mirror_invariant")
             _require(
@@ -217,6 +226,7 @@ FLAT_NAMES: dict[str, tuple[str, ...]] = {
     "dropout": ("model", "dropout"),
     "mirror_invariant": ("model", "mirror_invariant"),
     "mirror_canonical": ("model", "mirror_canonical"),
+    "mirror_answer": ("model", "mirror_answer"),
     **{f.name: ("preprocessing", f.name) for f in dataclasses.fields(PreprocessingSpec)},
     **{f.name: ("optim", f.name) for f in dataclasses.fields(OptimConfig)},
     "augment": ("augment",),
