@@ -18,9 +18,10 @@ batch.
 
 ``answer="confident"`` trains on clips as preprocessing gives them (never mirrored: preprocessing
 already puts left-handed signing on the right hand) and answers with the view the model is surer
-of, so a mirrored view that training never showed does not pull a right-handed signer's answer
-towards it, while a clip mirrored by its source still finds its familiar view. Still exact: the
-choice depends only on the pair, not on which of the two came in.
+of, meant to keep a view training never showed from pulling the answer. Still exact: the choice
+depends only on the pair, not on which of the two came in. Measured, it loses to the mean: a
+two-handed sign's mirror image, never trained on, is often the surer and wrong view
+(benchmarks/RESULTS.md, "Mirror answers"); an option for such comparisons, not a recipe.
 """
 
 from __future__ import annotations
