@@ -868,6 +868,11 @@ def signers_section() -> str:
     )
 
 
+def clips_right(scored: Sequence[dict[str, Any]]) -> int:
+    """Clips right over folds scored by :func:`benchmarks.signers.scores` (top-1 x clips)."""
+    return sum(round(s["top1"] * s["clips"]) for s in scored)
+
+
 def msasl_section() -> str:
     """msasl6's six words, each signer scored by a model that never saw them."""
     rows = {
@@ -888,13 +893,12 @@ def msasl_section() -> str:
                 labels[label][0] += right
                 labels[label][1] += total
         clips = sum(r["clips"] for r in results)
-        right = sum(round(r["top1"] * r["clips"]) for r in results)
+        right = clips_right(results)
         among = msasl_words_entry(name).read()
         among_cells = "- | -"
         if among is not None:
             folds = among["folds"]
-            hits = sum(round(f["top1"] * f["clips"]) for f in folds)
-            among_cells = f"{mean_std([f['top1'] for f in folds])} | {hits}/{clips}"
+            among_cells = f"{mean_std([f['top1'] for f in folds])} | {clips_right(folds)}/{clips}"
         table.append(
             f"| {name}, + WLASL-50 and GISLR | {len(results)} of {MSASL_FOLDS} | "
             f"{mean_std([r['top1'] for r in results])} | {right}/{clips} | {among_cells} | "
@@ -921,7 +925,7 @@ def msasl_section() -> str:
         if not all(len(r) == MSASL_FOLDS for r in pair) or None in among:
             continue
         folds = [r["top1"] for results in pair for r in results]
-        words_folds = [f["top1"] for entry in among if entry for f in entry["folds"]]
+        words_folds = [f["top1"] for entry in among for f in entry["folds"]]
         seeds.append(
             f"- {row}, seeds 42 and 43 ({len(folds)} folds: each clip held out twice): "
             f"{mean_std(folds)} among all 54 signs, {mean_std(words_folds)} among its 6 words."
@@ -1025,11 +1029,12 @@ def mirror_answers_section() -> str:
     for answer in MIRROR_ANSWERS:
         cells = []
         for folds in measured.values():
-            hits = sum(round(f["top1"] * f["clips"]) for f in folds[answer])
-            total = sum(f["clips"] for f in folds[answer])
-            agree = np.mean([f["mirror_agreement"] for f in folds[answer]])
+            scored = folds[answer]
+            total = sum(f["clips"] for f in scored)
+            agree = np.mean([f["mirror_agreement"] for f in scored])
             cells.append(
-                f"{mean_std([f['top1'] for f in folds[answer]])} ({hits}/{total}) | {agree:.1%}"
+                f"{mean_std([f['top1'] for f in scored])} ({clips_right(scored)}/{total}) | "
+                f"{agree:.1%}"
             )
         table.append(f"| {answer} | {' | '.join(cells)} |")
     sets = {
