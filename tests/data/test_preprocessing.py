@@ -256,7 +256,14 @@ def test_the_symmetric_rule_makes_two_handed_clips_and_their_mirrors_one_input(s
 
 
 @pytest.mark.parametrize(
-    ("canonical", "answer"), [(False, "mean"), (True, "mean"), (False, "confident")]
+    ("canonical", "answer"),
+    [
+        (False, "mean"),
+        (True, "mean"),
+        (False, "confident"),
+        (False, "one_view"),
+        (True, "one_view"),
+    ],
 )
 def test_a_mirror_invariant_model_answers_every_clip_and_its_mirror_alike(
     shared_data,  # type: ignore[no-untyped-def]

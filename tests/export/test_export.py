@@ -46,13 +46,16 @@ def test_fp32_parity_on_real_clips(
 
 
 @pytest.mark.parametrize(
-    "mirror", [{"mirror_canonical": True}, {"mirror_answer": "confident"}], ids=str
+    "mirror",
+    [{"mirror_canonical": True}, {"mirror_answer": "confident"}, {"mirror_answer": "one_view"}],
+    ids=str,
 )
 def test_per_clip_mirror_choices_export_with_parity(
     make_run: Callable[..., Path], real_batch: tuple[np.ndarray, np.ndarray], mirror: dict
 ) -> None:
-    """The canonical mirrored view and the confident view (per-clip choices made from the
-    input or the logits) are part of the graph: ONNX Runtime matches PyTorch on real clips."""
+    """The canonical mirrored view, the confident view and the one canonical view (per-clip
+    choices made from the input or the logits) are part of the graph: ONNX Runtime matches
+    PyTorch on real clips."""
     from aslrec.workflows.export import export_run
 
     run_dir = make_run("isl-hybrid", mirror_invariant=True, **mirror)

@@ -8,6 +8,7 @@ from torch import nn
 
 from aslrec.data.augment import mirror_batch
 from aslrec.errors import ConfigError
+from aslrec.landmarks.clip import LEFT, RIGHT
 from aslrec.models import count_parameters, create_model, list_models
 
 # Parameter counts for 77 classes; the seed's is the card's published figure.
@@ -54,7 +55,7 @@ def test_padded_frames_do_not_change_logits(name: str) -> None:
         assert torch.allclose(model(landmarks, mask), model(changed, mask), atol=1e-5)
 
 
-@pytest.mark.parametrize("answer", ["mean", "confident"])
+@pytest.mark.parametrize("answer", ["mean", "confident", "one_view"])
 @pytest.mark.parametrize("name", list_models())
 def test_mirror_invariant_models_answer_a_mirror_alike(name: str, answer: str) -> None:
     """Wrapped, every model gives exactly one answer for an input and its mirror image, adds
@@ -98,6 +99,40 @@ def test_the_confident_answer_is_the_surer_view_and_trains_unmirrored() -> None:
     trained = model(landmarks, mask)
     torch.manual_seed(1)
     assert torch.equal(trained, model.model(landmarks, mask))
+
+
+def test_one_view_answers_with_the_canonical_view_alone_and_trains_as_the_mean() -> None:
+    """``mirror_answer="one_view"``: in eval, each clip's logits are the wrapped model's on one
+    of its two views (one pass), the same view for the clip and for its mirror image, and the
+    view preprocessing keeps when the right hand clearly leads; in training, each clip is
+    mirrored with probability 1/2, as the mean's training does."""
+    torch.manual_seed(0)
+    model = create_model("isl-hybrid", 7, mirror_invariant=True, mirror_answer="one_view")
+    mean = create_model("isl-hybrid", 7, mirror_invariant=True)
+    mean.load_state_dict(model.state_dict())
+    landmarks = torch.randn(8, 30, 2, 21, 3)
+    landmarks[:2, :, LEFT] = 0  # right hand only: its own canonical view
+    landmarks[2:4, :, RIGHT] = 0  # left hand only: the mirror is
+    landmarks[4, :, LEFT] = landmarks[4, :, RIGHT] * 3  # the left hand moves 3 times as much
+    landmarks[5, :, LEFT] = landmarks[5, :, RIGHT]  # a clip that is its own mirror image
+    landmarks[5, :, LEFT, :, 0] *= -1
+    mask = torch.ones(8, 30)
+    model.eval()
+    with torch.no_grad():
+        logits = model(landmarks, mask)
+        views = model.model(landmarks, mask), model.model(mirror_batch(landmarks), mask)
+    chosen = [0 if torch.allclose(logits[i], views[0][i]) else 1 for i in range(8)]
+    assert all(torch.allclose(logits[i], views[c][i]) for i, c in enumerate(chosen))
+    assert chosen[:5] == [0, 0, 1, 1, 1] and set(chosen[6:]) <= {0, 1}
+    assert torch.equal(landmarks[5], mirror_batch(landmarks[5:6])[0])
+    with torch.no_grad():
+        assert torch.equal(model(mirror_batch(landmarks), mask), logits)  # exactly, one pass
+    model.train()
+    mean.train()
+    torch.manual_seed(1)
+    trained = model(landmarks, mask)
+    torch.manual_seed(1)
+    assert torch.equal(trained, mean(landmarks, mask))
 
 
 def test_a_mirror_answer_needs_mirror_invariance() -> None:

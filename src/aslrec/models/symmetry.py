@@ -22,6 +22,13 @@ of, meant to keep a view training never showed from pulling the answer. Still ex
 depends only on the pair, not on which of the two came in. Measured, it loses to the mean: a
 two-handed sign's mirror image, never trained on, is often the surer and wrong view
 (benchmarks/RESULTS.md, "Mirror answers"); an option for such comparisons, not a recipe.
+
+``answer="one_view"`` trains as the mean does (each clip as it is or mirrored, half and half) and
+answers with one pass on the pair's canonical view (:func:`prefers_the_mirror`): of a clip and its
+mirror image, the one whose right slot leads, by a rule that swaps its verdict exactly when the
+two are swapped. Why: weights trained on both views read either one alike, so the second pass
+of the mean buys agreement the choice gives for free, at half the cost per clip (the browser's
+WASM model time, issue #25).
 """
 
 from __future__ import annotations
@@ -35,16 +42,23 @@ from aslrec.data.augment import mirror_batch
 from aslrec.data.preprocessing import DOMINANCE_MARGIN, RESTING_MOTION
 from aslrec.landmarks.clip import LEFT, RIGHT
 
-MirrorAnswer = Literal["mean", "confident"]
+MirrorAnswer = Literal["mean", "confident", "one_view"]
 MIRROR_ANSWERS: tuple[str, ...] = get_args(MirrorAnswer)
 
 
-def led_by_the_right_hand(landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``(B,)``: whether preprocessing's ``"moving"`` rule would mirror this input's mirror image
-    back onto it (:func:`~aslrec.data.preprocessing.dominant_slot` of the mirror is LEFT): the
-    right hand is seen in clearly more frames and is not resting. Such a clip and its mirror
-    image reach the model as the same input, so its mirrored view is the input itself. The same
-    arithmetic as the NumPy rule, on the model input (absent hands are zero)."""
+# Two hands' motions closer than this (relative) count as equal, so float rounding in the two
+# views' reductions cannot tip the canonical choice one way for a clip and the other way for
+# its mirror image; the exact tie-break decides those.
+MOTION_TIE = 1e-4
+
+
+def hand_statistics(
+    landmarks: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(seen, motion)``, each ``(B, 2)`` per hand slot: frames with the hand, and the spread
+    of its centre over them (:func:`~aslrec.data.preprocessing.hand_motion`'s arithmetic on the
+    model input, where absent hands are zero). A slot's figures depend on that slot alone, so
+    a mirror image's right slot gets exactly its original's left-slot figures."""
     present = (landmarks.abs().sum(dim=(-1, -2)) > 0) & (mask[:, :, None] > 0)  # (B, T, 2)
     weight = present.to(landmarks.dtype)
     seen = weight.sum(dim=1)  # (B, 2)
@@ -53,8 +67,43 @@ def led_by_the_right_hand(landmarks: torch.Tensor, mask: torch.Tensor) -> torch.
     mean = (centres * weight[..., None]).sum(dim=1) / count
     variance = (((centres - mean[:, None]) ** 2) * weight[..., None]).sum(dim=1) / count
     motion = torch.where(seen > 1, variance.sum(dim=-1).sqrt(), torch.zeros_like(seen))
+    return seen, motion
+
+
+def led_by_the_right_hand(landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``(B,)``: whether preprocessing's ``"moving"`` rule would mirror this input's mirror image
+    back onto it (:func:`~aslrec.data.preprocessing.dominant_slot` of the mirror is LEFT): the
+    right hand is seen in clearly more frames and is not resting. Such a clip and its mirror
+    image reach the model as the same input, so its mirrored view is the input itself. The same
+    arithmetic as the NumPy rule, on the model input (absent hands are zero)."""
+    seen, motion = hand_statistics(landmarks, mask)
     clearly_seen = seen[:, RIGHT] > DOMINANCE_MARGIN * seen[:, LEFT]
     return clearly_seen & ~(motion[:, RIGHT] < RESTING_MOTION * motion[:, LEFT])
+
+
+def prefers_the_mirror(
+    landmarks: torch.Tensor, mirrored: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """``(B,)``: whether ``mirrored`` (each input's mirror image) is the canonical view of the
+    pair, so that a clip and its mirror image choose the same one of the two.
+
+    First the view preprocessing's ``"moving"`` rule keeps (:func:`led_by_the_right_hand`: the
+    right hand clearly leads, one-handed signing mostly, where the input is that view); then the
+    view whose right hand moves more (:data:`MOTION_TIE`); then, for a pair still tied, the view
+    that is larger at the first landmark value where the two differ (exact: the mirror's
+    differences are the input's negated). A pair of identical views may take either.
+    """
+    if_given = led_by_the_right_hand(landmarks, mask)
+    if_mirrored = led_by_the_right_hand(mirrored, mask)
+    _, motion = hand_statistics(landmarks, mask)
+    right, left = motion[:, RIGHT], motion[:, LEFT]
+    tolerance = MOTION_TIE * torch.maximum(right, left)
+    difference = (landmarks - mirrored).flatten(1)
+    first = (difference != 0).to(torch.int64).argmax(dim=1, keepdim=True)
+    mirror_larger = difference.gather(1, first)[:, 0] < 0
+    left_leads, right_leads = left > right + tolerance, right > left + tolerance
+    by_motion = left_leads | (~right_leads & mirror_larger)
+    return if_mirrored | (~if_given & by_motion)
 
 
 class MirrorAveraged(nn.Module):
@@ -68,7 +117,8 @@ class MirrorAveraged(nn.Module):
 
     ``answer``: ``"mean"`` averages the two views' logits; ``"confident"`` takes the view with
     the larger top softmax probability (the mean of both on a tie) and trains on unmirrored
-    clips (see the module docstring).
+    clips; ``"one_view"`` runs the canonical view alone (:func:`prefers_the_mirror`) and trains
+    as the mean does (see the module docstring).
     """
 
     def __init__(self, model: nn.Module, *, canonical: bool = False, answer: str = "mean") -> None:
@@ -100,6 +150,10 @@ class MirrorAveraged(nn.Module):
                 flip[:, None, None, None, None], self.mirrored_view(landmarks, mask), landmarks
             )
             return self.model.embed_and_logits(views, mask)
+        if self.answer == "one_view":
+            mirrored = self.mirrored_view(landmarks, mask)
+            chosen = prefers_the_mirror(landmarks, mirrored, mask)[:, None, None, None, None]
+            return self.model.embed_and_logits(torch.where(chosen, mirrored, landmarks), mask)
         features, logits = self.model.embed_and_logits(
             torch.cat([landmarks, self.mirrored_view(landmarks, mask)]), torch.cat([mask, mask])
         )

@@ -29,7 +29,7 @@ from aslrec.errors import AslrecError, ConfigError
 from aslrec.plaindata import PlainData
 
 Scheduler = Literal["onecycle", "cosine", "none"]
-MirrorAnswer = Literal["mean", "confident"]
+MirrorAnswer = Literal["mean", "confident", "one_view"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,9 @@ class ModelSpec(PlainData):
     mirror_answer: MirrorAnswer = "mean"
     """With ``mirror_invariant``, how the two views answer: ``"mean"`` averages their logits
     (and trains on each clip as it is or mirrored, half and half); ``"confident"`` trains on
-    clips as preprocessing gives them and answers with the view the model is surer of."""
+    clips as preprocessing gives them and answers with the view the model is surer of;
+    ``"one_view"`` trains as the mean does and answers with one pass on the pair's canonical
+    view (half the cost of the other two)."""
 
     def __post_init__(self) -> None:
         self.check_types()
