@@ -28,6 +28,7 @@ Usage::
     python -m tools.build_default_model --run-dir runs/default-fast --preset best-fast \
         --teacher runs/default --teacher runs/default-best      # the shipped model: distilled
     python -m tools.build_default_model --card-only             # card (and demo clips) only
+    python -m tools.build_default_model --mirror-answer one_view  # same weights, other answer
 
 The model card is generated, never edited by hand: its held-out figures come from the packaged
 model itself, its cross-validation tables from the benchmark cache (``benchmarks.report``, the
@@ -46,6 +47,9 @@ training runs. Without ``mirror_invariant`` (``runs/default-v6``, held-out fold 
 its 94.5%) a WLASL-50 clip and its mirror image agreed on 53%; with ``dominance=symmetric``
 instead, they are one input, but cross-validation put that recipe no higher
 (benchmarks/RESULTS.md, "Model comparison (issue #10)"), so it was not shipped.
+The shipped weights answer with one pass on a clip's canonical view (``--mirror-answer
+one_view``, no retraining: the mean and one view train alike), which read its held-out fold as
+well as the averaging at half the cost per clip ("Mirror answers" in benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -106,6 +110,11 @@ def main() -> None:
         help="keep the packaged model; only rewrite its card and the demo clips (e.g. after "
         "the benchmark cache changed, or on a clone without the runs)",
     )
+    parser.add_argument(
+        "--mirror-answer",
+        choices=RETRAINING_FREE_ANSWERS,
+        help="keep the packaged weights; make them answer this way (recalibrated, re-exported)",
+    )
     args = parser.parse_args()
     run_dirs = args.run_dir or [REPO / "runs" / "default"]
     presets = args.preset or ["seed"] * len(run_dirs)
@@ -117,6 +126,7 @@ def main() -> None:
 
     overrides = dict(parse_override(item) for item in args.set)
     data = list(DATA)
+    repackaging = args.card_only or args.mirror_answer
     for run_dir, preset_name in zip(run_dirs, presets, strict=True):
         # The seed card picks its epoch on the held-out fold; that would make the card's held-out
         # numbers optimistic, so such presets use an inner split here.
@@ -132,12 +142,14 @@ def main() -> None:
                 **overrides,
             },
         )
-        if not args.card_only and not (run_dir / "model_config.json").exists():
+        if not repackaging and not (run_dir / "model_config.json").exists():
             resume = (run_dir / "checkpoints" / "last.ckpt").exists()
             print(train(data, run_dir, config, resume=resume).summary_line())
 
     target = ASSETS / "default_model"
-    if not args.card_only:
+    if args.mirror_answer:
+        reanswer(target, data, args.mirror_answer)
+    elif not args.card_only:
         package(run_dirs, target, data, tta=args.tta)
 
     # The packaged model's own held-out fold (every member shares it), from its manifest.
@@ -163,8 +175,6 @@ def package(run_dirs: Sequence[Path], target: Path, data: Sequence[Path], *, tta
     """Copy the runs (one, or an ensemble's members) into ``target``, calibrate it, and store a
     single run's old-class reference for ``aslrec add-sign``."""
     from aslrec.runs.ensemble import create_ensemble
-    from aslrec.workflows.add_sign import write_reference
-    from aslrec.workflows.calibrate import calibrate_run
     from aslrec.workflows.export import export_run
 
     onnx_files = []
@@ -190,20 +200,71 @@ def package(run_dirs: Sequence[Path], target: Path, data: Sequence[Path], *, tta
         shutil.copy2(run_dir / name, folder / name)
     if len(run_dirs) > 1:
         create_ensemble(folders, target, tta=tta)
+    calibrate_and_export(
+        target,
+        data,
+        run_dirs[0] / "calibration-bundled",
+        onnx_files[0] if len(run_dirs) == 1 else None,
+    )
+
+
+def calibrate_and_export(
+    target: Path, data: Sequence[Path], plots_dir: Path, onnx_name: str | None
+) -> None:
+    """Fit the packaged model's calibration; for a single run (``onnx_name``) re-export its ONNX
+    file, so that it carries the calibration too, and store its old-class reference."""
+    from aslrec.workflows.add_sign import write_reference
+    from aslrec.workflows.calibrate import calibrate_run
+    from aslrec.workflows.export import export_run
+
     print(
         calibrate_run(
-            target,
-            data,
-            target_accuracy=BUNDLED_TARGET_ACCURACY,
-            plots_dir=run_dirs[0] / "calibration-bundled",
+            target, data, target_accuracy=BUNDLED_TARGET_ACCURACY, plots_dir=plots_dir
         ).summary_line()
     )
-    if len(run_dirs) == 1:  # re-export so the loose .onnx file carries the calibration too
-        name = onnx_files[0]
-        quantize = "int8" if name == "model.int8.onnx" else None
-        print(export_run(target, target / name, quantize=quantize, check_data=data).summary_line())
+    if onnx_name is not None:
+        quantize = "int8" if onnx_name == "model.int8.onnx" else None
+        export = export_run(target, target / onnx_name, quantize=quantize, check_data=data)
+        print(export.summary_line())
         # users add signs to the bundled model without its training data: ship the reference
         print(f"wrote {write_reference(target, data)}")
+
+
+RETRAINING_FREE_ANSWERS = ("mean", "one_view")
+"""Mirror answers that train alike (each clip as given or mirrored, half and half), so trained
+weights can switch between them without retraining (``confident`` trains differently)."""
+
+
+def reanswer(target: Path, data: Sequence[Path], answer: str) -> None:
+    """Make the packaged single model answer a clip and its mirror image as ``answer``: its
+    manifest says so, its held-out metrics are those of the new answer, and its calibration,
+    ONNX file and old-class reference are made again from it."""
+    import tempfile
+
+    from aslrec.runs import artifacts
+    from aslrec.workflows.evaluate import evaluate_run
+
+    config = RunDirectory(target).config
+    kwargs, spec = config["model_kwargs"], config["training"]["model"]
+    current = kwargs.get("mirror_answer", "mean")
+    if not kwargs.get("mirror_invariant") or current not in RETRAINING_FREE_ANSWERS:
+        raise SystemExit(f"{target}: not a mirror-invariant model trained as {answer!r} trains")
+    for options in (kwargs, spec):
+        options.pop("mirror_answer", None)
+        if answer != "mean":
+            options["mirror_answer"] = answer
+    artifacts.save_config(target, config)
+    onnx_name = next(n for n in ("model.onnx", "model.int8.onnx") if (target / n).exists())
+    with tempfile.TemporaryDirectory() as tmp:  # evaluation files and plots are not shipped
+        report = evaluate_run(target, data, out=Path(tmp) / "evaluation").report
+        config["metrics"].update(
+            val_top1=report.top1,
+            val_top5=report.top5,
+            val_macro_f1=report.macro_f1,
+            val_ece=report.ece,
+        )
+        artifacts.save_config(target, config)
+        calibrate_and_export(target, data, Path(tmp) / "calibration", onnx_name)
 
 
 def faster_onnx(run_dir: Path, data: Sequence[Path], clips: int = 200) -> str:
@@ -280,7 +341,15 @@ def handedness_note(config: dict[str, Any]) -> str:
         if chirality
         else "Hands are taken in the slots their source gave them"
     )
-    if config.get("model_kwargs", {}).get("mirror_invariant"):
+    model_kwargs = config.get("model_kwargs", {})
+    if model_kwargs.get("mirror_invariant") and model_kwargs.get("mirror_answer") == "one_view":
+        mirror = (
+            "; trained on each clip as it is or mirrored, the model answers with one pass on "
+            "whichever of a clip and its mirror image has the right hand leading (the same one "
+            "for both), so a clip and its mirror (a left-handed signer, a selfie view) get "
+            "exactly the same answer"
+        )
+    elif model_kwargs.get("mirror_invariant"):
         mirror = (
             "; the model averages its logits over each clip and its mirror image, so a clip "
             "and its mirror (a left-handed signer, a selfie view) get exactly the same answer"
