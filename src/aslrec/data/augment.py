@@ -63,9 +63,9 @@ def gaussian_noise(
 def mirror_batch(landmarks: torch.Tensor) -> torch.Tensor:
     """The left-right mirror image of model input ``(B, T, 2, 21, 3)``: x negated (input is
     centred on 0), hand slots swapped by the symmetry table; absent hands stay zero."""
-    mirrored = landmarks[:, :, list(MIRRORED_SLOTS)].clone()
-    mirrored[..., 0] = -mirrored[..., 0]
-    return mirrored
+    # a product, not an in-place negation: one node in an exported graph, not a scatter
+    flip_x = torch.tensor([-1.0, 1.0, 1.0], dtype=landmarks.dtype, device=landmarks.device)
+    return landmarks[:, :, list(MIRRORED_SLOTS)] * flip_x
 
 
 def horizontal_flip(

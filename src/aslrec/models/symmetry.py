@@ -14,7 +14,7 @@ Being inside the network, the averaging reaches every consumer unchanged: traini
 scores, the Recognizer, streaming, distillation teachers and the exported ONNX graph.
 In training mode each clip goes through once, mirrored with probability 1/2 (the flip
 augmentation), so training costs what the bare model costs; eval costs two passes, run as one
-batch.
+batch (one pass with ``answer="one_view"``).
 
 ``answer="confident"`` trains on clips as preprocessing gives them (never mirrored: preprocessing
 already puts left-handed signing on the right hand) and answers with the view the model is surer
@@ -70,15 +70,21 @@ def hand_statistics(
     return seen, motion
 
 
+def _leads(seen: torch.Tensor, motion: torch.Tensor, hand: int) -> torch.Tensor:
+    """``(B,)``: whether slot ``hand`` leads by preprocessing's ``"moving"`` rule: seen in
+    clearly more frames than the other hand and not resting while it moves."""
+    other = LEFT if hand == RIGHT else RIGHT
+    clearly_seen = seen[:, hand] > DOMINANCE_MARGIN * seen[:, other]
+    return clearly_seen & ~(motion[:, hand] < RESTING_MOTION * motion[:, other])
+
+
 def led_by_the_right_hand(landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """``(B,)``: whether preprocessing's ``"moving"`` rule would mirror this input's mirror image
     back onto it (:func:`~aslrec.data.preprocessing.dominant_slot` of the mirror is LEFT): the
     right hand is seen in clearly more frames and is not resting. Such a clip and its mirror
     image reach the model as the same input, so its mirrored view is the input itself. The same
     arithmetic as the NumPy rule, on the model input (absent hands are zero)."""
-    seen, motion = hand_statistics(landmarks, mask)
-    clearly_seen = seen[:, RIGHT] > DOMINANCE_MARGIN * seen[:, LEFT]
-    return clearly_seen & ~(motion[:, RIGHT] < RESTING_MOTION * motion[:, LEFT])
+    return _leads(*hand_statistics(landmarks, mask), RIGHT)
 
 
 def prefers_the_mirror(
@@ -91,11 +97,12 @@ def prefers_the_mirror(
     right hand clearly leads, one-handed signing mostly, where the input is that view); then the
     view whose right hand moves more (:data:`MOTION_TIE`); then, for a pair still tied, the view
     that is larger at the first landmark value where the two differ (exact: the mirror's
-    differences are the input's negated). A pair of identical views may take either.
+    differences are the input's negated). A pair of identical views may take either. The
+    mirror's hand figures are the input's, slots swapped (:func:`hand_statistics`), so they are
+    computed once: every node counts in the browser's WASM runtime.
     """
-    if_given = led_by_the_right_hand(landmarks, mask)
-    if_mirrored = led_by_the_right_hand(mirrored, mask)
-    _, motion = hand_statistics(landmarks, mask)
+    seen, motion = hand_statistics(landmarks, mask)
+    if_given, if_mirrored = _leads(seen, motion, RIGHT), _leads(seen, motion, LEFT)
     right, left = motion[:, RIGHT], motion[:, LEFT]
     tolerance = MOTION_TIE * torch.maximum(right, left)
     difference = (landmarks - mirrored).flatten(1)
@@ -152,7 +159,7 @@ class MirrorAveraged(nn.Module):
             return self.model.embed_and_logits(views, mask)
         if self.answer == "one_view":
             mirrored = self.mirrored_view(landmarks, mask)
-            chosen = prefers_the_mirror(landmarks, mirrored, mask)[:, None, None, None, None]
+            chosen = prefers_the_mirror(landmarks, mirrored, mask).reshape(-1, 1, 1, 1, 1)
             return self.model.embed_and_logits(torch.where(chosen, mirrored, landmarks), mask)
         features, logits = self.model.embed_and_logits(
             torch.cat([landmarks, self.mirrored_view(landmarks, mask)]), torch.cat([mask, mask])
