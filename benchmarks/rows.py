@@ -86,6 +86,12 @@ CONFIDENT_OVERRIDES: dict[str, Any] = {
     "mirror_invariant": True,
     "mirror_answer": "confident",
 }
+# The bundled recipe's training (mirrored copies, half and half) answered with one pass on the
+# pair's canonical view (``mirror_answer="one_view"``): exact mirror agreement at the cost of
+# one view, where the averaging runs two. Trains the same weights as MIRROR_INVARIANT (the
+# answer is not drawn in training), so the two rows differ only in how they answer. Added
+# after the bundled model's own weights read its held-out fold alike either way.
+ONE_VIEW_MIRROR = "best-fast, chirality, one mirror view, fixed schedule"
 BEST_AUGMENT = preset("best").augment  # the ablations remove one part of it
 # Trained rows: name -> (cache table, preset, overrides). The seed row *is* seed_recipe's cell
 # (same preset, folds and inner selection), so the two tables never train the same model twice.
@@ -142,6 +148,16 @@ TRAINED: dict[str, tuple[str, str, dict[str, Any]]] = {
         },
     ),
     CONFIDENT_MIRROR: (COMPARE, "best-fast", {"selection": "fixed", **CONFIDENT_OVERRIDES}),
+    ONE_VIEW_MIRROR: (
+        COMPARE,
+        "best-fast",
+        {
+            "selection": "fixed",
+            "handedness": "chirality",
+            "mirror_invariant": True,
+            "mirror_answer": "one_view",
+        },
+    ),
 }
 # Distilled rows learn from these rows' runs of the same fold (and training-set size), so they
 # train after them.
@@ -794,23 +810,37 @@ def signers_ensemble_entry(stem: str) -> Cached:
 # --------------------------------------------------------------------------------------------
 MIRROR_ANSWERS_TABLE = "mirror_answers"
 # How a clip and its mirror image answer, all from the same weights: the wrapped network on the
-# clip alone (no agreement promised), the mean of both views' logits, the surer view, and each
-# of the two with canonical views (a clip preprocessing maps back onto itself when mirrored is
-# its own second view).
-MIRROR_ANSWERS = ("as given", "mean", "confident", "canonical mean", "canonical confident")
-# The confident-view runs (trained on clips as preprocessing gives them) of three sets, and the
-# bundled model (trained with mirrored copies) on its own held-out fold.
-MIRROR_ANSWER_SETS = ("wlasl50", "gislr", "msasl6", "bundled")
+# clip alone (no agreement promised), the mean of both views' logits, the surer view, each of the
+# two with canonical views (a clip preprocessing maps back onto itself when mirrored is its own
+# second view), and one pass on the pair's canonical view. Each answer as (canonical, answer) of
+# MirrorAveraged; "as given" is the wrapped network itself.
+MIRROR_ANSWER_WAYS: dict[str, tuple[bool, str]] = {
+    "mean": (False, "mean"),
+    "confident": (False, "confident"),
+    "canonical mean": (True, "mean"),
+    "canonical confident": (True, "confident"),
+    "one view": (False, "one_view"),
+}
+MIRROR_ANSWERS = ("as given", *MIRROR_ANSWER_WAYS)
+# Runs trained on clips as preprocessing gives them (the confident-view runs of three sets) ...
+UNMIRRORED_SETS = ("wlasl50", "gislr", "msasl6")
+# ... and runs trained with mirrored copies (each clip flipped with probability 1/2: the one-view
+# row's runs, msasl6's bundled recipe with seed 43), and the bundled model on its own held-out
+# fold.
+MIRRORED_SETS = ("wlasl50-mirrored", "gislr-mirrored", "msasl6-mirrored", "bundled")
+MIRROR_ANSWER_SETS = (*UNMIRRORED_SETS, *MIRRORED_SETS)
 
 
-def mirror_answer_cells(dataset: str) -> list[Cell]:
-    """The trained confident-view runs of ``dataset`` (the model comparison's on WLASL-50 and
-    GISLR, msasl6's signer folds there): the folds cached so far, so a row stopped early is
-    answered on the folds it ran."""
+def mirror_answer_cells(answer_set: str) -> list[Cell]:
+    """The trained runs of ``answer_set`` (:data:`MIRROR_ANSWER_SETS`, not ``"bundled"``): the
+    folds cached so far, so a row stopped early is answered on the folds it ran."""
+    dataset, mirrored = answer_set.removesuffix("-mirrored"), answer_set.endswith("-mirrored")
     if dataset == "msasl6":
-        cells = [msasl_cell(fold, MSASL_CONFIDENT_ROW) for fold in range(MSASL_FOLDS)]
+        row = f"{MSASL_ROW}, seed 43" if mirrored else MSASL_CONFIDENT_ROW
+        cells = [msasl_cell(fold, row) for fold in range(MSASL_FOLDS)]
     else:
-        cells = [trained_cell(CONFIDENT_MIRROR, dataset, fold) for fold in range(FOLDS)]
+        row = ONE_VIEW_MIRROR if mirrored else CONFIDENT_MIRROR
+        cells = [trained_cell(row, dataset, fold) for fold in range(FOLDS)]
     return [cell for cell in cells if cell.cached.path.is_file()]
 
 
@@ -822,4 +852,4 @@ def mirror_answers_entry(dataset: str) -> Cached:
         runs = [cell.cached.fingerprint for cell in mirror_answer_cells(dataset)]
     inputs = {"runs": runs, "answers": list(MIRROR_ANSWERS)}
     path = RESULTS_DIR / MIRROR_ANSWERS_TABLE / f"{dataset}.json"
-    return Cached(path, f"the runs of {dataset}, answered five ways", inputs)
+    return Cached(path, f"the runs of {dataset}, answered each way", inputs)
