@@ -126,3 +126,56 @@ def test_one_sign_is_a_clear_error(letters) -> None:
     model = create_model("handshape-svm", 24)
     with pytest.raises(DataError, match="needs frames of at least two signs"):
         fit_svm(model, x[only_a], mask[only_a], y[only_a], people[only_a])
+
+
+def test_copies_are_the_clips_then_seeded_augmented_copies(letters) -> None:
+    """:class:`Copies`: the clips first, unchanged, then ``count`` augmented copies each, the
+    same for the same seed; an absent hand stays absent in every copy."""
+    from aslrec.data.augment import build_augmentation
+    from aslrec.training.kernel import Copies
+
+    _, x, mask, _, _ = letters
+    landmarks, frame_mask = torch.from_numpy(x[:8]), torch.from_numpy(mask[:8])
+    affine = build_augmentation({"affine": preset("handshape-svm").augment["affine"]})
+    got, got_mask = Copies(2, affine, seed=3).of(landmarks, frame_mask)
+    assert got.shape == (24, *landmarks.shape[1:]) and torch.equal(got_mask[8:16], frame_mask)
+    assert torch.equal(got[:8], landmarks)
+    assert not torch.equal(got[8:16], landmarks) and not torch.equal(got[8:16], got[16:])
+    assert torch.equal(got, Copies(2, affine, seed=3).of(landmarks, frame_mask)[0])
+    assert not torch.equal(got, Copies(2, affine, seed=4).of(landmarks, frame_mask)[0])
+    absent = landmarks.abs().sum(dim=(-1, -2)) == 0  # the letters' empty left-hand slot
+    assert absent.any() and (got.abs().sum(dim=(-1, -2)) == 0).equal(absent.repeat(3, 1, 1))
+    assert Copies().of(landmarks, frame_mask)[0] is landmarks
+
+
+def test_affine_copies_are_fitted_beside_each_clip(letters) -> None:
+    """The preset's copies: three distinct frames per still photo, and still a machine that
+    reads a person it never saw."""
+    from aslrec.data.augment import build_augmentation
+    from aslrec.training.kernel import Copies
+
+    _, x, mask, y, people = letters
+    config = preset("handshape-svm")
+    assert config.augmented_copies == 2 and set(config.augment) == {"affine"}
+    train = np.isin(people, ["user_3", "user_4", "user_5", "user_6", "user_7"])
+    test = people == "user_10"
+    model = create_model("handshape-svm", 24, mirror_invariant=True, mirror_canonical=True)
+    copies = Copies(config.augmented_copies, build_augmentation(config.augment), seed=42)
+    fit = fit_svm(model, x[train], mask[train], y[train], people[train], copies=copies)
+    assert fit.frames == 3 * train.sum()
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.from_numpy(x[test]), torch.from_numpy(mask[test]))
+    assert (logits.argmax(1).numpy() == y[test]).mean() > 0.85
+
+
+def test_a_network_refuses_augmented_copies(shared_data: Path, tmp_path: Path) -> None:
+    from aslrec.errors import ConfigError
+    from aslrec.workflows.train import train
+
+    with pytest.raises(ConfigError, match="augmented_copies must be >= 0"):
+        preset("handshape-svm").updated(augmented_copies=-1)
+    config = preset("best-fast").updated(augmented_copies=1, epochs=1, min_steps=0, threads=1)
+    with pytest.raises(ConfigError, match="augmented_copies is for closed-form models"):
+        train([shared_data / FS16], tmp_path / "run", config, progress=False)
+    assert not (tmp_path / "run").exists()

@@ -178,6 +178,10 @@ class TrainConfig(PlainData):
     preprocessing: PreprocessingSpec = field(default_factory=PreprocessingSpec)
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: dict[str, Any] = field(default_factory=_default_augment)
+    augmented_copies: int = 0
+    """Closed-form models only (``handshape-svm``): each training clip is fitted together with
+    this many copies of it drawn through ``augment`` (seeded by the split's seed), what a network
+    sees anew each epoch; a network refuses it."""
     split: SplitSpec = field(default_factory=SplitSpec)
     selection: Selection = "val-fold"
     distill: DistillConfig = field(default_factory=DistillConfig)
@@ -191,6 +195,7 @@ class TrainConfig(PlainData):
         from aslrec.data.augment import build_augmentation
 
         build_augmentation(self.augment)
+        _require(self.augmented_copies >= 0, "augmented_copies must be >= 0")
         if self.model.mirror_answer != "mean":
             _require(self.model.mirror_invariant, "mirror_answer needs mirror_invariant")
         if self.model.mirror_canonical:
@@ -232,6 +237,7 @@ FLAT_NAMES: dict[str, tuple[str, ...]] = {
     **{f.name: ("preprocessing", f.name) for f in dataclasses.fields(PreprocessingSpec)},
     **{f.name: ("optim", f.name) for f in dataclasses.fields(OptimConfig)},
     "augment": ("augment",),
+    "augmented_copies": ("augmented_copies",),
     "split": ("split", "strategy"),
     **{name: ("split", name) for name in ("folds", "fold", "seed")},
     "selection": ("selection",),
@@ -331,9 +337,12 @@ PRESETS["best-fast"] = PRESETS["best"].updated(
 
 # Issue #22's hand-shape kernel (:mod:`aslrec.models.kernel`): best-fast's input (hands slotted
 # by their 3D shape, left-handed signing mirrored onto the right hand, mirror-invariant), solved
-# in closed form (:mod:`aslrec.training.kernel`): the optimizer, epoch and augmentation settings
-# it inherits are not used. For static hand shapes (letters), alone or beside a network in an
-# ensemble: benchmarks/RESULTS.md, "New signers".
+# in closed form (:mod:`aslrec.training.kernel`): the optimizer and epoch settings it inherits
+# are not used. Each clip is fitted with 2 copies under best-fast's affine map (another camera
+# roll and aspect: the hand shapes of people it never saw vary that way; the other augmentations
+# move frames or fingers, which a per-frame shape kernel has no use for). For static hand
+# shapes (letters), alone or beside a network in an ensemble: benchmarks/RESULTS.md, "New
+# signers".
 PRESETS["handshape-svm"] = PRESETS["best-fast"].updated(
     model="handshape-svm",
     model_kwargs={},
@@ -341,6 +350,8 @@ PRESETS["handshape-svm"] = PRESETS["best-fast"].updated(
     handedness="chirality",
     mirror_invariant=True,
     mirror_canonical=True,
+    augment={"affine": PRESETS["best-fast"].augment["affine"]},
+    augmented_copies=2,
 )
 
 

@@ -1,12 +1,15 @@
 """Fitting :class:`~aslrec.models.kernel.HandShapeSVM` in closed form: frames in, libsvm out.
 
-No epochs, no augmentation, no optimizer: the training clips' frames (a few distinct ones per
-clip, and their mirror images when the model is mirror-invariant, the views it averages over
-at inference) go to scikit-learn's ``SVC`` (libsvm, one-vs-one), and its support vectors,
-coefficients and intercepts become the model's weights. The one number the SVM does not give,
-the ``scale`` that turns decisions into calibrated logits, is fitted on decisions for frames
-the SVM did not see: a few group folds (by signer where clips have one, so the scale is that of
-new people), each fitted apart, then the scale of least log loss over all held-out frames.
+No epochs, no optimizer: the training clips' frames (a few distinct ones per clip, of the clip
+and of its augmented copies, :class:`Copies`, and their mirror images when the model is
+mirror-invariant, the views it averages over at inference) go to scikit-learn's ``SVC``
+(libsvm, one-vs-one), and its support vectors, coefficients and intercepts become the model's
+weights. The copies stand in for what a network sees anew each epoch: on people it never saw,
+a kernel fitted on one camera roll per photo reads fewer letters than one fitted on a few.
+The one number the SVM does not give, the ``scale`` that turns decisions into calibrated
+logits, is fitted on decisions for frames the SVM did not see: a few group folds (by signer
+where clips have one, so the scale is that of new people), each fitted apart, then the scale
+of least log loss over all held-out frames.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from aslrec.data.augment import Transform
 from aslrec.errors import DataError
 from aslrec.models.features import HAND_SHAPE_FEATURES
 from aslrec.models.kernel import HandShapeSVM, coupled_logits, frames_with_a_hand
@@ -42,6 +46,28 @@ class SvmFit:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Copies:
+    """``count`` augmented copies of each training clip, drawn through ``augment`` with a
+    generator seeded by ``seed`` (the same copies for the same seed)."""
+
+    count: int = 0
+    augment: Transform | None = None
+    seed: int = 0
+
+    def of(self, landmarks: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The clips followed by their copies: ``(1 + count) * N`` clips, copy ``k`` of clip
+        ``i`` at ``(k + 1) * N + i``."""
+        if not self.count or self.augment is None:
+            return landmarks, mask
+        generator = torch.Generator().manual_seed(self.seed)
+        drawn = [self.augment(landmarks, mask, generator) for _ in range(self.count)]
+        return (
+            torch.cat([landmarks, *(x for x, _ in drawn)]),
+            torch.cat([mask, *(m for _, m in drawn)]),
+        )
+
+
 def is_closed_form(model: nn.Module) -> bool:
     """Whether ``model`` is fitted by :func:`fit_svm` rather than by gradient descent."""
     return isinstance(_machine(model), HandShapeSVM)
@@ -59,18 +85,21 @@ def fit_svm(
     groups: np.ndarray,
     *,
     weights: np.ndarray | None = None,
+    copies: Copies = Copies(),
     c: float = 10.0,
     frames_per_clip: int = 4,
     calibration_folds: int = 3,
 ) -> SvmFit:
     """Fit ``model`` (a :class:`HandShapeSVM`, bare or mirror-averaged) to training clips
     ``x (N, T, 2, 21, 3)``, ``mask (N, T)`` with labels ``y`` and ``groups`` (clips of one
-    group, e.g. one signer, are held out together for calibration); in place. ``weights``:
-    one per clip (``source_balanced``/``signer_balanced``), libsvm's per-sample C factors."""
+    group, e.g. one signer, are held out together for calibration), and ``copies`` of them;
+    in place. ``weights``: one per clip (``source_balanced``/``signer_balanced``), libsvm's
+    per-sample C factors; a clip's copies share its weight as its frames do."""
     started = time.perf_counter()
     machine = _machine(model)
     assert isinstance(machine, HandShapeSVM)
-    landmarks, frame_mask = torch.from_numpy(x), torch.from_numpy(mask)
+    landmarks, frame_mask = copies.of(torch.from_numpy(x), torch.from_numpy(mask))
+    source = np.tile(np.arange(len(x)), len(landmarks) // len(x))  # the clip each one copies
     views = [landmarks]
     if isinstance(model, MirrorAveraged):
         mirrored = model.mirrored_view(landmarks, frame_mask)
@@ -80,14 +109,15 @@ def fit_svm(
     picked = [training_frames(machine, view, frame_mask, frames_per_clip) for view in views]
     features = np.concatenate([f for f, _, _ in picked])
     present = np.concatenate([p for _, p, _ in picked])
-    clip = np.concatenate([i for _, _, i in picked])
+    clip = source[np.concatenate([i for _, _, i in picked])]
     labels, frame_groups = y[clip], np.asarray(groups)[clip]
     if len(np.unique(labels)) < 2:
         raise DataError(
             f"{len(features)} frames with a hand, of {len(np.unique(labels))} sign(s): an SVM "
             "needs frames of at least two signs"
         )
-    # A clip's weight is shared by the frames it gives, so a moving clip counts as a still one.
+    # A clip's weight is shared by the frames it and its copies give, so a moving clip counts
+    # as a still one.
     per_frame = np.ones(len(clip)) if weights is None else np.asarray(weights, np.float64)[clip]
     per_frame /= np.bincount(clip, minlength=len(x))[clip]
     per_frame *= len(per_frame) / per_frame.sum()  # mean 1: C keeps its meaning

@@ -374,6 +374,11 @@ def train(
         config.model.name, num_classes=len(encoder.classes), **config.model.constructor_kwargs()
     )
     closed_form = is_closed_form(model)
+    if config.augmented_copies and not closed_form:
+        raise ConfigError(
+            f"augmented_copies is for closed-form models (handshape-svm); {config.model.name} "
+            "draws its augmentation anew each epoch"
+        )
     if closed_form:
         if streaming:
             raise ConfigError(f"{config.model.name} is fitted in memory: not with streamed data")
@@ -411,7 +416,9 @@ def train(
     )
     if closed_form:
         assert isinstance(data_set, _InMemoryData)
-        fitted = _fit_closed_form(model, data_set, y, train_idx, clip_weights, out, progress)
+        fitted = _fit_closed_form(
+            model, data_set, y, train_idx, clip_weights, config, out, progress
+        )
         out.mkdir(parents=True, exist_ok=True)  # only now: an interrupted fit leaves nothing
         return write_run(model.eval(), fitted, 1, CLOSED_FORM_NOTE)
     online_teachers = [run.model for run in teachers] if distill.online else []
@@ -560,12 +567,14 @@ def _fit_closed_form(
     y: np.ndarray,
     train_idx: np.ndarray,
     clip_weights: np.ndarray | None,
+    config: TrainConfig,
     out: Path,
     progress: bool,
 ) -> dict[str, list[float]]:
     """A model solved for rather than trained (:func:`~aslrec.training.kernel.fit_svm`),
     in place: one "epoch", its history the fit's training accuracy and held-out log loss."""
-    from aslrec.training.kernel import fit_svm
+    from aslrec.data.augment import build_augmentation
+    from aslrec.training.kernel import Copies, fit_svm
 
     groups = np.array(
         [c.signer or c.group or f"clip {i}" for i, c in enumerate(data_set.clips)], dtype=object
@@ -579,6 +588,9 @@ def _fit_closed_form(
         y[train_idx],
         groups[train_idx],
         weights=clip_weights,
+        copies=Copies(
+            config.augmented_copies, build_augmentation(config.augment), config.split.seed
+        ),
     )
     if progress:
         print(
