@@ -63,6 +63,7 @@ def build_run(
     from aslrec.data.preprocessing import PreprocessingSpec
     from aslrec.models import create_model
     from aslrec.runs import artifacts
+    from aslrec.training.natural_view import fit_natural_view, needs_natural_view
 
     torch.manual_seed(0)
     model = create_model(architecture, num_classes=len(classes), **(model_kwargs or {}))
@@ -76,6 +77,8 @@ def build_run(
     for norm in norms:
         norm.momentum = 0.1
     model.eval()
+    if needs_natural_view(model):  # fitted as training fits it, on the same real clips
+        fit_natural_view(model, x, mask)
     run_dir.mkdir(parents=True)
     artifacts.save_weights(run_dir, model, epoch=1, val_acc=0.0)
     LabelEncoder(classes).save(run_dir)

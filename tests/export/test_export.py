@@ -47,15 +47,20 @@ def test_fp32_parity_on_real_clips(
 
 @pytest.mark.parametrize(
     "mirror",
-    [{"mirror_canonical": True}, {"mirror_answer": "confident"}, {"mirror_answer": "one_view"}],
+    [
+        {"mirror_canonical": True},
+        {"mirror_answer": "confident"},
+        {"mirror_answer": "one_view"},
+        {"mirror_answer": "natural"},
+    ],
     ids=str,
 )
 def test_per_clip_mirror_choices_export_with_parity(
     make_run: Callable[..., Path], real_batch: tuple[np.ndarray, np.ndarray], mirror: dict
 ) -> None:
-    """The canonical mirrored view, the confident view and the one canonical view (per-clip
-    choices made from the input or the logits) are part of the graph: ONNX Runtime matches
-    PyTorch on real clips."""
+    """The canonical mirrored view, the confident view, the one canonical view and the natural
+    view (per-clip choices made from the input, a fitted score or the logits) are part of the
+    graph: ONNX Runtime matches PyTorch on real clips."""
     from aslrec.workflows.export import export_run
 
     run_dir = make_run("isl-hybrid", mirror_invariant=True, **mirror)

@@ -55,7 +55,7 @@ def test_padded_frames_do_not_change_logits(name: str) -> None:
         assert torch.allclose(model(landmarks, mask), model(changed, mask), atol=1e-5)
 
 
-@pytest.mark.parametrize("answer", ["mean", "confident", "one_view"])
+@pytest.mark.parametrize("answer", ["mean", "confident", "one_view", "natural"])
 @pytest.mark.parametrize("name", list_models())
 def test_mirror_invariant_models_answer_a_mirror_alike(name: str, answer: str) -> None:
     """Wrapped, every model gives exactly one answer for an input and its mirror image, adds
@@ -94,6 +94,35 @@ def test_the_confident_answer_is_the_surer_view_and_trains_unmirrored() -> None:
     expected = torch.where((surer[0] >= surer[1])[:, None], *views)
     assert torch.allclose(logits, expected, atol=1e-6)
     assert (surer[0] > surer[1]).any() and (surer[0] < surer[1]).any()  # both views chosen
+    model.train()
+    torch.manual_seed(1)
+    trained = model(landmarks, mask)
+    torch.manual_seed(1)
+    assert torch.equal(trained, model.model(landmarks, mask))
+
+
+def test_the_natural_answer_reads_the_view_its_score_prefers_and_trains_unmirrored() -> None:
+    """``mirror_answer="natural"``: in eval, each clip's logits are the wrapped model's on the
+    view its fitted score prefers (one pass), the same view for a clip and for its mirror image,
+    both views chosen somewhere; in training, the clips as given."""
+    torch.manual_seed(0)
+    model = create_model("isl-hybrid", 7, mirror_invariant=True, mirror_answer="natural")
+    landmarks = torch.randn(8, 30, 2, 21, 3)
+    landmarks[:4, :, LEFT] = 0
+    mask = torch.ones(8, 30)
+    mask[6, 20:] = 0
+    with torch.no_grad():
+        model.natural.weight.copy_(torch.randn_like(model.natural.weight))
+    model.eval()
+    with torch.no_grad():
+        logits = model(landmarks, mask)
+        mirrored = mirror_batch(landmarks)
+        views = model.model(landmarks, mask), model.model(mirrored, mask)
+        prefer = model.natural(mirrored, mask) > model.natural(landmarks, mask)
+        assert torch.equal(logits, model(mirrored, mask))
+    expected = torch.where(prefer[:, None], views[1], views[0])
+    assert torch.allclose(logits, expected, atol=1e-6)
+    assert prefer.any() and not prefer.all()
     model.train()
     torch.manual_seed(1)
     trained = model(landmarks, mask)

@@ -29,6 +29,15 @@ mirror image, the one whose right slot leads, by a rule that swaps its verdict e
 two are swapped. Why: weights trained on both views read either one alike, so the second pass
 of the mean buys agreement the choice gives for free, at half the cost per clip (the browser's
 WASM model time, issue #25).
+
+``answer="natural"`` trains on clips as preprocessing gives them, as ``"confident"`` does, and
+answers with one pass on whichever of a clip and its mirror image looks more like those training
+clips (:class:`NaturalView`: a linear score on the clip's pooled frame features, fitted after
+training, :mod:`aslrec.training.natural_view`). Why: the network then reads the view it was
+trained on, which a fixed rule cannot find for two-handed signs whose hands move alike (one
+view's rule picks the mirror of a third of WLASL-50's clips, and a network never trained on
+mirrors misreads them), while a score of the difference between the two views swaps its sign
+exactly when they are swapped.
 """
 
 from __future__ import annotations
@@ -41,8 +50,9 @@ from torch import nn
 from aslrec.data.augment import mirror_batch
 from aslrec.data.preprocessing import DOMINANCE_MARGIN, RESTING_MOTION
 from aslrec.landmarks.clip import LEFT, RIGHT
+from aslrec.models.features import LandmarkFeatures
 
-MirrorAnswer = Literal["mean", "confident", "one_view"]
+MirrorAnswer = Literal["mean", "confident", "one_view", "natural"]
 MIRROR_ANSWERS: tuple[str, ...] = get_args(MirrorAnswer)
 
 
@@ -50,6 +60,9 @@ MIRROR_ANSWERS: tuple[str, ...] = get_args(MirrorAnswer)
 # views' reductions cannot tip the canonical choice one way for a clip and the other way for
 # its mirror image; the exact tie-break decides those.
 MOTION_TIE = 1e-4
+# Two views' natural scores closer than this (relative to their size) count as equal, for the
+# same reason; :func:`prefers_the_mirror` decides those (an unfitted score: every pair).
+SCORE_TIE = 1e-4
 
 
 def hand_statistics(
@@ -113,6 +126,47 @@ def prefers_the_mirror(
     return if_mirrored | (~if_given & by_motion)
 
 
+class NaturalView(nn.Module):
+    """How much a view looks like the clips training saw: ``(pooled(view) / std) @ weight``,
+    where ``pooled`` is the mean and the spread over the clip's frames of the hybrid's per-frame
+    features (:class:`~aslrec.models.features.LandmarkFeatures`: hand shape, position, motion).
+    Only differences between a clip's two views are used, so no offset is needed and the
+    difference swaps its sign with the views. Buffers (``std``, ``weight``) are set by
+    :func:`aslrec.training.natural_view.fit_natural_view`; zero weights score all views alike."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = LandmarkFeatures()
+        size = 2 * self.features.num_features
+        self.register_buffer("std", torch.ones(size))
+        self.register_buffer("weight", torch.zeros(size))
+
+    def pooled(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``(B, 2 F)``: each feature's mean and spread over the clip's valid frames."""
+        frames = self.features(landmarks)  # (B, T, F)
+        weight = mask.to(frames.dtype)[..., None]
+        count = weight.sum(dim=1).clamp(min=1)
+        mean = (frames * weight).sum(dim=1) / count
+        spread = ((frames - mean[:, None]) ** 2 * weight).sum(dim=1) / count
+        return torch.cat([mean, spread.sqrt()], dim=-1)
+
+    def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return (self.pooled(landmarks, mask) / self.std) @ self.weight
+
+
+def prefers_the_natural(
+    scorer: NaturalView, landmarks: torch.Tensor, mirrored: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """``(B,)``: whether ``mirrored`` scores as the more natural view of the pair (beyond
+    :data:`SCORE_TIE`), :func:`prefers_the_mirror` deciding a tie; the same view for a clip and
+    its mirror image."""
+    given, mirror = scorer(torch.cat([landmarks, mirrored]), torch.cat([mask, mask])).chunk(2)
+    tolerance = SCORE_TIE * (1 + given.abs() + mirror.abs())
+    tied = (given - mirror).abs() <= tolerance
+    # logical ops, not a where on booleans: ONNX Runtime has no Where kernel for those
+    return (tied & prefers_the_mirror(landmarks, mirrored, mask)) | (~tied & (mirror > given))
+
+
 class MirrorAveraged(nn.Module):
     """``model`` made exactly invariant to a left-right mirror of its input (eval mode).
 
@@ -125,7 +179,8 @@ class MirrorAveraged(nn.Module):
     ``answer``: ``"mean"`` averages the two views' logits; ``"confident"`` takes the view with
     the larger top softmax probability (the mean of both on a tie) and trains on unmirrored
     clips; ``"one_view"`` runs the canonical view alone (:func:`prefers_the_mirror`) and trains
-    as the mean does (see the module docstring).
+    as the mean does; ``"natural"`` runs the more natural view alone (:class:`NaturalView`,
+    ``natural``) and trains on unmirrored clips (see the module docstring).
     """
 
     def __init__(self, model: nn.Module, *, canonical: bool = False, answer: str = "mean") -> None:
@@ -135,6 +190,8 @@ class MirrorAveraged(nn.Module):
         self.model = model
         self.canonical = canonical
         self.answer = answer
+        if answer == "natural":
+            self.natural = NaturalView()
 
     def mirrored_view(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Each input's mirror image (``canonical``: the input itself where it is its own)."""
@@ -150,16 +207,20 @@ class MirrorAveraged(nn.Module):
         """The wrapped model's embedding and logits, each averaged over the two views in eval
         mode (so a prototype head on the embedding is mirror-invariant too)."""
         if self.training:
-            if self.answer == "confident":
+            if self.answer in ("confident", "natural"):
                 return self.model.embed_and_logits(landmarks, mask)
             flip = torch.rand(landmarks.shape[0], device=landmarks.device) < 0.5
             views = torch.where(
                 flip[:, None, None, None, None], self.mirrored_view(landmarks, mask), landmarks
             )
             return self.model.embed_and_logits(views, mask)
-        if self.answer == "one_view":
+        if self.answer in ("one_view", "natural"):
             mirrored = self.mirrored_view(landmarks, mask)
-            chosen = prefers_the_mirror(landmarks, mirrored, mask).reshape(-1, 1, 1, 1, 1)
+            chosen = (
+                prefers_the_mirror(landmarks, mirrored, mask)
+                if self.answer == "one_view"
+                else prefers_the_natural(self.natural, landmarks, mirrored, mask)
+            ).reshape(-1, 1, 1, 1, 1)
             return self.model.embed_and_logits(torch.where(chosen, mirrored, landmarks), mask)
         features, logits = self.model.embed_and_logits(
             torch.cat([landmarks, self.mirrored_view(landmarks, mask)]), torch.cat([mask, mask])

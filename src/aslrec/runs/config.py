@@ -29,7 +29,7 @@ from aslrec.errors import AslrecError, ConfigError
 from aslrec.plaindata import PlainData
 
 Scheduler = Literal["onecycle", "cosine", "none"]
-MirrorAnswer = Literal["mean", "confident", "one_view"]
+MirrorAnswer = Literal["mean", "confident", "one_view", "natural"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,9 @@ class ModelSpec(PlainData):
     (and trains on each clip as it is or mirrored, half and half); ``"confident"`` trains on
     clips as preprocessing gives them and answers with the view the model is surer of;
     ``"one_view"`` trains as the mean does and answers with one pass on the pair's canonical
-    view (half the cost of the other two)."""
+    view (half the cost of the other two); ``"natural"`` trains as ``"confident"`` does and
+    answers with one pass on the view that looks more like the training clips (a score fitted
+    after training)."""
 
     def __post_init__(self) -> None:
         self.check_types()

@@ -310,6 +310,7 @@ def train(
         class_weights,
         signer_units,
     )
+    from aslrec.training.natural_view import fit_natural_view, needs_natural_view
 
     started = time.perf_counter()
     options = trainer_options or TrainerOptions()
@@ -374,6 +375,10 @@ def train(
         config.model.name, num_classes=len(encoder.classes), **config.model.constructor_kwargs()
     )
     closed_form = is_closed_form(model)
+    if needs_natural_view(model) and streaming:
+        raise ConfigError(
+            "mirror_answer=natural is fitted on training clips in memory: not with streamed data"
+        )
     if config.augmented_copies and not closed_form:
         raise ConfigError(
             f"augmented_copies is for closed-form models (handshape-svm); {config.model.name} "
@@ -558,6 +563,14 @@ def train(
     module.load_state_dict(best_state["state_dict"])
     best_epoch = int(best_state["epoch"]) + 1
     model = module.inference_model.cpu().float().eval()
+    if needs_natural_view(model):
+        assert isinstance(data_set, _InMemoryData)
+        fit = fit_natural_view(model, data_set.x[train_idx], data_set.mask[train_idx])
+        if progress:
+            print(
+                f"{out}: natural view fitted on {fit.pairs:,} training clips and their mirror "
+                f"images: their own view chosen for {fit.given_chosen:.1%} ({fit.seconds:.1f} s)"
+            )
     return write_run(model, history.history, best_epoch)
 
 
