@@ -76,11 +76,18 @@ def hand_statistics(
     weight = present.to(landmarks.dtype)
     seen = weight.sum(dim=1)  # (B, 2)
     centres = landmarks[..., :2].mean(dim=-2)  # (B, T, 2, 2): per hand, x and y
-    count = seen.clamp(min=1)[..., None]
-    mean = (centres * weight[..., None]).sum(dim=1) / count
-    variance = (((centres - mean[:, None]) ** 2) * weight[..., None]).sum(dim=1) / count
+    _, variance = frame_moments(centres, weight[..., None])
     motion = torch.where(seen > 1, variance.sum(dim=-1).sqrt(), torch.zeros_like(seen))
     return seen, motion
+
+
+def frame_moments(values: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and variance over the frames (dim 1) of ``values`` where ``weight`` (0 or 1,
+    broadcast against them) is 1; zeros where no frame counts."""
+    count = weight.sum(dim=1).clamp(min=1)
+    mean = (values * weight).sum(dim=1) / count
+    variance = ((values - mean[:, None]) ** 2 * weight).sum(dim=1) / count
+    return mean, variance
 
 
 def _leads(seen: torch.Tensor, motion: torch.Tensor, hand: int) -> torch.Tensor:
@@ -144,11 +151,8 @@ class NaturalView(nn.Module):
     def pooled(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``(B, 2 F)``: each feature's mean and spread over the clip's valid frames."""
         frames = self.features(landmarks)  # (B, T, F)
-        weight = mask.to(frames.dtype)[..., None]
-        count = weight.sum(dim=1).clamp(min=1)
-        mean = (frames * weight).sum(dim=1) / count
-        spread = ((frames - mean[:, None]) ** 2 * weight).sum(dim=1) / count
-        return torch.cat([mean, spread.sqrt()], dim=-1)
+        mean, variance = frame_moments(frames, mask.to(frames.dtype)[..., None])
+        return torch.cat([mean, variance.sqrt()], dim=-1)
 
     def forward(self, landmarks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return (self.pooled(landmarks, mask) / self.std) @ self.weight

@@ -27,7 +27,7 @@ C = 0.1
 
 @dataclass(frozen=True)
 class NaturalFit:
-    """What a fit did: shown by ``aslrec train`` and kept in the run's history."""
+    """What a fit did: shown by ``aslrec train``."""
 
     pairs: int
     given_chosen: float
